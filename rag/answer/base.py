@@ -1,0 +1,36 @@
+"""The answerer interface: one abstract method, `answer`; `stream` defaults to yielding the final answer."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ..store import DocRecord
+from ..types import Answer, Hit
+
+REFUSAL = "文档中没有找到相关信息"
+
+
+@dataclass
+class AnswerContext:
+    """What an answerer may use besides the hits: the indexed documents and the conversation so far."""
+
+    docs: dict[str, DocRecord]
+    history: list[tuple[str, str]] = field(default_factory=list)  # (question, answer text) pairs
+
+
+class Answerer(ABC):
+    """Compose an answer with verified [n] citations from retrieved hits."""
+
+    name = "base"
+
+    @abstractmethod
+    def answer(self, question: str, hits: list[Hit], ctx: AnswerContext) -> Answer:
+        """Answer the question from the hits (or refuse with REFUSAL)."""
+
+    def stream(self, question: str, hits: list[Hit], ctx: AnswerContext) -> Iterator[str | Answer]:
+        """Yield text pieces as they are produced, then the final Answer (citations appear only at the end)."""
+        final = self.answer(question, hits, ctx)
+        yield final.text
+        yield final

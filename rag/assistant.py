@@ -1,0 +1,140 @@
+"""`Assistant`, the library's front door: load an index once, then `ask` questions. Every front end uses it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from .answer import AnswerContext, Answerer, get_answerer
+from .answer.base import REFUSAL
+from .embeddings import Embedder, get_embedder
+from .ingest import IngestReport, ingest
+from .retriever import Filters, Retriever
+from .settings import Settings
+from .store import DocRecord
+from .textnorm import normalize_text
+from .types import Answer
+from .verify import enforce_verified
+
+log = logging.getLogger(__name__)
+
+EMPTY_QUESTION = "请输入问题，例如：新乡市的园区到2030年产业规模目标是多少？"
+
+
+def clean_question(question: str, max_chars: int) -> tuple[str, str]:
+    """Normalise a user question; return (question, notice). Over-long questions are cut with a notice."""
+    q = normalize_text(question or "").replace("\n", " ").strip()
+    notice = ""
+    if len(q) > max_chars:
+        q = q[:max_chars]
+        notice = f"问题过长，只使用了前 {max_chars} 个字。"
+    return q, notice
+
+
+class Assistant:
+    """Answers questions over one index with verified citations; also adds and removes documents."""
+
+    def __init__(self, retriever: Retriever, settings: Settings | None = None, answerer: Answerer | None = None):
+        self.settings = settings or retriever.settings
+        self.retriever = retriever
+        self._answerers: dict[str, Answerer] = {}
+        if answerer is not None:
+            self._answerers[self.settings.llm] = answerer
+        self._lock = threading.RLock()  # guards swapping the retriever after an ingest
+
+    @classmethod
+    def load(cls, index_dir: str | Path | None = None, settings: Settings | None = None,
+             embedder: Embedder | None = None) -> "Assistant":
+        """Load an index (checked against the settings); the embedding model is loaded once per process."""
+        settings = settings or Settings()
+        index_dir = Path(index_dir or settings.index_dir)
+        settings = settings.model_copy(update={"index_dir": index_dir})
+        return cls(Retriever.load(index_dir, settings, embedder), settings)
+
+    # -- documents ---------------------------------------------------------------------------------
+    @property
+    def index_dir(self) -> Path:
+        return Path(self.settings.index_dir)
+
+    def documents(self) -> list[DocRecord]:
+        """Every indexed document (title, metadata, sections, chunk count)."""
+        return list(self.retriever.index.docs.values())
+
+    def document(self, doc_id: str) -> DocRecord:
+        """One indexed document by id (its file name)."""
+        return self.retriever.index.docs[doc_id]
+
+    def add_files(self, paths: list[str | Path], progress=None) -> IngestReport:
+        """Index new or changed files incrementally and start answering from the new index."""
+        report = ingest(paths, self.settings, self.index_dir, embedder=self.retriever.embedder, progress=progress)
+        if report.wrote:
+            self.reload()
+        return report
+
+    def remove_documents(self, doc_ids: list[str]) -> IngestReport:
+        """Remove documents from the index."""
+        report = ingest([], self.settings, self.index_dir, embedder=self.retriever.embedder, remove=doc_ids)
+        if report.wrote:
+            self.reload()
+        return report
+
+    def reload(self) -> None:
+        """Re-read the index from disk (after another process or an upload changed it)."""
+        fresh = Retriever.load(self.index_dir, self.settings, self.retriever.embedder)
+        with self._lock:
+            self.retriever = fresh
+
+    # -- answering ---------------------------------------------------------------------------------
+    def answerer(self, name: str | None = None) -> Answerer:
+        """The answerer for a backend name (default from settings), created once."""
+        name = name or self.settings.llm
+        if name not in self._answerers:
+            self._answerers[name] = get_answerer(name, self.settings)
+        return self._answerers[name]
+
+    def ask(self, question: str, history=None, filters=None, k: int | None = None, mode: str | None = None,
+            llm: str | None = None) -> Answer:
+        """Answer a question with verified citations, or refuse with 文档中没有找到相关信息."""
+        final = None
+        for event in self.stream(question, history, filters, k, mode, llm):
+            if isinstance(event, Answer):
+                final = event
+        assert final is not None
+        return final
+
+    def stream(self, question: str, history=None, filters=None, k: int | None = None, mode: str | None = None,
+               llm: str | None = None) -> Iterator[str | Answer]:
+        """Yield answer text pieces as they come, then the final verified Answer."""
+        t0 = time.perf_counter()
+        q, notice = clean_question(question, self.settings.max_question_chars)
+        if not q:
+            yield Answer(text=EMPTY_QUESTION, refused=True, question=question or "", notice="empty question")
+            return
+        with self._lock:
+            retriever = self.retriever
+        hits = retriever.search(q, k=k or self.settings.top_k, mode=mode, filters=Filters.of(filters))
+        t1 = time.perf_counter()
+        ctx = AnswerContext(docs=retriever.index.docs, history=list(history or []))
+        answerer = self.answerer(llm)
+        final: Answer | None = None
+        for event in answerer.stream(q, hits, ctx):
+            if isinstance(event, Answer):
+                final = event
+            else:
+                yield event
+        if final is None:  # an answerer must end with an Answer; never leave the user without one
+            final = Answer(text=REFUSAL, refused=True, hits=hits)
+        final = enforce_verified(final, {d: r.doc.source_text for d, r in retriever.index.docs.items()})
+        final.hits = final.hits or hits
+        final.question = question
+        final.notice = " ".join(x for x in (notice, final.notice) if x)
+        final.timings_ms.update({"retrieve": (t1 - t0) * 1000, "total": (time.perf_counter() - t0) * 1000})
+        yield final
+
+
+def default_embedder(settings: Settings) -> Embedder:
+    """The embedder named by the settings (loaded once per process)."""
+    return get_embedder(settings.embed_backend, settings.embed_model or None)

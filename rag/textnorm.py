@@ -1,0 +1,198 @@
+"""All Chinese text handling lives here: normalisation with a map back to source offsets, sentence splitting,
+punctuation folding for matching.
+
+Real users' files mix OCR line breaks inside sentences, full-width indentation, stray spaces between Chinese
+characters, Markdown/HTML markup and ASCII/full-width punctuation. `normalize` cleans these while recording, for
+every output character, the offset of the source character it came from, so any span of normalised text can be
+pointed at in the original file. Punctuation itself is never rewritten in the output, so exact quotes stay exact.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Characters that end a sentence or a paragraph-level clause: a line break after one is a real paragraph break.
+TERMINAL = set("。！？!?；;：:…」』”\"）)】]")
+SENTENCE_END = set("。！？!?；;")
+_SPACES = set(" \t\u3000\u00a0\u2002\u2003\u2009\u200a\u202f")
+_ZERO_WIDTH = set("\u200b\u200c\u200d\u2060\ufeff")
+# A line shorter than this that lacks end punctuation is a heading or a caption, never a broken sentence.
+JOIN_MIN_LINE = 24
+_CLAUSE_PUNCT = set("，,、。；;")
+
+_MARKUP = re.compile(
+    r"^\s*(?:\*\s*){3,}\s*$|^\s*(?:-\s*){3,}\s*$|^\s*(?:_\s*){3,}\s*$"  # horizontal rules
+    r"|<!--.*?-->"  # HTML comments such as <!--more-->
+    r"|</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>"  # HTML tags, not autolinks like <http://…>
+    r"|\*\*|__"  # Markdown bold
+    r"|^\s*#{1,6}\s+"  # Markdown heading marks
+    r"|^\s*>\s?"  # Markdown blockquote
+)
+
+
+def is_cjk(ch: str) -> bool:
+    """True for Chinese characters and full-width CJK punctuation."""
+    if not ch:
+        return False
+    o = ord(ch)
+    return (
+        0x4E00 <= o <= 0x9FFF
+        or 0x3400 <= o <= 0x4DBF
+        or 0x3000 <= o <= 0x303F
+        or 0xFF00 <= o <= 0xFFEF
+        or 0x20000 <= o <= 0x2FFFF
+        or ch in "“”‘’—…·"
+    )
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Normalised text plus `offsets[i]`: the source offset of normalised character i."""
+
+    text: str
+    offsets: list[int]
+
+    def source_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a normalised span [start, end) to the smallest source span that covers it."""
+        if end <= start:
+            pos = self.offsets[start] if start < len(self.offsets) else (self.offsets[-1] + 1 if self.offsets else 0)
+            return pos, pos
+        return self.offsets[start], self.offsets[end - 1] + 1
+
+
+def _clean_line(raw: str, line_start: int) -> list[tuple[str, int]]:
+    """Remove markup and stray spaces from one line; return kept (char, source offset) pairs."""
+    removed = [False] * len(raw)
+    for m in _MARKUP.finditer(raw):
+        for i in range(m.start(), m.end()):
+            removed[i] = True
+    kept: list[tuple[str, int]] = []
+    for i, ch in enumerate(raw):
+        if removed[i] or ch in _ZERO_WIDTH:
+            continue
+        if unicodedata.category(ch) == "Cc" and ch not in "\t":
+            continue  # control characters carry no text
+        kept.append((" " if ch in _SPACES else ch, line_start + i))
+    # Collapse runs of spaces; drop them at line ends and between two CJK characters (OCR artefacts).
+    out: list[tuple[str, int]] = []
+    i = 0
+    while i < len(kept):
+        ch, pos = kept[i]
+        if ch != " ":
+            out.append((ch, pos))
+            i += 1
+            continue
+        j = i
+        while j < len(kept) and kept[j][0] == " ":
+            j += 1
+        prev = out[-1][0] if out else ""
+        nxt = kept[j][0] if j < len(kept) else ""
+        if prev and nxt and not (is_cjk(prev) and is_cjk(nxt)) and not (is_cjk(prev) and nxt.isdigit()) and not (
+            prev.isdigit() and is_cjk(nxt)
+        ):
+            out.append((" ", pos))
+        i = j
+    return out
+
+
+def _joins(prev_line: list[tuple[str, int]], next_line: list[tuple[str, int]]) -> str | None:
+    """Decide how a line break between two non-empty lines is rendered: '' (joined), ' ' or None (kept)."""
+    last = prev_line[-1][0]
+    first = next_line[0][0]
+    if last in TERMINAL or len(prev_line) < JOIN_MIN_LINE:
+        return None
+    # A sentence broken by OCR already has clause punctuation before the break; titles and captions do not.
+    if not any(ch in _CLAUSE_PUNCT for ch, _ in prev_line):
+        return None
+    if last.isascii() and last.isalnum() and first.isascii() and first.isalnum():
+        return " "
+    if is_cjk(last) or last in ",、，" or last.isdigit():
+        return ""
+    return None
+
+
+def normalize(raw: str) -> Normalized:
+    """Normalise a piece of source text and keep the map back to its offsets (see module docstring)."""
+    chars: list[str] = []
+    offsets: list[int] = []
+    prev: list[tuple[str, int]] | None = None
+    pending_break: int | None = None  # source offset of the first line break since the last text
+    pos = 0
+    for line in raw.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        cleaned = _clean_line(body, pos)
+        line_end = pos + len(body)
+        pos += len(line)
+        if not cleaned:
+            if prev is not None and pending_break is None:
+                pending_break = line_end
+            continue
+        if prev is not None:
+            brk = pending_break if pending_break is not None else cleaned[0][1] - 1
+            how = _joins(prev, cleaned)
+            if how is None:
+                chars.append("\n")
+                offsets.append(brk)
+            elif how == " ":
+                chars.append(" ")
+                offsets.append(brk)
+        for ch, p in cleaned:
+            chars.append(ch)
+            offsets.append(p)
+        prev = cleaned
+        pending_break = line_end if line != body else None
+    return Normalized("".join(chars), offsets)
+
+
+def normalize_text(raw: str) -> str:
+    """Only the normalised text (see `normalize`)."""
+    return normalize(raw).text
+
+
+_FOLD = str.maketrans(
+    {
+        "，": ",", "。": ".", "：": ":", "；": ";", "！": "!", "？": "?", "（": "(", "）": ")",
+        "“": '"', "”": '"', "‘": "'", "’": "'", "【": "[", "】": "]", "—": "-", "－": "-", "～": "~",
+        "、": ",", "《": "<", "》": ">", "％": "%", "\n": " ",
+    }
+)
+
+
+def fold(text: str) -> str:
+    """Fold width and punctuation variants (full-width ↔ ASCII) for matching, never for display."""
+    return unicodedata.normalize("NFKC", text).translate(_FOLD).lower()
+
+
+_SENT_RE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)]*|\n|$)")
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Split text[start:end] into sentences at 。！？；!?; and line breaks; spans exclude the line breaks."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    for m in _SENT_RE.finditer(text, start, end):
+        a, b = m.start(), m.end()
+        if a == b:
+            continue
+        while b > a and text[b - 1] in "\n ":
+            b -= 1
+        while a < b and text[a] in "\n ":
+            a += 1
+        if b > a:
+            spans.append((a, b))
+    return spans
+
+
+def clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split a sentence into clauses at ，,、 boundaries (for picking the shortest quote that answers)."""
+    spans = []
+    a = start
+    for i in range(start, end):
+        if text[i] in "，,":
+            spans.append((a, i))
+            a = i + 1
+    if a < end:
+        spans.append((a, end))
+    return [(x, y) for x, y in spans if y > x]

@@ -1,0 +1,134 @@
+"""Core data types that flow unchanged through every stage: load -> chunk -> embed -> store -> retrieve -> answer."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+def content_id(*parts: str, length: int = 16) -> str:
+    """Stable id from content: the same parts always give the same id."""
+    h = hashlib.sha1("\x1f".join(parts).encode("utf-8"))
+    return h.hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One heading of a document: its full path and where its span starts and ends in the source text."""
+
+    path: str
+    start: int
+    end: int
+    level: int
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded source document.
+
+    `source_text` is the decoded original (for .txt/.md/.html the file text; for .docx/.pdf the extracted
+    text); every offset in the system points into it. `body_start` skips front matter.
+    """
+
+    doc_id: str
+    source: str
+    title: str
+    source_text: str
+    sha256: str
+    body_start: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def region(self) -> str:
+        return str(self.metadata.get("region") or "")
+
+    @property
+    def date(self) -> str:
+        return str(self.metadata.get("date") or "")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable piece of one document, with its section path and its span in the source text.
+
+    Invariant: `normalize(document.source_text[start:end]) == text`.
+    """
+
+    chunk_id: str
+    doc_id: str
+    section_path: str
+    text: str
+    start: int
+    end: int
+    title: str = ""
+
+    def embed_text(self) -> str:
+        """What the embedding model and keyword index see: title and section path give context."""
+        head = " > ".join(p for p in (self.title, self.section_path) if p)
+        return f"{head}\n{self.text}" if head else self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Chunk":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the score of each signal (dense, keyword)."""
+
+    chunk: Chunk
+    score: float
+    scores: dict[str, float] = field(default_factory=dict)
+    rank: int = 0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verified quote: number n in the answer, the document and section it comes from, and its exact span."""
+
+    n: int
+    doc: str
+    title: str
+    section: str
+    quote: str
+    start: int
+    end: int
+    chunk_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "doc": self.doc,
+            "title": self.title,
+            "section": self.section,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+@dataclass
+class Answer:
+    """What `Assistant.ask` returns: answer text with [n] markers, the citations, and how it got there."""
+
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    refused: bool = False
+    hits: list[Hit] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    question: str = ""
+    rewritten_question: str = ""
+    notice: str = ""
+    backend: str = "extractive"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
