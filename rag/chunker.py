@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .textnorm import Normalized, clause_spans, normalize, sentence_spans
+from .textnorm import Normalized, clause_spans, normalize, normalize_span, sentence_spans
 from .types import Chunk, Document, Section, content_id
 
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4
 
 _CN_NUM = "一二三四五六七八九十百零〇"
 # (level, pattern). Levels leave room so 章/节/条 and 一、/（一） can coexist in one document.
@@ -200,7 +200,7 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> tu
     chunks: list[Chunk] = []
     for parts, a, b in merged:
         s, e = src(a, b)
-        chunk_text = normalize(raw[s:e]).text.strip()
+        chunk_text = normalize_span(raw, s, e).text.strip()
         if not chunk_text:
             continue
         path = _path_str(_merged_path(parts))

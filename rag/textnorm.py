@@ -146,6 +146,28 @@ def normalize(raw: str) -> Normalized:
     return Normalized("".join(chars), offsets)
 
 
+def normalize_span(raw: str, start: int, end: int) -> Normalized:
+    """Normalise the slice raw[start:end] the way the whole document is normalised.
+
+    Whether a line break joins two lines depends on the whole lines around it, so the slice is normalised
+    inside its full lines and then cut back to [start, end). Offsets point into `raw`.
+    """
+    start, end = max(0, start), min(len(raw), end)
+    if end <= start:
+        return Normalized("", [])
+    line_start = raw.rfind("\n", 0, start) + 1
+    line_end = raw.find("\n", end)
+    line_end = len(raw) if line_end == -1 else line_end
+    norm = normalize(raw[line_start:line_end])
+    chars, offsets = [], []
+    for ch, off in zip(norm.text, norm.offsets):
+        off += line_start
+        if start <= off < end:
+            chars.append(ch)
+            offsets.append(off)
+    return Normalized("".join(chars), offsets)
+
+
 def normalize_text(raw: str) -> str:
     """Only the normalised text (see `normalize`)."""
     return normalize(raw).text

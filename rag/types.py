@@ -52,7 +52,7 @@ class Document:
 class Chunk:
     """A retrievable piece of one document, with its section path and its span in the source text.
 
-    Invariant: `normalize(document.source_text[start:end]) == text`.
+    Invariant: `normalize_span(document.source_text, start, end).text.strip() == text`.
     """
 
     chunk_id: str

@@ -6,7 +6,7 @@ import logging
 import re
 
 from .errors import RagError
-from .textnorm import normalize
+from .textnorm import normalize_span
 from .types import Answer, Citation
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ def quote_at(source_text: str, start: int, end: int) -> str:
     """The normalised text of a source span: what a quote of that span must equal."""
     if not (0 <= start <= end <= len(source_text)):
         return ""
-    return normalize(source_text[start:end]).text.strip()
+    return normalize_span(source_text, start, end).text.strip()
 
 
 def verify_quote(source_text: str, start: int, end: int, quote: str) -> bool:

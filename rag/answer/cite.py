@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..chunker import section_at
 from ..store import DocRecord
-from ..textnorm import normalize
+from ..textnorm import normalize_span
 from ..types import Chunk, Citation
 from ..verify import quote_at
 
@@ -12,10 +12,9 @@ from ..verify import quote_at
 def source_span(record: DocRecord, chunk: Chunk, a: int, b: int) -> tuple[int, int]:
     """Map a span [a, b) of `chunk.text` to offsets in the document's source text."""
     raw = record.doc.source_text
-    norm = normalize(raw[chunk.start : chunk.end])
+    norm = normalize_span(raw, chunk.start, chunk.end)
     lead = len(norm.text) - len(norm.text.lstrip())
-    s, e = norm.source_span(a + lead, b + lead)
-    return s + chunk.start, e + chunk.start
+    return norm.source_span(a + lead, b + lead)
 
 
 def make_citation(n: int, record: DocRecord, chunk: Chunk, a: int, b: int) -> Citation:

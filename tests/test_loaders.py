@@ -1,0 +1,144 @@
+"""Loaders: encodings, formats, titles and metadata, and files that cannot be read."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.errors import LoadError
+from rag.loaders import load_document
+
+from .conftest import CORPUS
+
+POLICY = (
+    "关于印发《某市医疗器械产业发展行动方案》的通知\n"
+    "发布时间：2024-03-15\n"
+    "一、发展目标\n"
+    "到2027年，全市医疗器械产业规模超过300亿元。\n"
+)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_text_in_each_common_encoding_decodes_to_the_same_document(tmp_path, encoding):
+    path = tmp_path / f"plan-{encoding}.txt"
+    path.write_bytes(POLICY.encode(encoding))
+    doc = load_document(path)
+    assert doc.source_text.replace("\ufeff", "") == POLICY
+    assert doc.title == "某市医疗器械产业发展行动方案"
+    assert doc.date == "2024-03-15"
+
+
+def test_utf16_with_bom(tmp_path):
+    path = tmp_path / "u16.txt"
+    path.write_bytes(POLICY.encode("utf-16"))
+    assert load_document(path).title == "某市医疗器械产业发展行动方案"
+
+
+def test_front_matter_gives_title_and_date_and_is_not_body():
+    doc = load_document(CORPUS / "000_58192326359d465c.txt")
+    assert doc.title == "河南省医疗仪器设备产业园区布局建设方案"
+    assert doc.date == "2025-04-10"
+    assert doc.source_text[: doc.body_start].startswith("---")
+    assert "categories" not in doc.source_text[doc.body_start :]
+    assert doc.metadata["issuers"] == ["河南省人民政府办公厅"]
+    assert doc.metadata["link"].startswith("http://")
+
+
+@pytest.mark.parametrize(
+    "name,title_part,region,date",
+    [
+        ("001_663a42aec9d657f6.txt", "郑州高新医疗健康产业高质量发展大会", "郑州市", ""),
+        ("002_f4de1304f989fb29.txt", "绍兴市越城区关于推进医疗器械产业高质量发展的实施意见", "绍兴市越城区", ""),
+        ("003_221e538f8908b282.txt", "深圳市培育发展高端医疗器械产业集群行动计划（2022-2025年）", "深圳市", "2022-06-06"),
+        ("004_265051e95facd373.txt", "晋中开发区", "晋中市", ""),
+    ],
+)
+def test_corpus_titles_regions_dates(name, title_part, region, date):
+    doc = load_document(CORPUS / name)
+    assert title_part in doc.title
+    assert doc.region == region
+    assert doc.date == date
+
+
+def test_docx_headings_become_sections(tmp_path):
+    import docx
+
+    d = docx.Document()
+    d.add_heading("某区支持医疗器械企业的若干措施", level=1)
+    d.add_paragraph("一、支持研发创新")
+    d.add_paragraph("对获得第三类医疗器械注册证的企业，给予最高500万元奖励。")
+    path = tmp_path / "measures.docx"
+    d.save(path)
+    doc = load_document(path)
+    assert doc.title == "某区支持医疗器械企业的若干措施"
+    assert "给予最高500万元奖励" in doc.source_text
+
+
+def test_html_drops_scripts_and_keeps_text(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html><head><title>园区通知</title><script>alert(1)</script></head>"
+        "<body><h1>园区通知</h1><p>园区规划面积约118亩。</p></body></html>",
+        encoding="gbk",
+    )
+    doc = load_document(path)
+    assert "alert" not in doc.source_text
+    assert "园区规划面积约118亩。" in doc.source_text
+    assert doc.title == "园区通知"
+
+
+def _minimal_pdf(text: str) -> bytes:
+    """A one-page PDF with a text layer (ASCII, Helvetica), written by hand."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
+
+
+def test_pdf_text_layer_is_read(tmp_path):
+    path = tmp_path / "plan.pdf"
+    path.write_bytes(_minimal_pdf("Park scale target 500 by 2030."))
+    doc = load_document(path)
+    assert "Park scale target 500 by 2030." in doc.source_text
+
+
+@pytest.mark.parametrize(
+    "name,content,reason",
+    [
+        ("empty.txt", b"", "空"),
+        ("blank.md", b"  \n\n \xe3\x80\x80 \n", "没有可用的文字"),
+        ("binary.txt", b"\x00\x01\x02\x03PK\x00\x00" * 50, "二进制"),
+        ("broken.docx", b"this is not a zip file", "docx"),
+        ("broken.pdf", b"%PDF-1.4 garbage", "PDF"),
+        ("sheet.xlsx", b"whatever", "不支持"),
+        ("latin.txt", bytes(range(0x80, 0xFF)) * 20, ""),
+    ],
+)
+def test_unreadable_files_raise_load_error_with_a_chinese_reason(tmp_path, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(LoadError) as err:
+        load_document(path)
+    message = str(err.value)
+    assert reason in message
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in message)
+    assert err.value.log_message.isascii()
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(LoadError, match="无法读取"):
+        load_document(tmp_path / "nope.txt")
