@@ -29,6 +29,7 @@ HEADING_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
     (9, re.compile(rf"^第[{_CN_NUM}\d]+条")),
 ]
 NEWS_HEADING_LEVEL = 3
+ARTICLE_LEVEL = 9
 _BYLINE = re.compile(r"^(记者|通讯员|文[：:/]|图[：:/]|文/图|编辑|责任编辑|来源[：:]|本报讯|发布时间|摄影)")
 _HEADING_PUNCT = re.compile(r"[。！？!?；;，,：:、]")
 MAX_NEWS_HEADING = 40
@@ -59,12 +60,13 @@ def heading_of(line: str) -> tuple[int, str] | None:
     for level, pat in HEADING_PATTERNS:
         m = pat.match(line)
         if m:
-            return level, _heading_title(line)
+            # An article's text is its body: the article number alone names the section.
+            return level, (m.group(0) if level == ARTICLE_LEVEL else _heading_title(line))
     if (
         len(line) <= MAX_NEWS_HEADING
         and not _HEADING_PUNCT.search(line)
         and not _BYLINE.match(line)
-        and not re.fullmatch(r"[\d\s\-—/.:：年月日]+", line)
+        and len(re.findall(r"[\u4e00-\u9fff]", line)) >= 3
     ):
         return NEWS_HEADING_LEVEL, line
     return None

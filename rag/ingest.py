@@ -99,7 +99,8 @@ def ingest(
     with write_lock(index_dir):
         old = _existing(index_dir, settings, rebuild)
         old_docs = dict(old.docs) if old else {}
-        files = [f for f in find_files(paths)]
+        own = index_dir.resolve()
+        files = [f for f in find_files(paths) if own not in f.resolve().parents]  # never index the index itself
         found_ids: set[str] = set()
         new_docs: list[tuple[DocRecord, list, bool]] = []  # (record, chunks, is_update)
         keep_ids: list[str] = []

@@ -1,0 +1,121 @@
+"""Section-aware chunking of the real corpus: section paths, spans, sizes, story boundaries."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.chunker import ChunkerSettings, chunk_document, heading_of, section_at
+from rag.loaders import document_from_text, load_document
+from rag.textnorm import normalize_span
+
+from .conftest import CORPUS
+
+SETTINGS = ChunkerSettings()
+
+
+@pytest.fixture(scope="module")
+def chunked():
+    out = {}
+    for path in sorted(CORPUS.iterdir()):
+        doc = load_document(path)
+        out[path.name] = (doc, *chunk_document(doc, SETTINGS))
+    return out
+
+
+def _chunk_with(chunked, name, needle):
+    _, chunks, _ = chunked[name]
+    found = [c for c in chunks if needle in c.text]
+    assert found, f"no chunk of {name} holds {needle!r}"
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    "name,needle,path",
+    [
+        ("000_58192326359d465c.txt", "到2030年产业规模超过500亿元",
+         "二、园区布局和产业定位 > （四）新乡市特色治疗设备及高值医用耗材产业园区"),
+        ("000_58192326359d465c.txt", "一站四中心四平台", "三、重点任务 > （三）搭建公共服务平台"),
+        ("002_f4de1304f989fb29.txt", "每年引进人才不少于8个",
+         "二、主要任务 > （一）提升创新策源能力 > 1.发挥科创引领作用"),
+        ("003_221e538f8908b282.txt", "营业收入为805亿元", "一、总体情况 > （一）发展现状"),
+        ("001_663a42aec9d657f6.txt", "通过出台专项扶持政策", "政策赋能 打造百亿级产业集群"),
+    ],
+)
+def test_section_paths_of_real_clauses(chunked, name, needle, path):
+    assert _chunk_with(chunked, name, needle).section_path == path
+
+
+def test_every_chunk_span_normalises_to_its_text_and_respects_the_size_limit(chunked):
+    for name, (doc, chunks, _) in chunked.items():
+        assert chunks
+        for c in chunks:
+            assert c.doc_id == name
+            assert normalize_span(doc.source_text, c.start, c.end).text.strip() == c.text
+            assert len(c.text) <= SETTINGS.max_chars + 1
+            assert c.start >= doc.body_start
+
+
+def test_unrelated_news_items_get_sections_of_their_own(chunked):
+    _, chunks, _ = chunked["001_663a42aec9d657f6.txt"]
+    textile = [c for c in chunks if "纺机" in c.text]
+    medical = [c for c in chunks if "MedPark" in c.text or "医械产业园" in c.text]
+    assert textile and medical
+    assert not {c.chunk_id for c in textile} & {c.chunk_id for c in medical}
+    assert all("纺机" in c.section_path or "研究院" in c.section_path for c in textile)
+    insurance = _chunk_with(chunked, "001_663a42aec9d657f6.txt", "河南恒天久大实业有限公司")
+    assert "首台(套)" in insurance.section_path
+
+
+def test_long_sections_split_at_sentence_ends(chunked):
+    _, chunks, _ = chunked["004_265051e95facd373.txt"]
+    same_section = [c for c in chunks if c.section_path == chunks[3].section_path]
+    assert len(same_section) > 1
+    for c in same_section[:-1]:
+        assert c.text[-1] in "。！？；”」", c.text[-20:]
+
+
+def test_front_matter_never_reaches_a_chunk(chunked):
+    _, chunks, _ = chunked["000_58192326359d465c.txt"]
+    assert not any("abbrlink" in c.text or "categories" in c.text for c in chunks)
+
+
+def test_section_at_finds_the_deepest_section(chunked):
+    doc, _, sections = chunked["000_58192326359d465c.txt"]
+    pos = doc.source_text.index("选址位于长垣经开区健康产业园")
+    assert section_at(sections, pos) == "二、园区布局和产业定位 > （四）新乡市特色治疗设备及高值医用耗材产业园区"
+
+
+@pytest.mark.parametrize(
+    "line,level,title",
+    [
+        ("第三章 保障措施", 1, "第三章 保障措施"),
+        ("第十二条 对首台（套）产品给予奖励。", 9, "第十二条"),
+        ("一、总体要求", 4, "一、总体要求"),
+        ("（二）郑州经开区高端医疗仪器设备产业园区。选址位于…", 5, "（二）郑州经开区高端医疗仪器设备产业园区"),
+        ("12.推动第三方专业服务。引进长三角地区优质服务机构", 6, "12.推动第三方专业服务"),
+        ("（3）完善配套", 7, "（3）完善配套"),
+        ("①建设检验检测中心", 8, "①建设检验检测中心"),
+        ("龙头引领", 3, "龙头引领"),
+    ],
+)
+def test_heading_patterns(line, level, title):
+    assert heading_of(line) == (level, title)
+
+
+@pytest.mark.parametrize("line", ["2023年，综改区晋中开发区结合我市产业实际，着眼长远发展。", "记者 孙庆辉", "2025.04.10", "3.5亿元"])
+def test_body_lines_are_not_headings(line):
+    assert heading_of(line) is None
+
+
+def test_chapter_and_article_structure():
+    text = (
+        "某市医疗器械产业促进条例\n第一章 总则\n第一条 为了促进医疗器械产业发展，制定本条例。\n"
+        "第二条 本条例适用于本市行政区域。\n第二章 扶持措施\n第三条 对新获批的第三类医疗器械，给予一次性奖励。\n"
+    )
+    doc = document_from_text(text, source="t.txt", doc_id="t.txt")
+    chunks, sections = chunk_document(doc, ChunkerSettings(max_chars=300, min_chars=0))
+    paths = {s.path for s in sections}
+    assert "第二章扶持措施 > 第三条" in paths
+    pos = doc.source_text.index("给予一次性奖励")
+    assert section_at(sections, pos) == "第二章扶持措施 > 第三条"
+    assert any(c.section_path == "第一章总则 > 第一条" and "制定本条例" in c.text for c in chunks)

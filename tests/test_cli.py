@@ -1,0 +1,65 @@
+"""The `rag` command end to end, as a user runs it (subprocess, real index)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from rag.store import load_index
+from rag.textnorm import normalize_span
+
+from .conftest import ROOT
+
+
+def rag(*args, timeout=180):
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout)
+
+
+def test_search_json_hits_point_at_their_source_spans(corpus_index):
+    proc = rag("search", "郑州经开区园区选址在哪里", "--index", str(corpus_index), "-k", "4", "--json")
+    assert proc.returncode == 0, proc.stderr
+    hits = json.loads(proc.stdout)
+    assert len(hits) == 4
+    index = load_index(corpus_index)
+    for h in hits:
+        assert {"chunk_id", "doc", "title", "section", "text", "start", "end", "score"} <= set(h)
+        source = index.docs[h["doc"]].doc.source_text
+        assert normalize_span(source, h["start"], h["end"]).text.strip() == h["text"]
+    assert "滨河国际新城南部片区" in hits[0]["text"]
+
+
+def test_docs_lists_title_region_date_and_chunks(corpus_index):
+    proc = rag("docs", "--index", str(corpus_index), "--json")
+    rows = {r["doc"]: r for r in json.loads(proc.stdout)}
+    assert rows["003_221e538f8908b282.txt"]["region"] == "深圳市"
+    assert rows["003_221e538f8908b282.txt"]["date"] == "2022-06-06"
+    assert all(r["chunks"] > 0 for r in rows.values())
+
+
+def test_ingest_json_summary_names_skipped_files(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "note.txt").write_text("园区通知\n园区规划面积约300亩，重点发展体外诊断产业。", encoding="gb18030")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 broken")
+    proc = rag("ingest", str(docs), "--index", str(tmp_path / "idx"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["added"] == ["note.txt"]
+    assert [s["file"].endswith("broken.pdf") for s in report["skipped"]] == [True]
+    again = json.loads(rag("ingest", str(docs), "--index", str(tmp_path / "idx"), "--json").stdout)
+    assert again["wrote"] is False and again["n_embedded"] == 0
+
+
+def test_missing_index_is_a_clean_error(tmp_path):
+    proc = rag("search", "园区", "--index", str(tmp_path / "none"))
+    assert proc.returncode == 2
+    assert "找不到索引" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_help_lists_every_command():
+    proc = rag("--help")
+    assert proc.returncode == 0
+    for cmd in ("ingest", "search", "docs", "ask", "eval"):
+        assert cmd in proc.stdout

@@ -1,0 +1,53 @@
+"""Hybrid retrieval over the real corpus index: fused ranking, per-signal scores, filters, LangChain adapter."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_hybrid_finds_the_park_clause_and_reports_both_signals(retriever):
+    hits = retriever.search("新乡那个园区2030年的规模目标是多少？", k=5)
+    assert hits[0].chunk.section_path.endswith("（四）新乡市特色治疗设备及高值医用耗材产业园区")
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert all(set(h.scores) == {"dense", "keyword"} for h in hits)
+    assert hits[0].scores["keyword"] > 0 and hits[0].scores["dense"] > 0
+    assert hits[0].score >= hits[-1].score
+
+
+@pytest.mark.parametrize("mode", ["dense", "keyword"])
+def test_single_signal_modes_rank_by_that_signal(retriever, mode):
+    hits = retriever.search("深圳市高端医疗器械产业营业收入", k=5, mode=mode)
+    values = [h.scores[mode] for h in hits]
+    assert values == sorted(values, reverse=True)
+    assert hits[0].chunk.doc_id == "003_221e538f8908b282.txt"
+
+
+def test_region_filter_restricts_to_that_region(retriever):
+    hits = retriever.search("医疗器械产业规模目标", k=8, filters={"regions": ["深圳市"]})
+    assert hits and {h.chunk.doc_id for h in hits} == {"003_221e538f8908b282.txt"}
+    hits = retriever.search("医疗器械产业规模目标", k=8, filters={"regions": ["河南省"]})
+    assert {h.chunk.doc_id for h in hits} <= {"000_58192326359d465c.txt", "001_663a42aec9d657f6.txt"}
+
+
+def test_document_filter(retriever):
+    hits = retriever.search("园区", k=3, filters={"docs": ["004_265051e95facd373.txt"]})
+    assert hits and all(h.chunk.doc_id == "004_265051e95facd373.txt" for h in hits)
+
+
+def test_empty_query_and_unknown_filter_give_no_hits(retriever):
+    assert retriever.search("   ", k=3) == []
+    assert retriever.search("园区", k=3, filters={"regions": ["洛阳市"]}) == []
+
+
+def test_langchain_retriever_adapter(retriever):
+    from langchain_core.retrievers import BaseRetriever
+
+    from rag.langchain_adapter import PolicyQARetriever
+
+    lc = PolicyQARetriever(retriever=retriever, k=3)
+    assert isinstance(lc, BaseRetriever)
+    docs = lc.invoke("深圳2021年高端医疗器械产业营业收入")
+    assert len(docs) == 3
+    assert "805亿元" in docs[0].page_content
+    assert docs[0].metadata["section"] == "一、总体情况 > （一）发展现状"
+    assert docs[0].metadata["doc"] == "003_221e538f8908b282.txt"
