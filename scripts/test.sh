@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on a fresh machine, then run the whole suite.
+# Used as-is by CI (.ci/run). Extra arguments go to pytest, e.g. `bash scripts/test.sh -k chunker`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# A virtual environment of our own unless one is active already.
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  # shellcheck disable=SC1091
+  . .venv/bin/activate
+fi
+
+# Debian's Chromium for the browser tests (Playwright cannot download a browser of its own here).
+bash scripts/install_browser.sh
+
+python -m pip install -q --upgrade pip
+# torch is pinned to the CPU build through the `st` extra; a bare `torch` would pull a multi-GB CUDA build.
+python -m pip install -q -e ".[test,st]"
+# llama-cpp-python compiles from source (~6 min on 2 cores) the first time; pip caches the built wheel.
+python -m pip install -q -e ".[llamacpp]" || echo "WARNING: llama-cpp-python did not install; the local GGUF test will be skipped" >&2
+
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+python -m pytest -q "$@"
