@@ -83,9 +83,56 @@ class Retriever:
         """BM25 score of every chunk."""
         return self.bm25.scores(tokenize(query, for_query=True))
 
+    def region_groups(self, query: str) -> list[tuple[str, frozenset[str]]]:
+        """Places named in the query with the documents of each, when the query names two or more of them
+        that point at different documents (a comparison across regions); else []."""
+        from .metadata import places_in
+
+        groups: list[tuple[str, frozenset[str]]] = []
+        for place in places_in(query):
+            docs = frozenset(
+                d for d, rec in self.index.docs.items()
+                if any(place in r for r in (rec.doc.metadata.get("regions") or [])) or place in rec.doc.title
+            )
+            if docs and all(docs != g for _, g in groups):
+                groups.append((place, docs))
+        return groups if len(groups) >= 2 else []
+
     def search(self, query: str, k: int | None = None, mode: str | None = None, filters=None) -> list[Hit]:
-        """Top-k hits for a query; each hit carries its fused score and per-signal scores."""
+        """Top-k hits for a query; each hit carries its fused score and per-signal scores.
+
+        A question that compares regions ("河南和深圳的目标分别是多少") is searched once per region, restricted to
+        that region's documents, and the results are interleaved so each region's best clause ranks near the top.
+        """
         k = k or self.settings.top_k
+        groups = [] if Filters.of(filters) else self.region_groups(query)
+        if groups:
+            return self._search_by_region(query, groups, k, mode)
+        return self._search(query, k, mode, filters)
+
+    def _search_by_region(self, query: str, groups, k: int, mode: str | None) -> list[Hit]:
+        places = [p for p, _ in groups]
+        per_group = []
+        for place, docs in groups:
+            sub = query
+            for other in places:
+                if other != place and other not in place:
+                    sub = sub.replace(other, "")
+            per_group.append(self._search(sub, k, mode, Filters(docs=tuple(sorted(docs)))))
+        merged: list[Hit] = []
+        seen: set[str] = set()
+        for rank in range(k):
+            for hits in per_group:
+                if rank < len(hits) and hits[rank].chunk.chunk_id not in seen:
+                    seen.add(hits[rank].chunk.chunk_id)
+                    merged.append(hits[rank])
+        for hit in self._search(query, k, mode, None):  # whatever the whole question finds fills the rest
+            if hit.chunk.chunk_id not in seen:
+                seen.add(hit.chunk.chunk_id)
+                merged.append(hit)
+        return [Hit(h.chunk, h.score, h.scores, rank=i + 1) for i, h in enumerate(merged[:k])]
+
+    def _search(self, query: str, k: int, mode: str | None, filters) -> list[Hit]:
         mode = mode or self.settings.retrieval_mode
         n = len(self.index.chunks)
         if not n or not query.strip():

@@ -51,3 +51,16 @@ def test_langchain_retriever_adapter(retriever):
     assert "805亿元" in docs[0].page_content
     assert docs[0].metadata["section"] == "一、总体情况 > （一）发展现状"
     assert docs[0].metadata["doc"] == "003_221e538f8908b282.txt"
+
+
+def test_a_question_comparing_two_regions_gets_both_near_the_top(retriever):
+    question = "河南省和深圳市的医疗器械产业规模目标分别是多少？"
+    groups = retriever.region_groups(question)
+    assert [p for p, _ in groups] == ["河南", "深圳"]
+    hits = retriever.search(question, k=5)
+    assert {hits[0].chunk.doc_id, hits[1].chunk.doc_id} >= {"003_221e538f8908b282.txt"}
+    assert {h.chunk.doc_id for h in hits[:2]} & {"000_58192326359d465c.txt", "001_663a42aec9d657f6.txt"}
+
+
+def test_a_single_region_question_is_not_decomposed(retriever):
+    assert retriever.region_groups("深圳市2025年产业规模目标是多少？") == []
