@@ -1,0 +1,212 @@
+"""What the UI's events do, as plain Python over an `Assistant`: tests call these directly, `ui.py` wires them.
+
+Per-session state is one dict kept in a `gr.State`: the chat messages as shown, and per assistant message the
+turn (question, answer, citations) that feedback and follow-up questions need.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rag.errors import RagError
+from rag.render import render_answer_text
+from rag.types import Answer
+
+from . import render
+
+log = logging.getLogger(__name__)
+
+HISTORY_TURNS = 6  # earlier turns passed along for follow-up questions
+REVEAL_MIN = 24  # a text piece longer than this is revealed progressively (extractive answers come as one piece)
+REVEAL_STEPS = 8
+REVEAL_DELAY = 0.02
+ANSWERER_LABELS = {"none": "摘录原文（无需大模型）", "openai": "大模型：OpenAI 兼容接口", "llamacpp": "大模型：本地 llama.cpp"}
+MODE_CHOICES = [("混合检索（推荐）", "hybrid"), ("语义检索", "dense"), ("关键词检索", "keyword")]
+GENERIC_ERROR = "出错了，请稍后再试（详细信息已写入服务器日志）"
+
+
+def new_session() -> dict:
+    """An empty chat session: messages as shown, and the turn behind each assistant message (by message index)."""
+    return {"messages": [], "turns": {}}
+
+
+def _filters(docs, regions) -> dict | None:
+    docs, regions = list(docs or []), list(regions or [])
+    return {"docs": docs, "regions": regions} if docs or regions else None
+
+
+def _reveal(text: str) -> Iterator[str]:
+    """Prefixes of a long piece, so a one-piece (extractive) answer still appears progressively."""
+    if len(text) <= REVEAL_MIN:
+        yield text
+        return
+    step = max(4, -(-len(text) // REVEAL_STEPS))
+    for i in range(step, len(text) + step, step):
+        yield text[:i]
+
+
+class Handlers:
+    """The UI's behaviour over one shared Assistant (thread-safe: sessions hold their own state)."""
+
+    def __init__(self, assistant, max_upload_mb: int = 20):
+        self.assistant = assistant
+        self.max_upload_mb = max_upload_mb
+        self._feedback_lock = threading.Lock()
+
+    # -- answering -------------------------------------------------------------------------------------------------
+    def respond(self, question: str, session: dict | None, docs=None, regions=None, mode: str | None = None,
+                k: int | None = None, llm: str | None = None) -> Iterator[tuple[list, dict, str]]:
+        """Stream one answer into the chat: yields (messages, session, text box value) as it grows."""
+        session = copy.deepcopy(session) if session else new_session()
+        question = (question or "").strip()
+        if not question:
+            yield session["messages"], session, ""
+            return
+        messages = session["messages"]
+        history = [(t["question"], t["answer"]) for t in list(session["turns"].values())[-HISTORY_TURNS:]]
+        messages.append({"role": "user", "content": render.question_html(question)})
+        messages.append({"role": "assistant", "content": render.pending_html()})
+        yield list(messages), session, ""
+        shown = ""
+        final: Answer | None = None
+        try:
+            for event in self.assistant.stream(question, history or None, _filters(docs, regions), int(k) if k else None,
+                                               mode or None, llm or None):
+                if isinstance(event, Answer):
+                    final = event
+                    continue
+                base = shown
+                for part in _reveal(event):
+                    shown = base + part
+                    messages[-1] = {"role": "assistant", "content": render.pending_html(shown)}
+                    yield list(messages), session, ""
+                    if len(part) < len(event):
+                        time.sleep(REVEAL_DELAY)
+        except RagError as e:
+            log.warning("question failed: %s", e.log_message)
+            messages[-1] = {"role": "assistant", "content": render.error_html(str(e))}
+            yield list(messages), session, ""
+            return
+        except Exception:
+            log.exception("question failed: %r", question[:80])
+            messages[-1] = {"role": "assistant", "content": render.error_html(GENERIC_ERROR)}
+            yield list(messages), session, ""
+            return
+        if final is None:  # Assistant.stream always ends with an Answer; keep the chat usable if one does not
+            messages[-1] = {"role": "assistant", "content": render.error_html(GENERIC_ERROR)}
+            yield list(messages), session, ""
+            return
+        token = uuid.uuid4().hex[:10]
+        messages[-1] = {"role": "assistant", "content": render.answer_html(final, self._docs(), token)}
+        session["turns"][len(messages) - 1] = {
+            "question": question,
+            "answer": final.text,
+            "citations": [c.to_dict() for c in final.citations],
+            "refused": final.refused,
+            "backend": final.backend,
+            "plain": render_answer_text(final),
+        }
+        yield list(messages), session, ""
+
+    def _docs(self) -> dict:
+        # documents() reads the current retriever once: a consistent snapshot even while an upload swaps it
+        return {r.doc.doc_id: r for r in self.assistant.documents()}
+
+    def ask(self, question: str, docs: list[str] | None = None, regions: list[str] | None = None, mode: str = "",
+            k: int = 0, llm: str = "") -> dict:
+        """One answer as JSON (the `/ask` API): text, citations with section paths and spans, related passages."""
+        try:
+            answer = self.assistant.ask(question, None, _filters(docs, regions), int(k) if k else None, mode or None,
+                                        llm or None)
+        except RagError as e:
+            log.warning("api question failed: %s", e.log_message)
+            return {"error": str(e)}
+        out = answer.to_dict()
+        out.update(notice=answer.notice, backend=answer.backend, text=render_answer_text(answer))
+        if answer.refused:
+            out["related"] = [
+                {"doc": h.chunk.doc_id, "title": h.chunk.title, "section": h.chunk.section_path, "text": h.chunk.text}
+                for h in answer.hits[:3]
+            ]
+        return out
+
+    # -- feedback --------------------------------------------------------------------------------------------------
+    def feedback(self, session: dict | None, index, vote) -> str:
+        """Append {time, question, answer, citations, vote} for the rated message to <index>/feedback.jsonl."""
+        turn = (session or {}).get("turns", {}).get(index[0] if isinstance(index, (list, tuple)) else index)
+        if turn is None:
+            return "没有可评价的回答"
+        label = {True: "up", False: "down"}.get(vote, str(vote) if vote else "cleared")
+        record = {
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "question": turn["question"],
+            "answer": turn["answer"],
+            "citations": turn["citations"],
+            "vote": label,
+            "backend": turn.get("backend", ""),
+        }
+        path = Path(self.assistant.index_dir) / "feedback.jsonl"
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with self._feedback_lock:  # one line per write; several sessions may vote at once
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(line)
+        return "感谢反馈！" if label != "cleared" else "已取消评价"
+
+    # -- documents -------------------------------------------------------------------------------------------------
+    def source_view(self, request) -> str:
+        """HTML of a document's source scrolled to a span; `request` is [doc_id, start, end] from the page script."""
+        try:
+            doc_id, start, end = request[0], int(request[1]), int(request[2])
+        except (TypeError, ValueError, IndexError, KeyError):
+            return render.source_placeholder_html("无法打开原文：链接无效")
+        record = self._docs().get(str(doc_id))
+        if record is None:
+            return render.source_placeholder_html("该文档已从索引中删除")
+        return render.source_html(record, start, end)
+
+    def documents(self) -> list[dict]:
+        """Every indexed document with title, region, date, chunk count and section paths (the `/documents` API)."""
+        return [
+            {"doc": r.doc.doc_id, "title": r.doc.title, "region": r.doc.region, "date": r.doc.date,
+             "chunks": r.chunk_count, "sections": [s.path for s in r.sections]}
+            for r in sorted(self._docs().values(), key=lambda r: r.doc.doc_id)
+        ]
+
+    def doc_choices(self) -> list[tuple[str, str]]:
+        """(label, doc id) pairs for document pickers, sorted by file name."""
+        return [(f"{r.doc.title}（{r.doc.doc_id}）", r.doc.doc_id)
+                for r in sorted(self._docs().values(), key=lambda r: r.doc.doc_id)]
+
+    def region_choices(self) -> list[str]:
+        """Every region any document belongs to (province and city levels)."""
+        regions: set[str] = set()
+        for r in self._docs().values():
+            regions.update(r.doc.metadata.get("regions") or ([r.doc.region] if r.doc.region else []))
+        return sorted(regions)
+
+    def answerer_choices(self) -> list[tuple[str, str]]:
+        """Extractive always; the configured LLM backend when there is one."""
+        choices = [(ANSWERER_LABELS["none"], "none")]
+        configured = self.assistant.settings.llm
+        if configured and configured != "none":
+            choices.append((ANSWERER_LABELS.get(configured, configured), configured))
+        return choices
+
+    def section_tree(self, doc_id: str | None) -> str:
+        """The section tree (with section texts) of one document."""
+        record = self._docs().get(doc_id or "")
+        if record is None:
+            return '<div class="muted">请选择一篇文档查看章节。</div>'
+        return render.section_tree_html(record)
+
+    def documents_table(self) -> str:
+        return render.documents_table_html(list(self._docs().values()))

@@ -1,0 +1,252 @@
+"""HTML for the chat UI: answers with clickable [n] markers, citation cards, the source view, the document list.
+
+Pure functions over our own types (no gradio import), so they are tested directly. Every string that comes from a
+document, an upload, a question or a model goes through `esc` first: the pages never run or render anything a
+document contains. Links carry their target in `href`/`id` (the chat sanitiser strips data-* attributes); the
+page script (`webui/assets.py`) turns clicks on them into actions.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import quote as urlquote
+
+from rag.render import render_answer_text
+from rag.store import DocRecord
+from rag.textnorm import normalize_span
+from rag.types import Answer, Citation, Hit, Section
+
+CONTEXT_CHARS = 220  # characters of section text shown around a quote in a citation card
+SOURCE_WINDOW = 120_000  # the source view shows at most this many characters each side of the clause
+SECTION_TEXT_CAP = 20_000  # longest section text rendered in the Documents tab
+
+# Beyond HTML's own specials, neutralise template syntax ({{ }}, ${ }) and backticks: the HTML component fills
+# templates, and a document must never be able to smuggle one in.
+_EXTRA = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;"})
+
+
+def esc(text: object) -> str:
+    """Escape any text for HTML (tags, quotes, template braces): what a document says shows as text."""
+    return html.escape("" if text is None else str(text), quote=True).translate(_EXTRA)
+
+
+def source_href(doc_id: str, start: int, end: int) -> str:
+    """The link target the page script reads to open the source view at a span."""
+    return f"#src={urlquote(doc_id, safe='')}&s={int(start)}&e={int(end)}"
+
+
+# -- chat messages -----------------------------------------------------------------------------------------------
+def question_html(question: str) -> str:
+    """A user's question as chat content (escaped; line breaks kept by CSS)."""
+    return f'<div class="q-text">{esc(question)}</div>'
+
+
+def pending_html(text: str = "") -> str:
+    """The assistant message while the answer streams in; before the first text, a searching notice."""
+    if not text:
+        return '<div class="ans ans-pending"><span class="dots">正在检索文档…</span></div>'
+    return f'<div class="ans ans-streaming"><div class="ans-text">{esc(text)}<span class="cursor"></span></div></div>'
+
+
+def error_html(message: str) -> str:
+    """An error shown in the chat, in the user's language."""
+    return f'<div class="ans ans-error">⚠️ {esc(message)}</div>'
+
+
+def _markers(text_html: str, numbers: set[int], token: str) -> str:
+    """Turn [n] in escaped answer text into links to citation card n (unknown numbers stay plain text)."""
+
+    def link(m: re.Match) -> str:
+        n = int(m.group(1))
+        if n not in numbers:
+            return m.group(0)
+        return f'<a class="cite-ref" href="#cite-{token}-{n}" title="查看引用 {n}">[{n}]</a>'
+
+    return re.sub(r"\[(\d{1,3})\]", link, text_html)
+
+
+def _section_bounds(record: DocRecord, offset: int) -> tuple[int, int]:
+    """Span of the deepest section containing an offset (the whole body when it precedes every heading)."""
+    best: Section | None = None
+    for sec in record.sections:
+        if sec.start <= offset < sec.end and (best is None or sec.level >= best.level):
+            best = sec
+    if best is None:
+        return record.doc.body_start, len(record.doc.source_text)
+    return best.start, best.end
+
+
+def citation_context(record: DocRecord, start: int, end: int, radius: int = CONTEXT_CHARS) -> tuple[str, str, str]:
+    """(before, quote, after): normalised section text around a source span, the span itself in the middle.
+
+    The split uses the offset map of the normalisation, so the middle part is exactly the verified quote.
+    Ellipses mark where the section goes on beyond the window.
+    """
+    sec_start, sec_end = _section_bounds(record, start)
+    a, b = max(sec_start, start - radius), min(sec_end, end + radius)
+    norm = normalize_span(record.doc.source_text, a, b)
+    before, quote, after = [], [], []
+    for ch, off in zip(norm.text, norm.offsets):
+        (before if off < start else quote if off < end else after).append(ch)
+    pre, mid, post = "".join(before).lstrip(), "".join(quote).strip(), "".join(after).rstrip()
+    if a > sec_start:
+        pre = "…" + pre
+    if b < sec_end:
+        post = post + "…"
+    return pre, mid, post
+
+
+def citation_card_html(c: Citation, record: DocRecord | None, token: str) -> str:
+    """A collapsible card: [n] 《title》 section path; inside, the quote highlighted in its section text."""
+    section = f'<span class="cite-sec">{esc(c.section)}</span>' if c.section else ""
+    if record is not None:
+        pre, mid, post = citation_context(record, c.start, c.end)
+        mid = mid or c.quote
+    else:  # the document was removed since the answer: the verified quote is all we have
+        pre, mid, post = "", c.quote, ""
+    view = (f'<a class="view-src" href="{esc(source_href(c.doc, c.start, c.end))}">查看原文 ›</a>'
+            if record is not None else '<span class="muted">（文档已删除）</span>')
+    return (
+        f'<details class="cite-card" id="cite-{token}-{c.n}">'
+        f'<summary><span class="cite-n">[{c.n}]</span><span class="cite-title">《{esc(c.title)}》</span>{section}</summary>'
+        f'<div class="cite-body"><div class="cite-context">{esc(pre)}<mark class="cite-quote">{esc(mid)}</mark>'
+        f"{esc(post)}</div>"
+        f'<div class="cite-meta"><span>{esc(c.doc)} · 第 {c.start}–{c.end} 字</span>{view}</div></div></details>'
+    )
+
+
+def related_html(hits: list[Hit], docs: dict[str, DocRecord], limit: int = 3) -> str:
+    """For a refusal: the closest passages, labelled 可能相关, each with its section and a link to the source."""
+    items = []
+    for h in hits[:limit]:
+        ch = h.chunk
+        snippet = ch.text if len(ch.text) <= 160 else ch.text[:160] + "…"
+        sec = f'<span class="cite-sec">{esc(ch.section_path)}</span>' if ch.section_path else ""
+        link = (f'<a class="view-src" href="{esc(source_href(ch.doc_id, ch.start, ch.end))}">查看原文 ›</a>'
+                if ch.doc_id in docs else "")
+        items.append(
+            f'<li><div class="rel-head"><span class="cite-title">《{esc(ch.title)}》</span>{sec}</div>'
+            f'<div class="rel-text">{esc(snippet)}</div><div class="cite-meta">{link}</div></li>'
+        )
+    if not items:
+        return ""
+    return f'<div class="related"><div class="related-label">可能相关</div><ul>{"".join(items)}</ul></div>'
+
+
+def answer_html(answer: Answer, docs: dict[str, DocRecord], token: str) -> str:
+    """The final assistant message: answer text with linked [n], notices, citation cards, copy link and timing."""
+    numbers = {c.n for c in answer.citations}
+    text = _markers(esc(answer.text), numbers, token)
+    parts = [f'<div class="ans{" ans-refused" if answer.refused else ""}">']
+    parts.append(f'<div class="ans-text">{text}</div>')
+    notes = []
+    if answer.rewritten_question and answer.rewritten_question != answer.question:
+        notes.append(f"已理解为：{answer.rewritten_question}")
+    if answer.notice:
+        notes.append(answer.notice)
+    if notes:
+        parts.append(f'<div class="ans-notice">{"；".join(esc(n) for n in notes)}</div>')
+    if answer.citations:
+        cards = "".join(citation_card_html(c, docs.get(c.doc), token) for c in answer.citations)
+        parts.append(f'<div class="cite-list"><div class="cite-label">来源</div>{cards}</div>')
+    elif answer.refused:
+        parts.append(related_html(answer.hits, docs))
+    total = answer.timings_ms.get("total")
+    meta = [f"用时 {total / 1000:.1f} 秒"] if total is not None else []
+    if answer.backend and answer.backend != "extractive":
+        meta.append(f"回答：{answer.backend}")
+    parts.append(
+        f'<div class="ans-tools"><a class="copy-ans" href="#plain-{token}">📋 复制答案和来源</a>'
+        f'<span class="muted">{esc(" · ".join(meta))}</span></div>'
+        f'<pre class="plain-text" id="plain-{token}" hidden>{esc(render_answer_text(answer))}</pre>'
+    )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+# -- source view and documents -----------------------------------------------------------------------------------
+def _doc_meta(record: DocRecord) -> str:
+    d = record.doc
+    bits = [d.doc_id]
+    if d.region:
+        bits.append(d.region)
+    if d.date:
+        bits.append(d.date)
+    bits.append(f"{record.chunk_count} 个片段")
+    return " · ".join(bits)
+
+
+def source_html(record: DocRecord, start: int, end: int) -> str:
+    """The whole source text of a document with the span [start, end) highlighted (the page scrolls to it)."""
+    text = record.doc.source_text
+    start = max(0, min(int(start), len(text)))
+    end = max(start, min(int(end), len(text)))
+    a, b = max(0, start - SOURCE_WINDOW), min(len(text), end + SOURCE_WINDOW)
+    head = '<div class="muted">……（前文较长，已省略）</div>' if a > 0 else ""
+    tail = '<div class="muted">……（后文较长，已省略）</div>' if b < len(text) else ""
+    return (
+        f'<div class="src-view"><div class="src-head"><div class="src-title">{esc(record.doc.title)}</div>'
+        f'<div class="muted">{esc(_doc_meta(record))} · 高亮处为引用的第 {start}–{end} 字</div></div>{head}'
+        f'<pre class="src-text">{esc(text[a:start])}<mark class="src-mark" id="src-mark">{esc(text[start:end])}'
+        f"</mark>{esc(text[end:b])}</pre>{tail}</div>"
+    )
+
+
+def source_placeholder_html(message: str = "点击答案中的 [1]、[2] 或“查看原文”，在这里查看引用所在的原文。") -> str:
+    """The source view before anything is opened (or when a document is gone)."""
+    return f'<div class="src-view src-empty muted">{esc(message)}</div>'
+
+
+def documents_table_html(records: list[DocRecord]) -> str:
+    """Every indexed document: title, file, region, date, chunk count."""
+    if not records:
+        return '<div class="muted">索引中还没有文档。</div>'
+    rows = []
+    for r in sorted(records, key=lambda r: r.doc.doc_id):
+        d = r.doc
+        rows.append(
+            f'<tr><td><div class="doc-title">{esc(d.title)}</div><div class="mono">{esc(d.doc_id)}</div></td>'
+            f'<td class="nowrap">{esc(d.region or "—")}</td><td class="nowrap">{esc(d.date or "—")}</td>'
+            f'<td class="num">{r.chunk_count}</td></tr>'
+        )
+    total = sum(r.chunk_count for r in records)
+    return (
+        '<table class="doc-table"><thead><tr><th>标题 / 文件</th><th>地区</th><th>日期</th><th class="num">片段</th>'
+        "</tr>"
+        f'</thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<div class="muted">共 {len(records)} 篇文档，{total} 个片段。</div>'
+    )
+
+
+def _section_text(record: DocRecord, a: int, b: int) -> str:
+    text = normalize_span(record.doc.source_text, a, b).text.strip()
+    return text if len(text) <= SECTION_TEXT_CAP else text[:SECTION_TEXT_CAP] + "…（已截断）"
+
+
+def section_tree_html(record: DocRecord) -> str:
+    """The document's section tree: each heading opens to show its own text, with its subsections nested inside."""
+    secs = sorted(record.sections, key=lambda s: (s.start, s.level))
+    out = [f'<div class="sec-tree"><div class="src-title">{esc(record.doc.title)}</div>'
+           f'<div class="muted">{esc(_doc_meta(record))}</div>']
+    first = secs[0].start if secs else len(record.doc.source_text)
+    intro = _section_text(record, record.doc.body_start, first)
+    if intro:
+        out.append(f'<details class="sec"><summary>（正文开头）</summary><div class="sec-text">{esc(intro)}</div></details>')
+    stack: list[Section] = []
+    for i, sec in enumerate(secs):
+        # nest by path (a section's span is its own text; its subsections follow it)
+        while stack and not sec.path.startswith(stack[-1].path + " > "):
+            stack.pop()
+            out.append("</details>")
+        nxt = secs[i + 1].start if i + 1 < len(secs) else sec.end
+        own = _section_text(record, sec.start, min(sec.end, nxt) if nxt > sec.start else sec.end)
+        name = sec.path.split(" > ")[-1]
+        body = f'<div class="sec-text">{esc(own)}</div>' if own else ""
+        out.append(f'<details class="sec" title="{esc(sec.path)}"><summary>{esc(name)}</summary>{body}')
+        stack.append(sec)
+    out.extend("</details>" for _ in stack)
+    if not secs and not intro:
+        out.append('<div class="muted">（没有识别出章节）</div>')
+    out.append("</div>")
+    return "".join(out)
