@@ -115,12 +115,18 @@ class Assistant:
             return
         with self._lock:
             retriever = self.retriever
-        hits = retriever.search(q, k=k or self.settings.top_k, mode=mode, filters=Filters.of(filters))
+        answerer = self.answerer(llm)
+        rewritten = q
+        if history:  # a follow-up ("那2030年呢？") is made standalone before retrieval, by the LLM when there is one
+            from .followup import rewrite_followup
+
+            rewritten = rewrite_followup(q, list(history), getattr(answerer, "complete", None))
+        t_rw = time.perf_counter()
+        hits = retriever.search(rewritten, k=k or self.settings.top_k, mode=mode, filters=Filters.of(filters))
         t1 = time.perf_counter()
         ctx = AnswerContext(docs=retriever.index.docs, history=list(history or []))
-        answerer = self.answerer(llm)
         final: Answer | None = None
-        for event in answerer.stream(q, hits, ctx):
+        for event in answerer.stream(rewritten, hits, ctx):
             if isinstance(event, Answer):
                 final = event
             else:
@@ -130,8 +136,11 @@ class Assistant:
         final = enforce_verified(final, {d: r.doc.source_text for d, r in retriever.index.docs.items()})
         final.hits = final.hits or hits
         final.question = question
+        final.rewritten_question = rewritten if rewritten != q else ""
         final.notice = " ".join(x for x in (notice, final.notice) if x)
-        final.timings_ms.update({"retrieve": (t1 - t0) * 1000, "total": (time.perf_counter() - t0) * 1000})
+        final.timings_ms.update({"retrieve": (t1 - t_rw) * 1000, "total": (time.perf_counter() - t0) * 1000})
+        if history:
+            final.timings_ms["rewrite"] = (t_rw - t0) * 1000
         yield final
 
 

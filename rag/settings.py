@@ -45,8 +45,9 @@ class Settings(BaseSettings):
     # LLM generation (issue: generated answers); `none` is the extractive answerer
     llm: Literal["none", "openai", "llamacpp"] = "none"
     llm_model: str = ""
-    llm_base_url: str = ""
-    llm_api_key: SecretStr = SecretStr("")
+    # RAG_LLM_* win; the usual OPENAI_* variables are read when they are not set.
+    llm_base_url: str = Field(default="", validation_alias=AliasChoices("RAG_LLM_BASE_URL", "OPENAI_BASE_URL", "llm_base_url"))
+    llm_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=AliasChoices("RAG_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"))
     llm_timeout: float = 30.0
 
     # Web UI
