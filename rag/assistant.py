@@ -26,6 +26,8 @@ EMPTY_QUESTION = "请输入问题，例如：新乡市的园区到2030年产业�
 
 def clean_question(question: str, max_chars: int) -> tuple[str, str]:
     """Normalise a user question; return (question, notice). Over-long questions are cut with a notice."""
+    if question is not None and not isinstance(question, str):
+        question = str(question)  # a number or other value typed into an API call is still a question
     q = normalize_text(question or "").replace("\n", " ").strip()
     notice = ""
     if len(q) > max_chars:
@@ -124,7 +126,8 @@ class Assistant:
         t_rw = time.perf_counter()
         hits = retriever.search(rewritten, k=k or self.settings.top_k, mode=mode, filters=Filters.of(filters))
         t1 = time.perf_counter()
-        ctx = AnswerContext(docs=retriever.index.docs, history=list(history or []))
+        ctx = AnswerContext(docs=retriever.index.docs, history=list(history or []), retriever=retriever,
+                            filters=Filters.of(filters))
         final: Answer | None = None
         for event in answerer.stream(rewritten, hits, ctx):
             if isinstance(event, Answer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..store import DocRecord
 from ..types import Answer, Hit
@@ -18,6 +19,10 @@ class AnswerContext:
 
     docs: dict[str, DocRecord]
     history: list[tuple[str, str]] = field(default_factory=list)  # (question, answer text) pairs
+    # Optional: the Retriever the hits came from and the caller's filters, so an answerer can run extra searches
+    # (e.g. one per region of a cross-document question) within what the caller allowed. None: hits only.
+    retriever: Any = None
+    filters: Any = None
 
 
 class Answerer(ABC):

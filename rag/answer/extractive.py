@@ -1,35 +1,354 @@
-"""Extractive answerer (the default; needs no LLM): quote the sentences of the evidence that answer the question."""
+"""Extractive answerer (the default; needs no LLM): quote the clauses of the evidence that answer the question.
+
+For each (sub-)question it reads the cues (`cues.py`), scores every sentence of the hits (`evidence.py`), keeps
+only sentences that could answer (they speak about the places asked about, a number question finds a number of
+the right kind for the year asked, the focus of the question is mentioned), picks the clause that answers and
+quotes it verbatim with an [n] marker. A question naming two regions gets one cited clause per region, searching
+within each region's documents when the hits miss one. When nothing qualifies it refuses (`refusal.py`).
+"""
 
 from __future__ import annotations
 
-from ..keyword import tokenize
-from ..textnorm import sentence_spans
-from ..types import Answer, Hit
+import logging
+import re
+from dataclasses import dataclass
+
+from ..textnorm import fold
+from ..types import Answer, Citation, Hit
 from .base import REFUSAL, AnswerContext, Answerer
 from .cite import make_citation
+from .cues import Cues, analyze, split_subquestions, target_questions
+from .evidence import (
+    DATE_RE,
+    Candidate,
+    TermWeights,
+    candidates,
+    clause_year,
+    clauses,
+    coverage,
+    is_heading,
+    list_fit,
+    names_kind,
+    place_cue,
+    quantities,
+    unit_ok,
+    who_cue,
+)
+from .refusal import (
+    INSTRUCTION,
+    NOT_CHINESE,
+    docs_for_place,
+    is_instruction,
+    is_not_chinese,
+    missing_places,
+    place_grounded,
+)
+
+log = logging.getLogger(__name__)
+
+# Evidence thresholds, calibrated on eval/qa.jsonl (see the issue-3 report): share of the question's content
+# (idf-weighted) a sentence must cover, and share of the ask phrase's focus terms.
+MIN_COVERAGE = 0.30
+MIN_FOCUS = 0.45
+MAX_QUOTE = 110  # characters: quote the clause, not the page
+MAX_SCAN_CHUNKS = 300  # reading a named region's documents whole stays cheap below this
+_HEADING_NUM = re.compile(r"^(?:[（(][一二三四五六七八九十]+[）)]|[一二三四五六七八九十]+[、．.]|\d{1,2}[.．、])\s*")
+# Section headings that name a subject a clause can be about ('（四）新乡市…产业园区'), not a task ('搭建公共服务平台').
+_SUBJECT_END = re.compile(r"(园区|产业园|基地|开发区|高新区|示范区|片区|研究院|服务站)$")
+_LEAD_MARKER = re.compile(r"^(?:但是|但|而且|而|同时|此外|另外|并且|并|且)[，,]?")
+
+
+@dataclass
+class Pick:
+    """The clause chosen to answer one (sub-)question or one region of it."""
+
+    cand: Candidate
+    a: int  # quote span in cand.hit.chunk.text
+    b: int
+    prefix: str = ""
+    label: str = ""
 
 
 class ExtractiveAnswerer(Answerer):
-    """Pick the best-matching sentence of the top hits and quote it verbatim with an [n] marker."""
+    """Quote the clause that answers each part of the question, with [n] markers; refuse on weak evidence."""
 
     name = "extractive"
 
     def __init__(self, settings):
         self.settings = settings
 
+    # -- entry point -------------------------------------------------------------------------------
     def answer(self, question: str, hits: list[Hit], ctx: AnswerContext) -> Answer:
-        if not hits or hits[0].scores.get("dense", 0.0) < self.settings.refuse_below:
+        if is_not_chinese(question):
+            return Answer(text=NOT_CHINESE, refused=True, hits=hits, notice="not chinese")
+        if is_instruction(question):
+            return Answer(text=INSTRUCTION, refused=True, hits=hits, notice="instruction ignored")
+        if not hits or hits[0].scores.get("dense", 1.0) < self.settings.refuse_below:
             return Answer(text=REFUSAL, refused=True, hits=hits)
-        q = set(tokenize(question, for_query=True))
-        best = None
-        for hit in hits[:3]:
-            text = hit.chunk.text
-            for a, b in sentence_spans(text):
-                overlap = len(q & set(tokenize(text[a:b])))
-                if best is None or overlap > best[0]:
-                    best = (overlap, hit, a, b)
+        try:
+            weights = TermWeights(getattr(ctx.retriever, "bm25", None))
+            pieces: list[Pick | str] = []
+            ctx._question = question  # so a sub-question knows it is one
+            for part in split_subquestions(question):
+                pieces.extend(self._answer_part(part, hits, ctx, weights))
+            if not any(isinstance(p, Pick) for p in pieces):
+                return Answer(text=REFUSAL, refused=True, hits=hits)
+            return self._compose(pieces, hits, ctx)
+        except Exception:  # a bug here must not cost the user the nearest passages: refuse and log loudly
+            log.exception("extractive answerer failed on %r", question[:80])
+            return Answer(text=REFUSAL, refused=True, hits=hits, notice="answerer error")
+
+    # -- one (sub-)question ------------------------------------------------------------------------
+    def _answer_part(self, part: str, hits: list[Hit], ctx: AnswerContext, weights: TermWeights) -> list[Pick | str]:
+        cues = analyze(part)
+        missing = missing_places(cues, ctx.docs)
+        targets = list(cues.targets)
+        if missing and (len(targets) < 2 or all(set(g) & set(missing) for g in targets)):
+            return []  # a place no document mentions: nothing here can answer
+        if len(targets) < 2:
+            places = list(cues.places)
+            pick = self._best(cues, hits, ctx, weights, places, [])
+            if pick is None and ctx.retriever is not None and part != ctx_question(ctx, part):
+                # A sub-question of a longer question may lack hits of its own: search for it alone.
+                pick = self._best(cues, self._search(ctx, part, None), ctx, weights, places, [])
+            if pick is None and places:
+                # The question names a region the index has documents for: read those documents whole.
+                docs = sorted({d for p in places for d in docs_for_place(p, ctx.docs)})
+                pick = self._best(cues, self._scan(ctx, docs), ctx, weights, places, [])
+            return [pick] if pick else []
+        # Several regions: one clause each, each searched within its region's documents if the hits miss it.
+        out: list[Pick | str] = []
+        used: set[tuple[str, int, int]] = set()
+        for i, (group, tq) in enumerate(zip(targets, target_questions(part, targets))):
+            others = [p for j, g in enumerate(targets) if j != i for p in g]
+            if set(group) & set(missing):
+                out.append(f"{group[0]}：{REFUSAL}")
+                continue
+            tcues = analyze(tq) if tq != part else cues
+            pick = self._best(tcues, hits, ctx, weights, list(group), others, used)
+            docs = sorted({d for p in group for d in docs_for_place(p, ctx.docs)})
+            if pick is None and docs:
+                pick = self._best(tcues, self._search(ctx, tq, docs), ctx, weights, list(group), others, used)
+            if pick is None and docs:
+                pick = self._best(tcues, self._scan(ctx, docs), ctx, weights, list(group), others, used)
+            label = group[-1] if len(group[-1]) > len(group[0]) else group[0]
+            if pick is None:
+                out.append(f"{label}：{REFUSAL}")
+                continue
+            pick.label = label
+            used.add((pick.cand.hit.chunk.chunk_id, pick.a, pick.b))
+            out.append(pick)
+        return out
+
+    def _search(self, ctx: AnswerContext, query: str, docs: list[str] | None) -> list[Hit]:
+        """Extra retrieval within the caller's filters, optionally restricted to some documents."""
+        from ..retriever import Filters
+
+        if ctx.retriever is None:
+            return []
+        user = Filters.of(ctx.filters)
+        wanted = list(docs or [])
+        if user.docs:
+            wanted = [d for d in wanted if d in user.docs] if docs else list(user.docs)
+            if docs and not wanted:
+                return []
+        try:
+            return ctx.retriever.search(query, k=self.settings.top_k,
+                                        filters={"docs": wanted, "regions": list(user.regions)})
+        except Exception as e:  # an extra search is a bonus; never lose the answer over it
+            log.warning("extra search failed: %s", e)
+            return []
+
+    def _scan(self, ctx: AnswerContext, docs: list[str]) -> list[Hit]:
+        """Every chunk of some documents as zero-score hits, for reading a named region's documents whole when
+        retrieval missed the passage. Bounded so a huge document cannot make a question slow."""
+        from ..retriever import Filters
+
+        if ctx.retriever is None or not docs:
+            return []
+        user = Filters.of(ctx.filters)
+        allowed = [d for d in docs if not user.docs or d in user.docs]
+        chunks = [c for c in ctx.retriever.index.chunks if c.doc_id in allowed]
+        if len(chunks) > MAX_SCAN_CHUNKS:
+            return []
+        return [Hit(chunk=c, score=0.0, scores={}, rank=0) for c in chunks]
+
+    # -- choosing the clause -----------------------------------------------------------------------
+    def _best(self, cues: Cues, hits: list[Hit], ctx: AnswerContext, weights: TermWeights, places: list[str],
+              others: list[str], used: set | None = None) -> Pick | None:
+        terms = [t for t in cues.terms if not any(t in o or o in t for o in others)]
+        focus = [t for t in cues.focus if t in terms]
+        best: tuple[float, Pick] | None = None
+        for cand in candidates(hits, ctx.docs):
+            if is_heading(cand) or not all(place_grounded(p, cand) for p in places):
+                continue
+            if is_instruction(cand.text):
+                continue  # text in a document that addresses the assistant is not evidence about policy
+            cov = coverage(terms, weights, cand.folded, cand.context, cand.prev)
+            fcov = coverage(focus, weights, cand.folded, cand.context, cand.prev) if focus else 1.0
+            # A number question must find the thing it counts ('多少房租减免' is not answered by '18家企业').
+            if cov < MIN_COVERAGE or (cues.wants_number and fcov < MIN_FOCUS):
+                continue
+            found = self._clause(cues, cand, terms, focus, weights)
+            if found is None:
+                continue
+            (a, b), local = found
+            if used and (cand.hit.chunk.chunk_id, a, b) in used:
+                continue
+            score = 0.7 * cov + (0.4 if cues.wants_number else 0.2) * fcov + local + 0.15 * cand.hit.score
+            if best is None or score > best[0]:
+                best = (score, Pick(cand, a, b))
         if best is None:
+            return None
+        pick = best[1]
+        text = pick.cand.hit.chunk.text
+        lead = _LEAD_MARKER.match(text, pick.a, pick.b)
+        if lead and pick.b - lead.end() >= 8:
+            pick.a = lead.end()  # quote '审批周期缩短到4个月左右', not '但…'
+        quote = text[pick.a: pick.b]
+        if cues.wants_number and cues.years and not any(str(y) in quote for y in cues.years):
+            y = next((y for y in cues.years if y in pick.cand.years), None)
+            if y:  # the asked year sits in an earlier clause: say it outside the quote
+                pick.prefix = f"到{y}年，" if f"到{y}年" in pick.cand.text else f"{y}年："
+        return pick
+
+    def _clause(self, cues: Cues, cand: Candidate, terms: list[str], focus: list[str],
+                weights: TermWeights) -> tuple[tuple[int, int], float] | None:
+        """The quote span within the candidate sentence that answers, and a score for how well it fits the cues.
+
+        Number and date questions quote one clause, judged together with the number-free clauses just before it
+        (its subject: '但在晋中开发区，审批周期缩短到4个月左右'), so a 2027 figure next to the 2030 one is not
+        presented as the answer. Other questions quote the whole sentence when it is short, else the best run of
+        clauses up to MAX_QUOTE characters.
+        """
+        text = cand.hit.chunk.text
+        spans = clauses(text, cand.a, cand.b)
+        if not spans:
+            return None
+        if cues.wants_number or cues.wants_date:
+            return self._number_clause(cues, cand, spans, terms, focus, weights)
+        if spans[-1][1] - spans[0][0] <= MAX_QUOTE:
+            windows = [(0, len(spans) - 1)]
+        else:
+            windows = sorted({_widen(spans, i) for i in range(len(spans))})
+        best: tuple[float, tuple[int, int]] | None = None
+        for lo, hi in windows:
+            x, y = spans[lo][0], spans[hi][1]
+            s = self._fit(cues, cand, text[x:y], terms, focus, weights)
+            if best is None or s > best[0]:
+                best = (s, (x, y))
+        return best[1], best[0]
+
+    def _fit(self, cues: Cues, cand: Candidate, window: str, terms: list[str], focus: list[str],
+             weights: TermWeights) -> float:
+        """How well a quote window fits the question's cues (coverage of its words plus the cue bonuses)."""
+        wf = fold(window)
+        s = 0.4 * coverage(terms, weights, wf) + (0.2 * coverage(focus, weights, wf) if focus else 0.0)
+        if cues.years and set(cand.years) and not set(cand.years) & set(cues.years):
+            s -= 0.3
+        if cues.wants_list:
+            n, fit = list_fit(window, focus)
+            s += (0.04 * min(n, 6) if n >= 2 else 0.0) + (0.15 * min(fit, 5) if fit >= 2 else 0.0)
+            if cues.list_size and n == cues.list_size:
+                s += 0.2
+        if not cues.wants_number and cues.soft_units and any(q.cls in cues.soft_units for q in quantities(window)):
+            s += 0.2  # '缩短审批时间上有什么说法' is best answered with the duration itself
+        if cues.wants_place and place_cue(window):
+            s += 0.5
+        if cues.wants_who and who_cue(window):
+            s += 0.3
+        if cues.which and (cues.which in _subject(cand.section, "") or names_kind(window, cues.which, cues.question)):
+            s += 0.4  # '哪个区…' is answered by a clause naming one ('盐田区'), or by its section's heading
+        return s
+
+    def _number_clause(self, cues: Cues, cand: Candidate, spans: list[tuple[int, int]], terms: list[str],
+                       focus: list[str], weights: TermWeights) -> tuple[tuple[int, int], float] | None:
+        """The clause holding a number of the asked kind (for the asked year), with the subject clauses before it."""
+        text = cand.hit.chunk.text
+        qty = [quantities(text[x:y]) for x, y in spans]
+        best: tuple[float, int, int] | None = None
+        for i, (x, y) in enumerate(spans):
+            ok = [q for q in qty[i] if unit_ok(q, cues)]
+            if cues.wants_number and not ok:
+                continue
+            if cues.wants_date and not cues.wants_number and not DATE_RE.search(text[x:y]):
+                continue
+            j = i
+            while j > 0 and not any(not q.is_year for q in qty[j - 1]) and y - spans[j - 1][0] <= 60:
+                j -= 1
+            s = self._fit(cues, cand, text[spans[j][0]: y], terms, focus, weights) + 0.5
+            yrs = clause_year(text, spans, i, cand.years)
+            if cues.years:
+                # The 2027 clause does not answer a 2030 question, nor does a clause that names no year.
+                if not yrs or not set(yrs) & set(cues.years):
+                    continue
+                s += 0.3
+            if cues.unit_words and any(q.unit.endswith(u) for q in ok for u in cues.unit_words):
+                s += 0.2
+            if "date" in cues.unit_classes and any(q.cls == "date" for q in ok):
+                s += 0.4  # '哪天' is answered by a day, not by the year range in a title
+            if cues.wants_late and yrs:
+                s += 0.03 * max(0, min(max(yrs), 2050) - 2020)  # 远期: the latest horizon
+            if best is None or s > best[0]:
+                best = (s, j, i)
+        if best is None:
+            return None
+        s, j, i = best
+        x, y = spans[j][0], spans[i][1]
+        if y - x < 12 and i + 1 < len(spans) and not any(not q.is_year for q in qty[i + 1]):
+            y = spans[i + 1][1]  # '到2035年' alone says little: add what is due by then
+        return (x, y), s
+
+    # -- composing the answer ----------------------------------------------------------------------
+    def _compose(self, pieces: list[Pick | str], hits: list[Hit], ctx: AnswerContext) -> Answer:
+        parts: list[str] = []
+        cits: list[Citation] = []
+        for p in pieces:
+            if isinstance(p, str):
+                parts.append(p)
+                continue
+            chunk = p.cand.hit.chunk
+            cit = make_citation(len(cits) + 1, p.cand.record, chunk, p.a, p.b)
+            if not cit.quote:
+                continue
+            cits.append(cit)
+            subject = _subject(p.cand.section, cit.quote)
+            head = f"{p.label}：" if p.label else ""
+            parts.append(f"{head}{subject}{p.prefix}{cit.quote}[{cit.n}]")
+        if not cits:
             return Answer(text=REFUSAL, refused=True, hits=hits)
-        _, hit, a, b = best
-        cit = make_citation(1, ctx.docs[hit.chunk.doc_id], hit.chunk, a, b)
-        return Answer(text=f"{cit.quote}[1]", citations=[cit], hits=hits)
+        text = "；".join(x.rstrip("。；;，, ") for x in parts) + "。"
+        return Answer(text=text, citations=cits, hits=hits)
+
+
+def ctx_question(ctx: AnswerContext, part: str) -> str:
+    """The full question being answered (set on the context by `answer`), or the part itself."""
+    return getattr(ctx, "_question", part)
+
+
+def _widen(spans: list[tuple[int, int]], i: int) -> tuple[int, int]:
+    """Clauses lo..hi around clause i, grown alternately right and left while the run fits MAX_QUOTE."""
+    lo = hi = i
+    while True:
+        grew = False
+        if hi + 1 < len(spans) and spans[hi + 1][1] - spans[lo][0] <= MAX_QUOTE:
+            hi += 1
+            grew = True
+        if lo > 0 and spans[hi][1] - spans[lo - 1][0] <= MAX_QUOTE:
+            lo -= 1
+            grew = True
+        if not grew:
+            return lo, hi
+
+
+def _subject(section_path: str, quote: str) -> str:
+    """The named subject of a section ('新乡市…产业园区') to put before a clause that lacks it, else ''."""
+    if not section_path:
+        return ""
+    last = section_path.split(" > ")[-1]
+    head = _HEADING_NUM.sub("", last).strip()
+    if head == last or len(head) > 30:
+        return ""  # only numbered headings of structured documents name a subject; news headlines do not
+    if not head or head in quote or not _SUBJECT_END.search(head) or quote.startswith(head[:4]):
+        return ""
+    return f"{head}："

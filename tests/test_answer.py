@@ -1,0 +1,164 @@
+"""The extractive answerer on real questions over the real corpus index: the right clause, quoted verbatim,
+from the right section; the wrong-year figure never presented as the answer; honest refusals.
+
+Questions are phrased by hand for these tests (not copied from eval/qa.jsonl) so they also check that the cues
+generalise beyond the eval set.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import AnswerContext
+from rag.answer.base import REFUSAL
+from rag.answer.cues import analyze, target_questions
+from rag.answer.extractive import ExtractiveAnswerer
+from rag.verify import verify_quote
+
+XINXIANG = "（四）新乡市特色治疗设备及高值医用耗材产业园区"
+HENAN = "000_58192326359d465c.txt"
+YUECHENG = "002_f4de1304f989fb29.txt"
+SHENZHEN = "003_221e538f8908b282.txt"
+JINZHONG = "004_265051e95facd373.txt"
+
+
+def assert_verified(assistant, answer):
+    """Every citation's quote is the source text at its span, and its [n] marker is in the answer."""
+    assert answer.citations, answer.text
+    for c in answer.citations:
+        source = assistant.document(c.doc).doc.source_text
+        assert verify_quote(source, c.start, c.end, c.quote), c
+        assert f"[{c.n}]" in answer.text
+        assert len(c.quote) <= 120, "quote the clause, not the page"
+
+
+def test_number_question_quotes_the_figure_with_its_unit(assistant):
+    a = assistant.ask("深圳截至2021年底有多少家医疗器械生产类企业？")
+    assert not a.refused
+    assert "1800多家" in a.text
+    assert_verified(assistant, a)
+    c = a.citations[0]
+    assert c.doc == SHENZHEN
+    assert c.section.endswith("（一）发展现状")
+    assert "1800多家" in c.quote
+
+
+def test_distractor_2030_question_gets_the_2030_clause_not_the_2027_one(assistant):
+    a = assistant.ask("新乡的那个园区，2030年产业规模要做到多少？")
+    assert not a.refused
+    assert "500亿元" in a.text
+    assert "200亿元" not in a.text  # the 2027 target sits in the same sentence; it is not the answer
+    assert_verified(assistant, a)
+    c = a.citations[0]
+    assert XINXIANG in c.section
+    assert "2030年" in c.quote and "500亿元" in c.quote
+    assert "2027" not in c.quote
+    # The clause lacks its subject; the answer names the park (outside the quote) so it reads on its own.
+    assert a.text.startswith("新乡市特色治疗设备及高值医用耗材产业园区")
+
+
+def test_distractor_2027_question_gets_the_2027_clause(assistant):
+    a = assistant.ask("新乡园区2027年的产业规模目标是多少亿元？")
+    assert "200亿元" in a.text and "500亿元" not in a.text
+    assert XINXIANG in a.citations[0].section
+
+
+def test_year_in_an_earlier_sentence_of_the_paragraph_counts(assistant):
+    """'到2027年，…企业达到10家以上，医疗器械产品达到600种以上' speaks about 2027 in its later clauses too."""
+    a = assistant.ask("越城区到2027年医疗器械产品要达到多少种？")
+    assert "600种以上" in a.text
+    assert a.citations[0].doc == YUECHENG
+    assert a.citations[0].section.endswith("（二）产业结构不断优化")
+
+
+def test_list_question_quotes_the_whole_enumeration(assistant):
+    a = assistant.ask("河南的园区要搭建的四个服务平台分别是什么？")
+    assert not a.refused
+    for item in ("投融资服务平台", "临床研究服务平台", "成果研发转化平台", "一体化平台"):
+        assert item in a.citations[0].quote
+    assert a.citations[0].section == "三、重点任务 > （三）搭建公共服务平台"
+    assert_verified(assistant, a)
+
+
+def test_where_question_quotes_the_site(assistant):
+    a = assistant.ask("商丘的园区建在什么地方？")
+    assert "商丘高新区" in a.text
+    assert a.citations[0].section.endswith("（六）商丘市智慧医疗及康复设备产业园区")
+
+
+def test_cross_document_question_cites_one_clause_per_region(assistant):
+    a = assistant.ask("河南和越城区2027年的产业规模目标分别是多少？")
+    assert not a.refused
+    assert "700亿元" in a.text and "300亿元" in a.text
+    docs = [c.doc for c in a.citations]
+    assert HENAN in docs and YUECHENG in docs
+    by_doc = {c.doc: c for c in a.citations}
+    assert by_doc[HENAN].section == "一、总体要求"
+    assert by_doc[YUECHENG].section.endswith("（三）产业能级加速跃升")
+    assert "1500亿元" not in a.text and "1000亿元" not in a.text  # the 2030/2035 targets are not the answer
+    assert_verified(assistant, a)
+
+
+def test_cross_document_searches_the_region_the_top_hits_missed(assistant):
+    """Each region named gets its own clause even when retrieval's top hits come from one document only."""
+    q = "深圳和晋中分别有多少家医疗器械生产企业？"
+    hits = assistant.retriever.search(q, k=assistant.settings.top_k, filters={"docs": [SHENZHEN]})
+    ctx = AnswerContext(docs=assistant.retriever.index.docs, retriever=assistant.retriever)
+    a = ExtractiveAnswerer(assistant.settings).answer(q, hits, ctx)
+    assert "1800多家" in a.text and "27家" in a.text
+    assert {c.doc for c in a.citations} == {SHENZHEN, JINZHONG}
+
+
+def test_unanswerable_region_refuses_and_keeps_the_nearest_passages(assistant):
+    a = assistant.ask("洛阳的医疗器械产业园区2030年产业规模目标是多少？")
+    assert a.refused
+    assert a.text == REFUSAL
+    assert not a.citations
+    assert a.hits, "the nearest passages stay available as 可能相关"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "杭州的医疗器械产业园区选址在哪里？",  # 杭州 is only mentioned in passing by a 绍兴 document
+        "深圳对医疗器械企业的房租补贴是每平方米多少元？",  # a figure the corpus never states
+        "信阳的园区2035年产业规模目标是多少？",  # the document sets 2027 and 2030 targets only
+        "晋中开发区医疗器械产业园的总投资是多少亿元？",
+    ],
+)
+def test_questions_the_corpus_cannot_answer_refuse(assistant, question):
+    a = assistant.ask(question)
+    assert a.refused and a.text == REFUSAL, a.text
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("长垣那个耗材园区到2030年要做到多大？", "500亿元"),  # 长垣 is named only in the section body
+        ("信阳那个高端医疗设备园区2027年的规模目标呢？", "50亿元"),
+        ("晋中那个医械产业园离武宿机场有多远？", "7公里"),
+    ],
+)
+def test_reworded_answerable_questions_do_not_refuse(assistant, question, expected):
+    a = assistant.ask(question)
+    assert not a.refused, a.text
+    assert expected in a.text
+
+
+def test_cues_read_the_kind_of_answer_asked_for():
+    c = analyze("新乡那个园区2030年的规模目标是多少亿元？")
+    assert c.wants_number and c.years == (2030,) and "money" in c.unit_classes
+    assert analyze("河南“一站四中心四平台”里的四个平台分别是什么？").list_size == 4
+    assert analyze("深圳哪个区负责做体外诊断示范？").which == "区"
+    assert analyze("郑州高新区对入驻企业给多少房租减免？").focus[:1] == ("房租",)
+
+
+def test_parallel_questions_are_split_per_region():
+    q = "深圳2025年的营收目标和越城2035年的全口径产值目标分别是多少？"
+    c = analyze(q)
+    assert len(c.targets) == 2
+    qs = target_questions(q, list(c.targets))
+    assert "深圳" in qs[0] and "越城" not in qs[0] and "2025" in qs[0] and "多少" in qs[0]
+    assert "越城" in qs[1] and "深圳" not in qs[1]
+    # A place inside a name is not a second region: one target, no split.
+    assert len(analyze("晋中医疗器械产业园离太原武宿国际机场多远？").targets) == 1
