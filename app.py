@@ -69,6 +69,8 @@ def main(argv=None) -> int:
     from rag.settings import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "faiss.loader"):  # one line per HTTP request / CPU feature probe drowns the useful ones
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = Settings()
     args = parse_args(argv, settings)
     settings = settings.model_copy(update={"index_dir": Path(args.index), "host": args.host, "port": args.port})

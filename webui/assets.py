@@ -145,9 +145,10 @@ pre.src-text { white-space: pre-wrap; word-break: break-word; font-family: inher
 .src-loading { opacity: .6; }
 
 /* documents */
-#doc-table table.doc-table, #doc-table table.doc-table th, #doc-table table.doc-table td { border: none; }
+#doc-table table.doc-table, #doc-table table.doc-table tr, #doc-table table.doc-table th,
+#doc-table table.doc-table td { border: none; }
 table.doc-table { width: 100%; border-collapse: collapse; font-size: .9rem; margin: 0 0 6px; }
-table.doc-table th { text-align: left; font-weight: 600; font-size: .82rem; color: var(--body-text-color-subdued);
+table.doc-table th { text-align: left; font-weight: 600; white-space: nowrap; font-size: .82rem; color: var(--body-text-color-subdued);
   background: var(--background-fill-secondary); }
 #doc-table table.doc-table th, #doc-table table.doc-table td { padding: 7px 10px;
   border-bottom: 1px solid var(--border-color-primary); vertical-align: top; }

@@ -121,7 +121,11 @@ def related_html(hits: list[Hit], docs: dict[str, DocRecord], limit: int = 3) ->
     items = []
     for h in hits[:limit]:
         ch = h.chunk
-        snippet = ch.text if len(ch.text) <= 160 else ch.text[:160] + "…"
+        text = ch.text
+        heading = ch.section_path.split(" > ")[-1] if ch.section_path else ""
+        if heading and text.startswith(heading):  # chunks repeat their heading line; the header shows it already
+            text = text[len(heading):].lstrip()
+        snippet = text if len(text) <= 120 else text[:120] + "…"
         sec = f'<span class="cite-sec">{esc(ch.section_path)}</span>' if ch.section_path else ""
         link = (f'<a class="view-src" href="{esc(source_href(ch.doc_id, ch.start, ch.end))}">查看原文 ›</a>'
                 if ch.doc_id in docs else "")
@@ -242,6 +246,8 @@ def section_tree_html(record: DocRecord) -> str:
         nxt = secs[i + 1].start if i + 1 < len(secs) else sec.end
         own = _section_text(record, sec.start, min(sec.end, nxt) if nxt > sec.start else sec.end)
         name = sec.path.split(" > ")[-1]
+        if own.startswith(name):  # the span starts at the heading line, which the summary already shows
+            own = own[len(name):].lstrip()
         body = f'<div class="sec-text">{esc(own)}</div>' if own else ""
         out.append(f'<details class="sec" title="{esc(sec.path)}"><summary>{esc(name)}</summary>{body}')
         stack.append(sec)
