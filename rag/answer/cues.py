@@ -205,10 +205,11 @@ def _focus_terms(q: str) -> list[str]:
             if right.startswith(u):
                 right = right[len(u):]
                 break
-        heads = [t for t in content_terms(right) if t not in _ASK_VERBS]
+        places = set(places_in(q))  # places are checked by grounding, they are not what is asked about
+        heads = [t for t in content_terms(right) if t not in _ASK_VERBS and t not in places]
         if not heads:
             left = re.split(r"[，,；;、？?。！!]", q[max(0, m.start() - 12): m.start()])[-1]
-            before = [t for t in content_terms(left) if t not in _ASK_VERBS]
+            before = [t for t in content_terms(left) if t not in _ASK_VERBS and t not in places]
             heads = before[-1:]
         for h in heads:
             if h not in focus:
@@ -304,13 +305,26 @@ def analyze(question: str) -> Cues:
 _WHICH = re.compile(r"哪(?:一个|一家|个|家|座|所)|哪些(?=[区县市省镇])")
 
 
+# Words that end the noun after 哪个 ('哪个区负责…' -> 区): verbs and particles that start the predicate.
+_PREDICATE = {"负责", "开展", "建设", "推动", "牵头", "发布", "入选", "承担", "设立", "举办", "主办", "指导", "揭牌",
+              "搞", "做", "要", "在", "是", "有", "被", "将", "会", "能", "的", "了", "把", "对", "给", "由", "来", "去"}
+
+
 def _which(q: str) -> str:
-    """The kind of entity a '哪个/哪家 X' question asks for ('园区', '区', '部门'), else ''."""
+    """The kind of entity a '哪个/哪家 X' question asks for ('园区', '区', '部门', '区域'), else ''.
+
+    The kind is the last word of the short noun phrase after 哪个 ('哪个发达区域' -> 区域)."""
     m = _WHICH.search(q)
     if not m:
         return ""
-    toks = [t for t in _get_jieba().lcut(q[m.end(): m.end() + 6]) if t.strip()]
-    return toks[0] if toks and re.fullmatch(r"[\u4e00-\u9fff]{1,4}", toks[0]) else ""
+    phrase: list[str] = []
+    for t in _get_jieba().lcut(q[m.end(): m.end() + 8]):
+        if not t.strip() or t in _PREDICATE or not re.fullmatch(r"[\u4e00-\u9fff]{1,4}", t):
+            break
+        phrase.append(t)
+        if len(phrase) == 2:
+            break
+    return phrase[-1] if phrase else ""
 
 
 _CN_COUNT = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}

@@ -87,26 +87,41 @@ def unit_ok(q: Quantity, cues: Cues) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a chunk and what does not depend on the question: folded text, context, years, clauses.
+
+    Built once per chunk and cached (see `_sentences`), so reading a whole document per question stays cheap.
+    """
+
+    a: int  # span in chunk.text
+    b: int
+    text: str
+    folded: str
+    prev: str  # folded sentence before it in the same paragraph
+    para: str  # folded paragraph (line of the chunk) it sits in
+    years: tuple[int, ...]  # years it speaks about (its own, else its paragraph's)
+    own_years: tuple[int, ...]
+    spans: tuple[tuple[int, int], ...]  # clauses, in chunk.text offsets
+    qty: tuple[tuple["Quantity", ...], ...]  # quantities of each clause (offsets relative to the clause)
+
+
 @dataclass
 class Candidate:
     """One sentence of a hit, with what is needed to score it and to quote a clause of it."""
 
     hit: Hit
     record: DocRecord
-    a: int  # sentence span in hit.chunk.text
-    b: int
-    text: str
-    folded: str
+    sent: Sentence
     context: str  # folded section path + title + regions
-    prev: str  # folded sentence before, in the same paragraph
-    para: str  # folded paragraph (line of the chunk) the sentence sits in
-    years: tuple[int, ...]  # years the sentence speaks about (own, else its paragraph's)
-    own_years: tuple[int, ...]
-    score: float = 0.0
-    coverage: float = 0.0
-    why_not: str = ""
-    clause: tuple[int, int] | None = None  # chosen quote span in hit.chunk.text
-    notes: dict = field(default_factory=dict)
+
+    a = property(lambda self: self.sent.a)
+    b = property(lambda self: self.sent.b)
+    text = property(lambda self: self.sent.text)
+    folded = property(lambda self: self.sent.folded)
+    prev = property(lambda self: self.sent.prev)
+    para = property(lambda self: self.sent.para)
+    years = property(lambda self: self.sent.years)
 
     @property
     def doc_id(self) -> str:
@@ -121,37 +136,67 @@ def years_in(text: str) -> tuple[int, ...]:
     return tuple(int(y) for y in dict.fromkeys(YEAR_RE.findall(text)))
 
 
+_SENTENCE_CACHE: dict[tuple[str, int], tuple[Sentence, ...]] = {}
+_CONTEXT_CACHE: dict[tuple[str, str], str] = {}
+_CACHE_MAX = 20000  # chunks; a few KB each
+
+
+def _sentences(chunk) -> tuple[Sentence, ...]:
+    """The sentences of a chunk (cached by chunk id and text length: ids come from content)."""
+    key = (chunk.chunk_id, len(chunk.text))
+    got = _SENTENCE_CACHE.get(key)
+    if got is not None:
+        return got
+    text = chunk.text
+    out: list[Sentence] = []
+    para_year: tuple[int, ...] = years_in(chunk.section_path)
+    line_start = 0
+    prev_b: tuple[int, int] | None = None
+    for a, b in sentence_spans(text):
+        if text.rfind("\n", 0, a) + 1 != line_start:
+            line_start = text.rfind("\n", 0, a) + 1
+            para_year = years_in(chunk.section_path)  # a new paragraph forgets the previous year
+        own = years_in(text[a:b])
+        if own:
+            para_year = own
+        if b - a < 4:
+            continue
+        prev = text[prev_b[0]: prev_b[1]] if prev_b and text.rfind("\n", 0, a) < prev_b[0] else ""
+        pe = text.find("\n", b)
+        para = text[line_start: len(text) if pe == -1 else pe]
+        spans = tuple(clauses(text, a, b))
+        qty = tuple(tuple(quantities(text[x:y])) for x, y in spans)
+        out.append(Sentence(a, b, text[a:b], fold(text[a:b]), fold(prev), fold(para), own or para_year, own, spans, qty))
+        prev_b = (a, b)
+    if len(_SENTENCE_CACHE) >= _CACHE_MAX:
+        _SENTENCE_CACHE.clear()
+    _SENTENCE_CACHE[key] = tuple(out)
+    return _SENTENCE_CACHE[key]
+
+
+def _context(hit: Hit, rec: DocRecord) -> str:
+    key = (hit.chunk.section_path, rec.doc.doc_id + rec.doc.sha256)
+    got = _CONTEXT_CACHE.get(key)
+    if got is None:
+        meta = rec.doc.metadata or {}
+        got = fold(" ".join([hit.chunk.section_path, rec.doc.title, rec.doc.region, " ".join(meta.get("regions") or [])]))
+        if len(_CONTEXT_CACHE) >= _CACHE_MAX:
+            _CONTEXT_CACHE.clear()
+        _CONTEXT_CACHE[key] = got
+    return got
+
+
 def candidates(hits: list[Hit], docs: dict[str, DocRecord]) -> list[Candidate]:
-    """Every sentence of every hit (hits whose document is unknown are skipped)."""
+    """Every sentence of every hit (hits whose document is unknown are skipped; a chunk is read once)."""
     out: list[Candidate] = []
-    seen: set[tuple[str, int, int]] = set()
+    seen: set[str] = set()
     for hit in hits:
         rec = docs.get(hit.chunk.doc_id)
-        if rec is None:
+        if rec is None or hit.chunk.chunk_id in seen:
             continue
-        text = hit.chunk.text
-        meta = rec.doc.metadata or {}
-        context = fold(" ".join([hit.chunk.section_path, rec.doc.title, rec.doc.region, " ".join(meta.get("regions") or [])]))
-        para_year: tuple[int, ...] = years_in(hit.chunk.section_path)
-        line_start = 0
-        prev_b: tuple[int, int] | None = None
-        for a, b in sentence_spans(text):
-            if text.rfind("\n", 0, a) + 1 != line_start:
-                line_start = text.rfind("\n", 0, a) + 1
-                para_year = years_in(hit.chunk.section_path)  # a new paragraph forgets the previous year
-            own = years_in(text[a:b])
-            if own:
-                para_year = own
-            key = (hit.chunk.chunk_id, a, b)
-            if key in seen or b - a < 4:
-                continue
-            seen.add(key)
-            prev = text[prev_b[0]: prev_b[1]] if prev_b and text.rfind("\n", 0, a) < prev_b[0] else ""
-            pe = text.find("\n", b)
-            para = text[line_start: len(text) if pe == -1 else pe]
-            out.append(Candidate(hit, rec, a, b, text[a:b], fold(text[a:b]), context, fold(prev), fold(para),
-                                 own or para_year, own))
-            prev_b = (a, b)
+        seen.add(hit.chunk.chunk_id)
+        context = _context(hit, rec)
+        out.extend(Candidate(hit, rec, sent, context) for sent in _sentences(hit.chunk))
     return out
 
 
@@ -271,19 +316,22 @@ def names_kind(text: str, kind: str, question: str) -> bool:
     """Does text name an entity of the kind asked for ('盐田区' for '哪个区'), one the question does not name?"""
     if not kind:
         return False
-    for m in re.finditer(rf"[\u4e00-\u9fffA-Za-z]{{1,8}}?{re.escape(kind)}", text):
-        name = m.group(0)
-        if len(name) > len(kind) and name not in question:
-            return True
+    for k in (kind, *SYNONYMS.get(kind, ())):
+        for m in re.finditer(rf"[\u4e00-\u9fffA-Za-z]{{1,8}}?{re.escape(k)}", text):
+            name = m.group(0)
+            if len(name) > len(k) and name not in question:
+                return True
     return False
 
 
-def place_cue(text: str) -> bool:
-    return bool(_PLACE_CUE.search(text))
+def place_cue(text: str, question: str = "") -> bool:
+    """Does text say where something is ('选址位于…', '在…区'), in words the question did not use itself?"""
+    return any(m.group(0) not in question for m in _PLACE_CUE.finditer(text))
 
 
-def who_cue(text: str) -> bool:
-    return bool(_WHO_CUE.search(text))
+def who_cue(text: str, question: str = "") -> bool:
+    """Does text say who does something ('由…牵头', '…担任组长'), in words the question did not use itself?"""
+    return any(m.group(0) not in question for m in _WHO_CUE.finditer(text))
 
 
 _OPEN = "“‘《（(【「『"

@@ -20,13 +20,14 @@ from .cite import make_citation
 from .cues import Cues, analyze, split_subquestions, target_questions
 from .evidence import (
     DATE_RE,
+    ORG_RE,
     Candidate,
     TermWeights,
     candidates,
     clause_year,
-    clauses,
     coverage,
     is_heading,
+    years_in,
     list_fit,
     names_kind,
     place_cue,
@@ -67,6 +68,8 @@ class Pick:
     b: int
     prefix: str = ""
     label: str = ""
+    focus: float = 0.0  # how well the sentence covers the ask phrase's focus words
+    years: tuple[int, ...] = ()  # the years the quote speaks about
 
 
 class ExtractiveAnswerer(Answerer):
@@ -107,15 +110,15 @@ class ExtractiveAnswerer(Answerer):
             return []  # a place no document mentions: nothing here can answer
         if len(targets) < 2:
             places = list(cues.places)
-            pick = self._best(cues, hits, ctx, weights, places, [])
-            if pick is None and ctx.retriever is not None and part != ctx_question(ctx, part):
+            picks = self._best(cues, hits, ctx, weights, places, [])
+            if not picks and ctx.retriever is not None and part != ctx_question(ctx, part):
                 # A sub-question of a longer question may lack hits of its own: search for it alone.
-                pick = self._best(cues, self._search(ctx, part, None), ctx, weights, places, [])
-            if pick is None and places:
+                picks = self._best(cues, self._search(ctx, part, None), ctx, weights, places, [])
+            if not picks and places:
                 # The question names a region the index has documents for: read those documents whole.
                 docs = sorted({d for p in places for d in docs_for_place(p, ctx.docs)})
-                pick = self._best(cues, self._scan(ctx, docs), ctx, weights, places, [])
-            return [pick] if pick else []
+                picks = self._best(cues, self._scan(ctx, docs), ctx, weights, places, [])
+            return list(picks)
         # Several regions: one clause each, each searched within its region's documents if the hits miss it.
         out: list[Pick | str] = []
         used: set[tuple[str, int, int]] = set()
@@ -125,19 +128,21 @@ class ExtractiveAnswerer(Answerer):
                 out.append(f"{group[0]}：{REFUSAL}")
                 continue
             tcues = analyze(tq) if tq != part else cues
-            pick = self._best(tcues, hits, ctx, weights, list(group), others, used)
             docs = sorted({d for p in group for d in docs_for_place(p, ctx.docs)})
-            if pick is None and docs:
-                pick = self._best(tcues, self._search(ctx, tq, docs), ctx, weights, list(group), others, used)
-            if pick is None and docs:
-                pick = self._best(tcues, self._scan(ctx, docs), ctx, weights, list(group), others, used)
+            # The top hits of a question about several regions favour one of them: read each region's documents
+            # whole beside the hits (cheaper than another embedding), or search within them when they are long.
+            extra = (self._scan(ctx, docs) or self._search(ctx, tq, docs)) if docs else []
+            picks = self._best(tcues, hits + extra, ctx, weights, list(group), others, used)
+            if not picks and not docs:
+                picks = self._best(tcues, self._search(ctx, tq, None), ctx, weights, list(group), others, used)
             label = group[-1] if len(group[-1]) > len(group[0]) else group[0]
-            if pick is None:
+            if not picks:
                 out.append(f"{label}：{REFUSAL}")
                 continue
-            pick.label = label
-            used.add((pick.cand.hit.chunk.chunk_id, pick.a, pick.b))
-            out.append(pick)
+            picks[0].label = label
+            for pick in picks:
+                used.add((pick.cand.hit.chunk.chunk_id, pick.a, pick.b))
+                out.append(pick)
         return out
 
     def _search(self, ctx: AnswerContext, query: str, docs: list[str] | None) -> list[Hit]:
@@ -175,10 +180,36 @@ class ExtractiveAnswerer(Answerer):
 
     # -- choosing the clause -----------------------------------------------------------------------
     def _best(self, cues: Cues, hits: list[Hit], ctx: AnswerContext, weights: TermWeights, places: list[str],
-              others: list[str], used: set | None = None) -> Pick | None:
+              others: list[str], used: set | None = None) -> list[Pick]:
+        """The clause that answers best (as a one-item list), or [] when nothing qualifies.
+
+        A number question asked without a year whose best clause speaks about one year also gets the same
+        figure for another year from the same passage ('研发投入占比' by 2027 and by 2035): asked no year, the
+        reader should see both rather than one picked at random.
+        """
+        ranked = self._ranked(cues, hits, ctx, weights, places, others, used)
+        if not ranked:
+            return []
+        picks = [ranked[0][1]]
+        first = ranked[0][1]
+        if cues.wants_number and not cues.years and first.years:
+            for score, p in ranked[1:]:
+                if score < 0.8 * ranked[0][0] or p.cand.doc_id != first.cand.doc_id:
+                    continue
+                if p.years and not set(p.years) & set(first.years) and p.focus >= first.focus - 1e-6:
+                    picks.append(p)
+                    break
+            picks.sort(key=lambda p: min(p.years) if p.years else 0)
+        for pick in picks:
+            self._finish(cues, pick)
+        return picks
+
+    def _ranked(self, cues: Cues, hits: list[Hit], ctx: AnswerContext, weights: TermWeights, places: list[str],
+                others: list[str], used: set | None = None) -> list[tuple[float, Pick]]:
+        """Every candidate clause that could answer, best first, with its score."""
         terms = [t for t in cues.terms if not any(t in o or o in t for o in others)]
         focus = [t for t in cues.focus if t in terms]
-        best: tuple[float, Pick] | None = None
+        out: list[tuple[float, Pick]] = []
         for cand in candidates(hits, ctx.docs):
             if is_heading(cand) or not all(place_grounded(p, cand) for p in places):
                 continue
@@ -196,21 +227,23 @@ class ExtractiveAnswerer(Answerer):
             if used and (cand.hit.chunk.chunk_id, a, b) in used:
                 continue
             score = 0.7 * cov + (0.4 if cues.wants_number else 0.2) * fcov + local + 0.15 * cand.hit.score
-            if best is None or score > best[0]:
-                best = (score, Pick(cand, a, b))
-        if best is None:
-            return None
-        pick = best[1]
+            quote = cand.hit.chunk.text[a:b]
+            out.append((score, Pick(cand, a, b, focus=fcov, years=years_in(quote) or cand.years)))
+        out.sort(key=lambda x: -x[0])
+        return out
+
+    @staticmethod
+    def _finish(cues: Cues, pick: Pick) -> None:
+        """Trim a leading '但' from the quote and say the asked year outside it when the quote lacks it."""
         text = pick.cand.hit.chunk.text
         lead = _LEAD_MARKER.match(text, pick.a, pick.b)
         if lead and pick.b - lead.end() >= 8:
             pick.a = lead.end()  # quote '审批周期缩短到4个月左右', not '但…'
         quote = text[pick.a: pick.b]
-        if cues.wants_number and cues.years and not any(str(y) in quote for y in cues.years):
-            y = next((y for y in cues.years if y in pick.cand.years), None)
-            if y:  # the asked year sits in an earlier clause: say it outside the quote
-                pick.prefix = f"到{y}年，" if f"到{y}年" in pick.cand.text else f"{y}年："
-        return pick
+        years = [y for y in (cues.years or pick.years) if y in pick.cand.years] if cues.wants_number else []
+        if years and not any(str(y) in quote for y in years):
+            y = years[0]  # the year sits in an earlier clause or sentence: say it outside the quote
+            pick.prefix = f"到{y}年，" if f"到{y}年" in pick.cand.text or f"到{y}年" in pick.cand.prev else f"{y}年："
 
     def _clause(self, cues: Cues, cand: Candidate, terms: list[str], focus: list[str],
                 weights: TermWeights) -> tuple[tuple[int, int], float] | None:
@@ -222,7 +255,7 @@ class ExtractiveAnswerer(Answerer):
         clauses up to MAX_QUOTE characters.
         """
         text = cand.hit.chunk.text
-        spans = clauses(text, cand.a, cand.b)
+        spans = list(cand.sent.spans)
         if not spans:
             return None
         if cues.wants_number or cues.wants_date:
@@ -253,10 +286,12 @@ class ExtractiveAnswerer(Answerer):
                 s += 0.2
         if not cues.wants_number and cues.soft_units and any(q.cls in cues.soft_units for q in quantities(window)):
             s += 0.2  # '缩短审批时间上有什么说法' is best answered with the duration itself
-        if cues.wants_place and place_cue(window):
+        if cues.wants_place and place_cue(window, cues.question):
             s += 0.5
-        if cues.wants_who and who_cue(window):
+        if cues.wants_who and who_cue(window, cues.question):
             s += 0.3
+        if cues.wants_who and any(name not in cues.question for name in ORG_RE.findall(window)):
+            s += 0.3  # '依托什么机构' is answered by a named body ('…审评检查大湾区分中心'), not by '医疗机构等'
         if cues.which and (cues.which in _subject(cand.section, "") or names_kind(window, cues.which, cues.question)):
             s += 0.4  # '哪个区…' is answered by a clause naming one ('盐田区'), or by its section's heading
         return s
@@ -265,7 +300,7 @@ class ExtractiveAnswerer(Answerer):
                        focus: list[str], weights: TermWeights) -> tuple[tuple[int, int], float] | None:
         """The clause holding a number of the asked kind (for the asked year), with the subject clauses before it."""
         text = cand.hit.chunk.text
-        qty = [quantities(text[x:y]) for x, y in spans]
+        qty = cand.sent.qty
         best: tuple[float, int, int] | None = None
         for i, (x, y) in enumerate(spans):
             ok = [q for q in qty[i] if unit_ok(q, cues)]

@@ -38,10 +38,20 @@ def is_not_chinese(question: str) -> bool:
     return not has_cjk and bool(re.search(r"[A-Za-z]{2,}", question))
 
 
+_REGION_NAMES: dict[tuple[str, str], str] = {}
+
+
 def region_names(record: DocRecord) -> str:
     """Folded region labels and title of a document, where a place named in a question can be found."""
-    meta = record.doc.metadata or {}
-    return fold(" ".join([record.doc.title, record.doc.region, " ".join(meta.get("regions") or [])]))
+    key = (record.doc.doc_id, record.doc.sha256)
+    got = _REGION_NAMES.get(key)
+    if got is None:
+        meta = record.doc.metadata or {}
+        got = fold(" ".join([record.doc.title, record.doc.region, " ".join(meta.get("regions") or [])]))
+        if len(_REGION_NAMES) > 10000:
+            _REGION_NAMES.clear()
+        _REGION_NAMES[key] = got
+    return got
 
 
 def place_in_corpus(place: str, docs: dict[str, DocRecord]) -> bool:
@@ -56,7 +66,7 @@ def place_grounded(place: str, cand: Candidate) -> bool:
     A city is grounded by a document only at city level (杭州 is not grounded by a document about 绍兴, though
     both are in 浙江); a province by any document in it.
     """
-    if place in cand.folded or place in fold(cand.section) or place in cand.para:
+    if place in cand.folded or place in cand.context or place in cand.para:
         return True
     names = region_names(cand.record)
     if place in names:
