@@ -118,11 +118,17 @@ def _load_llama(path: Path):
                 raise BackendError(f"找不到本地模型文件：{path}", f"GGUF file not found: {path}")
             if not _LLAMAS:
                 atexit.register(_close_llamas)
+            from llama_cpp._utils import suppress_stdout_stderr
+
             try:
-                _LLAMAS[key] = llama_cpp.Llama(model_path=key, n_ctx=LLAMACPP_CTX, n_threads=os.cpu_count() or 2,
-                                               seed=0, verbose=False, chat_format=_chat_format(path))
+                # verbose=False still lets llama.cpp print context notices to stderr while loading.
+                with suppress_stdout_stderr(disable=False):
+                    llama = llama_cpp.Llama(model_path=key, n_ctx=LLAMACPP_CTX, n_threads=os.cpu_count() or 2,
+                                            seed=0, verbose=False)
             except (ValueError, RuntimeError) as e:
                 raise BackendError(f"无法加载本地模型文件：{path.name}", f"cannot load GGUF {path}: {e}") from e
+            _fix_chat_format(llama)
+            _LLAMAS[key] = llama
         return _LLAMAS[key]
 
 
@@ -139,18 +145,14 @@ def _close_llamas() -> None:
     _LLAMAS.clear()
 
 
-def _chat_format(path: Path) -> str | None:
-    """None (use the template inside the GGUF) unless the file has none and its architecture needs a known one.
+def _fix_chat_format(llama) -> None:
+    """Use the Gemma turn format for a Gemma GGUF that ships no chat template.
 
-    Without this a Gemma GGUF that ships no template is prompted in llama-2 format and answers with noise.
+    llama-cpp-python otherwise falls back to the llama-2 format, and the model answers with noise.
     """
-    from llama_cpp import Llama
-
-    probe = Llama(model_path=str(path), n_ctx=64, vocab_only=True, verbose=False)
-    meta = probe.metadata
-    if meta.get("tokenizer.chat_template"):
-        return None
-    return "gemma" if meta.get("general.architecture", "").startswith("gemma") else None
+    meta = getattr(llama, "metadata", {}) or {}
+    if not meta.get("tokenizer.chat_template") and meta.get("general.architecture", "").startswith("gemma"):
+        llama.chat_format = "gemma"
 
 
 def llamacpp_backend(settings) -> ChatBackend:
