@@ -199,6 +199,37 @@ def test_escaping_neutralises_markup_and_templates():
     assert html.unescape(out) == nasty
 
 
+def test_llm_backend_choice_streams_tokens_into_the_chat(retriever, settings):
+    """With an LLM configured, the answerer picker offers it and its tokens stream into the chat (scripted
+    OpenAI-compatible server on loopback: the real client stack runs over real HTTP)."""
+    import gradio as gr
+    from pydantic import SecretStr
+
+    from rag.assistant import Assistant
+    from tests.scripted_llm_server import Reply, ScriptedLLMServer
+    from tests.test_llm import FACT, GOOD
+    from tests.test_llm import QUESTION as LLM_QUESTION
+    from webui import build_app
+
+    with ScriptedLLMServer() as server:
+        s = settings.model_copy(update={"llm": "openai", "llm_base_url": server.base_url, "llm_timeout": 5.0,
+                                        "llm_api_key": SecretStr("sk-test"), "llm_model": "scripted-model"})
+        demo = build_app(Assistant(retriever, s))
+        picker = [b for b in demo.blocks.values() if isinstance(b, gr.Dropdown) and b.elem_id == "answerer"][0]
+        assert [v for _, v in picker.choices] == ["none", "openai"] and picker.value == "openai"
+        server.push(Reply(GOOD))
+        steps, messages, session = _run_chat(demo, LLM_QUESTION, llm="openai")
+        streamed = [st[0][-1]["content"] for st in steps if "ans-streaming" in st[0][-1]["content"]]
+        assert len(streamed) >= 3, "tokens should appear as they arrive"
+        turn = session["turns"][len(messages) - 1]
+        assert FACT in turn["answer"] and turn["citations"] and turn["backend"].startswith("openai")
+        assert "cite-card" in messages[-1]["content"] and "回答：openai" in messages[-1]["content"]
+        n_requests = len(server.requests)
+        _, _, session = _run_chat(demo, LLM_QUESTION, llm="none")
+        assert len(server.requests) == n_requests  # the extractive answerer never calls the model
+        assert next(iter(session["turns"].values()))["backend"] == "extractive"
+
+
 # -- uploads (a private copy of the index) --------------------------------------------------------------------------
 @pytest.fixture
 def own_app(index_copy, settings):

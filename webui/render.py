@@ -23,6 +23,7 @@ SECTION_TEXT_CAP = 20_000  # longest section text rendered in the Documents tab
 
 # Beyond HTML's own specials, neutralise template syntax ({{ }}, ${ }) and backticks: the HTML component fills
 # templates, and a document must never be able to smuggle one in.
+_AFTER_HEADING = " \t\n\u3000。．.：:，,、"  # what separates an inline heading from its text
 _EXTRA = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;"})
 
 
@@ -124,7 +125,7 @@ def related_html(hits: list[Hit], docs: dict[str, DocRecord], limit: int = 3) ->
         text = ch.text
         heading = ch.section_path.split(" > ")[-1] if ch.section_path else ""
         if heading and text.startswith(heading):  # chunks repeat their heading line; the header shows it already
-            text = text[len(heading):].lstrip()
+            text = text[len(heading):].lstrip(_AFTER_HEADING)
         snippet = text if len(text) <= 120 else text[:120] + "…"
         sec = f'<span class="cite-sec">{esc(ch.section_path)}</span>' if ch.section_path else ""
         link = (f'<a class="view-src" href="{esc(source_href(ch.doc_id, ch.start, ch.end))}">查看原文 ›</a>'
@@ -157,7 +158,7 @@ def answer_html(answer: Answer, docs: dict[str, DocRecord], token: str) -> str:
     elif answer.refused:
         parts.append(related_html(answer.hits, docs))
     total = answer.timings_ms.get("total")
-    meta = [f"用时 {total / 1000:.1f} 秒"] if total is not None else []
+    meta = [f"用时 {total / 1000:.1f} 秒" if total >= 1000 else f"用时 {total / 1000:.2f} 秒"] if total is not None else []
     if answer.backend and answer.backend != "extractive":
         meta.append(f"回答：{answer.backend}")
     parts.append(
@@ -247,7 +248,7 @@ def section_tree_html(record: DocRecord) -> str:
         own = _section_text(record, sec.start, min(sec.end, nxt) if nxt > sec.start else sec.end)
         name = sec.path.split(" > ")[-1]
         if own.startswith(name):  # the span starts at the heading line, which the summary already shows
-            own = own[len(name):].lstrip()
+            own = own[len(name):].lstrip(_AFTER_HEADING)
         body = f'<div class="sec-text">{esc(own)}</div>' if own else ""
         out.append(f'<details class="sec" title="{esc(sec.path)}"><summary>{esc(name)}</summary>{body}')
         stack.append(sec)
