@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .textnorm import Normalized, clause_spans, normalize, normalize_span, sentence_spans
 from .types import Chunk, Document, Section, content_id
 
-CHUNKER_VERSION = 4
+CHUNKER_VERSION = 5
 
 _CN_NUM = "一二三四五六七八九十百零〇"
 # (level, pattern). Levels leave room so 章/节/条 and 一、/（一） can coexist in one document.

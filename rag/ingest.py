@@ -137,8 +137,12 @@ def ingest(
             new_docs.append((DocRecord(doc, sections, len(chunks)), chunks, prev is not None))
             (report.updated if prev is not None else report.added).append(doc_id)
         dropped = set(remove or [])
-        if prune:
-            dropped |= set(old_docs) - found_ids
+        if prune:  # only documents that came from the folders being synced (uploads elsewhere stay)
+            roots = [Path(p).resolve() for p in paths]
+            dropped |= {
+                d for d in set(old_docs) - found_ids
+                if any(r == Path(old_docs[d].doc.source).resolve().parent or r in Path(old_docs[d].doc.source).resolve().parents for r in roots)
+            }
         replaced = {rec.doc.doc_id for rec, _, _ in new_docs}
         report.removed = sorted(d for d in dropped if d in old_docs and d not in replaced)
 

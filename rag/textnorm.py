@@ -26,7 +26,7 @@ _MARKUP = re.compile(
     r"^\s*(?:\*\s*){3,}\s*$|^\s*(?:-\s*){3,}\s*$|^\s*(?:_\s*){3,}\s*$"  # horizontal rules
     r"|<!--.*?-->"  # HTML comments such as <!--more-->
     r"|</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>"  # HTML tags, not autolinks like <http://…>
-    r"|\*\*|__"  # Markdown bold
+    r"|\*\*"  # Markdown bold (not __: it occurs in identifiers and file names users quote)
     r"|^\s*#{1,6}\s+"  # Markdown heading marks
     r"|^\s*>\s?"  # Markdown blockquote
 )

@@ -140,3 +140,21 @@ def test_ingest_killed_halfway_leaves_the_previous_index_loadable(index_copy, tm
     after = load_index(index_copy)
     assert set(after.docs) == set(before.docs)
     assert len(after.chunks) == len(before.chunks)
+
+
+def test_prune_removes_only_documents_from_the_synced_folder(index_copy, settings_factory, tmp_path):
+    settings = settings_factory(index_copy)
+    uploads, folder = tmp_path / "uploads", tmp_path / "folder"
+    uploads.mkdir()
+    folder.mkdir()
+    (uploads / "upload.txt").write_text("园区通知\n园区规划面积约300亩，重点发展体外诊断产业。", encoding="utf-8")
+    (folder / "a.txt").write_text("甲园区简介\n甲园区重点发展医学影像设备产业，规划面积约200亩。", encoding="utf-8")
+    (folder / "b.txt").write_text("乙园区简介\n乙园区重点发展高值医用耗材产业，规划面积约150亩。", encoding="utf-8")
+    ingest([uploads], settings)
+    ingest([folder], settings)
+    (folder / "b.txt").unlink()
+    report = ingest([folder], settings, prune=True)
+    assert report.removed == ["b.txt"]
+    docs = load_index(index_copy).docs
+    assert {"upload.txt", "a.txt"} <= set(docs) and "b.txt" not in docs
+    assert {p.name for p in CORPUS.iterdir()} <= set(docs)  # documents from other folders are not pruned
