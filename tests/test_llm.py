@@ -23,7 +23,8 @@ from pydantic import SecretStr
 from rag.answer.base import REFUSAL
 from rag.assistant import Assistant
 from rag.llm.generative import PARTLY_UNVERIFIED
-from rag.llm.grounding import UNVERIFIED, ground, numbers_in, split_sentences
+from rag.llm.grounding import UNVERIFIED, ground, looks_like_refusal, numbers_in, split_sentences
+from rag.prompts import render
 from rag.types import Answer
 from rag.verify import verify_quote
 from tests.scripted_llm_server import Reply, ScriptedLLMServer
@@ -250,6 +251,7 @@ BAD_AND_ODD_REPLIES = [
     "2021年，深圳市高端医疗器械产业营业收入为805亿元。",  # no citation at all
     REFUSAL,
     "根据文档，" + REFUSAL + "。",
+    render("answer_system", k=5, refusal=REFUSAL),  # a small model echoing its rules is not refusing
     "",
 ]
 
@@ -351,6 +353,13 @@ def test_grounding_quotes_the_best_sentence_of_the_cited_chunk(retriever):
     assert [c.n for c in g.citations] == [1, 2] and g.unverified == 0
     assert "1800" in g.citations[0].quote and FACT in g.citations[1].quote
     assert g.text == "全市共有医疗器械生产类企业1800多家[1]。营业收入为805亿元[2]。"
+
+
+def test_refusal_is_recognised_but_an_echo_of_the_rules_is_not():
+    assert looks_like_refusal(REFUSAL) and looks_like_refusal(f"根据所给片段，{REFUSAL}。")
+    assert looks_like_refusal("片段中没有提及相关内容。")
+    assert not looks_like_refusal(render("answer_system", k=5, refusal=REFUSAL))
+    assert not looks_like_refusal("2021年营业收入为805亿元[1]。")
 
 
 # -- a real local model end to end ----------------------------------------------------------------------------------

@@ -120,7 +120,9 @@ class GenerativeAnswerer(Answerer):
             log.warning("LLM %s returned an empty reply", label)
             yield self._fallback(question, hits, ctx, EMPTY_REPLY, timings)
             return
-        grounded = ground(raw, hits, ctx.docs)
+        instructions = "\n".join(m.content for m in messages[:-1]) + "\n" + render(
+            "answer_user", k=len(hits), passages="", question="")
+        grounded = ground(raw, hits, ctx.docs, instructions)
         timings["ground"] = (time.perf_counter() - t1) * 1000
         for reason in grounded.rejected:
             log.info("grounding check rejected a citation: %s", reason)

@@ -33,6 +33,8 @@ _REFUSAL_LIKE = re.compile(r"(没有|未|无法|不能)(找到|提及|提到|包
 MIN_SUPPORT = 0.2
 # A sentence made (almost) only of a passage's title and section path is an echoed header, not a claim.
 ECHO_SHARE = 0.95
+# A reply this short that contains a refusal phrase is a refusal ("根据文档，文档中没有找到相关信息。").
+REFUSAL_CONTEXT_CHARS = 60
 # Quotes longer than this are narrowed to the best window of clauses inside the sentence.
 MAX_QUOTE_CHARS = 120
 
@@ -121,23 +123,33 @@ def _passage_text(hit: Hit) -> str:
     return f"{hit.chunk.title} {hit.chunk.section_path} {hit.chunk.text}"
 
 
-def _is_scaffolding(claim: str, passages: list[Hit]) -> bool:
-    """True for echoed prompt scaffolding: delimiter lines and passage headers (《title》（section）)."""
+def _is_scaffolding(claim: str, passages: list[Hit], instructions: str) -> bool:
+    """True for echoed prompt scaffolding: delimiter lines, our own instructions, passage headers (《title》（section）)."""
     if not any(c.isalnum() for c in claim):
         return True
     want = _bigrams(claim)
-    return bool(want) and any(_support(want, f"{h.chunk.title} {h.chunk.section_path}") >= ECHO_SHARE
-                              for h in passages)
+    headers = [f"{h.chunk.title} {h.chunk.section_path}" for h in passages]
+    return bool(want) and any(_support(want, t) >= ECHO_SHARE for t in [instructions, *headers] if t)
 
 
 def looks_like_refusal(text: str) -> bool:
-    """True when an answer without citations says the documents do not answer."""
-    body = MARKER.sub("", text)
-    return fold(REFUSAL) in fold(body) or bool(_REFUSAL_LIKE.search(body))
+    """True when an answer says the documents do not answer: it opens with the refusal, or is short and says so.
+
+    A long reply that merely contains the phrase (a small model echoing the rules) is not a refusal.
+    """
+    body = fold(MARKER.sub("", text)).strip()
+    if not body:
+        return False
+    if body.startswith(fold(REFUSAL)):
+        return True
+    return len(body) <= REFUSAL_CONTEXT_CHARS and (fold(REFUSAL) in body or bool(_REFUSAL_LIKE.search(body)))
 
 
-def ground(raw: str, passages: list[Hit], docs: dict[str, DocRecord]) -> Grounded:
-    """Check a generated answer against the passages it was given (numbered from 1)."""
+def ground(raw: str, passages: list[Hit], docs: dict[str, DocRecord], instructions: str = "") -> Grounded:
+    """Check a generated answer against the passages it was given (numbered from 1).
+
+    `instructions` is the prompt text the model was given besides the passages; sentences echoing it are dropped.
+    """
     text = strip_thinking(raw).strip()
     citations: list[Citation] = []
     by_key: dict[tuple[str, int, int], int] = {}
@@ -150,7 +162,7 @@ def ground(raw: str, passages: list[Hit], docs: dict[str, DocRecord]) -> Grounde
         end = _TERMINAL.search(body)
         core, terminal = (body[:end.start()], end.group()) if end else (body, "")
         claim = _ENUMERATOR.sub("", core)
-        if _is_scaffolding(claim, passages):
+        if _is_scaffolding(claim, passages, instructions):
             if markers or claim.strip():
                 rejected.append(f"dropped echoed prompt scaffolding {claim[:30]!r}")
             continue
