@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 MAX_TOKENS = 512
+# Half the cores: llama.cpp's threads spin at every token, and on a busy 2-core machine (embedding, other requests)
+# two threads were 4-10x slower than one (64 tokens: 8-25 s vs 1.6-2.7 s; a 1.2k-token prompt: 9-15 s vs 4 s).
+LLAMACPP_THREADS = max(1, (os.cpu_count() or 2) // 2)
 LLAMACPP_MAX_TOKENS = 256  # a local CPU model writes ~10-30 tokens/s; five short sentences fit in 256
 LLAMACPP_CTX = 8192  # Gemma 3 takes 32k; 8k holds ten passages and the answer
 
@@ -123,8 +126,8 @@ def _load_llama(path: Path):
             try:
                 # verbose=False still lets llama.cpp print context notices to stderr while loading.
                 with suppress_stdout_stderr(disable=False):
-                    llama = llama_cpp.Llama(model_path=key, n_ctx=LLAMACPP_CTX, n_threads=os.cpu_count() or 2,
-                                            seed=0, verbose=False)
+                    llama = llama_cpp.Llama(model_path=key, n_ctx=LLAMACPP_CTX, n_threads=LLAMACPP_THREADS,
+                                            n_threads_batch=LLAMACPP_THREADS, seed=0, verbose=False)
             except (ValueError, RuntimeError) as e:
                 raise BackendError(f"无法加载本地模型文件：{path.name}", f"cannot load GGUF {path}: {e}") from e
             _fix_chat_format(llama)
