@@ -131,4 +131,7 @@ class Answer:
             "refused": self.refused,
             "citations": [c.to_dict() for c in self.citations],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "notice": self.notice,
+            "backend": self.backend,
+            "rewritten_question": self.rewritten_question,
         }

@@ -18,7 +18,8 @@ python -m pip install -q --upgrade pip
 # torch is pinned to the CPU build through the `st` extra; a bare `torch` would pull a multi-GB CUDA build.
 python -m pip install -q -e ".[test,st]"
 # llama-cpp-python compiles from source (~6 min on 2 cores) the first time; pip caches the built wheel.
-python -m pip install -q -e ".[llamacpp]" || echo "WARNING: llama-cpp-python did not install; the local GGUF test will be skipped" >&2
+mkdir -p ~/.cache/policyqa-wheels
+python -m pip install -q --find-links ~/.cache/policyqa-wheels -e ".[llamacpp]" || echo "WARNING: llama-cpp-python did not install; the local GGUF test will be skipped" >&2
 
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 python -m pytest -q "$@"
