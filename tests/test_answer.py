@@ -80,6 +80,25 @@ def test_list_question_quotes_the_whole_enumeration(assistant):
     assert_verified(assistant, a)
 
 
+def test_list_spread_over_sentences_quotes_each_item(assistant):
+    """'设立产业子基金…；探索设立产业并购基金…；设立产业种子基金…' are three sentences: the answer cites all three."""
+    a = assistant.ask("越城区打算设立哪些产业基金？")
+    assert not a.refused
+    for fund in ("产业子基金", "产业并购基金", "产业种子基金"):
+        assert fund in a.text
+    assert len(a.citations) == 3
+    assert all(c.section.endswith("15.加快构建多元化资金支持渠道") for c in a.citations)
+    assert_verified(assistant, a)
+
+
+def test_number_question_without_a_year_shows_each_years_figure(assistant):
+    """Asked no year, the 2027 and the 2035 target of the same measure are both shown, each with its year."""
+    a = assistant.ask("越城区对研发投入占比提了什么目标？")
+    assert "50%以上" in a.text and "6%以上" in a.text
+    assert a.text.index("2027") < a.text.index("2035")
+    assert_verified(assistant, a)
+
+
 def test_where_question_quotes_the_site(assistant):
     a = assistant.ask("商丘的园区建在什么地方？")
     assert "商丘高新区" in a.text
@@ -124,6 +143,7 @@ def test_unanswerable_region_refuses_and_keeps_the_nearest_passages(assistant):
         "深圳对医疗器械企业的房租补贴是每平方米多少元？",  # a figure the corpus never states
         "信阳的园区2035年产业规模目标是多少？",  # the document sets 2027 and 2030 targets only
         "晋中开发区医疗器械产业园的总投资是多少亿元？",
+        "晋中开发区对医疗器械企业有哪些贷款贴息政策？",  # a topic no document names
     ],
 )
 def test_questions_the_corpus_cannot_answer_refuse(assistant, question):

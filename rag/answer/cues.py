@@ -21,7 +21,7 @@ FILLER = {
     "这个", "那个", "这次", "这场", "这批", "这些", "那些", "这份", "这三份", "两份", "一共", "总共", "大概", "大约", "具体",
     "分别", "各自", "各", "都", "共同", "一直", "目前", "现在", "已经", "准备", "打算", "计划", "希望", "想", "要", "说",
     "让", "把", "比", "从", "去", "来", "用", "靠", "给", "为", "对", "向", "跟", "同", "以及", "或", "还", "再", "又",
-    "里", "方面", "上要", "还要", "还能", "又", "之间", "上", "当场", "哪", "哪几", "几类", "哪两", "什么样", "怎么", "怎样", "如何", "啥", "吗", "呢",
+    "里", "方面", "上要", "还要", "还能", "又", "之间", "除了", "起来", "各有", "本省", "本市", "上", "当场", "哪", "哪几", "几类", "哪两", "什么样", "怎么", "怎样", "如何", "啥", "吗", "呢",
     "按", "按照", "根据", "依据", "其中", "之后", "以后", "时候", "时", "期间", "文件", "文档", "方案", "政策", "里面",
     "一般", "通常", "大约", "定到", "远期", "近期", "最终", "这", "那", "提", "提了", "提出", "为止", "年内", "以内", "之内", "做到", "达到", "说法", "安排", "规定", "目标", "要求", "期待", "指", "指的是", "叫", "叫什么", "什么", "是",
     "有", "能", "会", "可以", "需要", "应该", "多", "少", "多少", "几", "大", "长", "久", "远", "快", "高", "哪些", "哪个",
@@ -69,6 +69,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "入驻": ("入园", "入驻", "进驻", "落地"),
     "顾问": ("顾问", "受聘", "聘为"),
     "区域": ("区域", "地区"),
+    "照顾": ("支持", "视同", "优先"),
     "地区": ("区域", "地区"),
 }
 
@@ -122,6 +123,7 @@ class Cues:
     wants_date: bool = False
     wants_year: bool = False
     wants_late: bool = False  # 远期/最终: the latest year or target
+    yes_no: bool = False  # 有没有/是否/能否: the proposition's object must be named by the evidence
     which: str = ""  # '哪个园区' -> 园区: an entity of this kind, often named by a section heading
     list_size: int = 0  # '哪两家企业', '四个平台分别是什么': the number of items the answer should list
     unit_classes: frozenset[str] = frozenset()  # empty: any number will do
@@ -131,9 +133,12 @@ class Cues:
     places: tuple[str, ...] = ()
     terms: tuple[str, ...] = ()
     focus: tuple[str, ...] = ()
+    primary: tuple[str, ...] = ()  # focus of the last asking clause, when the question has several
     targets: tuple[tuple[str, ...], ...] = field(default_factory=tuple)  # place groups (one per region named)
 
 
+# Short forms users type for terms the keyword dictionary knows in their official form (folded).
+_ALIASES = {"首台套": "首台(套)", "首台(套)(套)": "首台(套)"}
 _ASK_STRIP = re.compile(r"多少|多大|多久|多长时间|多长|多远|多快|多高|几(?!乎)|哪些|哪个|哪里|哪儿|哪天|哪一年|哪年|什么样|什么|怎么|怎样|如何|是否|有没有")
 _NUMERAL_WORD = re.compile(r"[一二三四五六七八九十两百千万\d.]+[个位家项种类大条年月天张栋台套件批名人户所次份]?")
 _GENERIC_SUFFIX = re.compile(r"(数量|数目|个数|总数|总量|情况|方面|问题)$")
@@ -149,7 +154,10 @@ def content_terms(text: str) -> list[str]:
     jieba = _get_jieba()
     out: list[str] = []
     # Cut ask words out first so jieba cannot glue them to content ('多大规模' -> '大规模').
-    for tok in jieba.lcut(_ASK_STRIP.sub("，", fold(text))):
+    text = fold(text)
+    for short, full in _ALIASES.items():
+        text = text.replace(short, full)
+    for tok in jieba.lcut(_ASK_STRIP.sub("，", text)):
         tok = tok.strip()
         if not tok or tok in QUESTION_WORDS or tok in FILLER or re.fullmatch(r"[\W_]+", tok):
             continue
@@ -192,6 +200,12 @@ def _unit_classes(q: str, unit_words: tuple[str, ...]) -> frozenset[str]:
     return frozenset()
 
 
+def _primary_focus(q: str) -> list[str]:
+    """The focus of the last clause that asks something: in '怎么帮企业解决钱的问题，设了什么基金' it is 基金."""
+    clauses = [c for c in re.split(r"[，,；;]", q) if _ASK_WORD.search(c)]
+    return _focus_terms(clauses[-1]) if len(clauses) > 1 else []
+
+
 def _focus_terms(q: str) -> list[str]:
     """The ask phrase's head words, the thing asked about ('多少房租减免' -> 房租, 减免; '专项资金有多少亿元' ->
     专项资金): content words after the ask word up to the clause end (units skipped), else the nearest word
@@ -200,17 +214,19 @@ def _focus_terms(q: str) -> list[str]:
     for m in _ASK_WORD.finditer(q):
         if m.group(0) in ("哪个", "哪家") or _WHICH.match(q, m.start()):
             continue  # '哪个区…' asks for an entity of a kind (see `_which`), not about the words after it
-        right = re.split(r"[，,；;、？?。！!]", q[m.end(): m.end() + 8])[0].lstrip("的")
+        # A yes/no question's object runs to the clause end ('有没有…提供人才公寓'); others' sits close by.
+        reach = 20 if m.group(0) in ("是否", "有没有") else 8
+        right = re.split(r"[，,；;、？?。！!]", q[m.end(): m.end() + reach])[0].lstrip("的")
         for u in UNITS:
             if right.startswith(u):
                 right = right[len(u):]
                 break
         places = set(places_in(q))  # places are checked by grounding, they are not what is asked about
         heads = [t for t in content_terms(right) if t not in _ASK_VERBS and t not in places]
-        if not heads:
-            left = re.split(r"[，,；;、？?。！!]", q[max(0, m.start() - 12): m.start()])[-1]
-            before = [t for t in content_terms(left) if t not in _ASK_VERBS and t not in places]
-            heads = before[-1:]
+        left = re.split(r"[，,；;、？?。！!]", q[max(0, m.start() - 12): m.start()])[-1]
+        before = [t for t in content_terms(left) if t not in _ASK_VERBS and t not in places]
+        if not heads and m.group(0) not in ("怎么", "如何", "怎样"):
+            heads = before[-1:]  # ('专项资金有多少'); but in '政府怎么帮' the word before is the actor, not the topic
         for h in heads:
             if h not in focus:
                 focus.append(h)
@@ -290,6 +306,7 @@ def analyze(question: str) -> Cues:
         wants_year=wants_year,
         wants_late=bool(_ASK_LATE.search(q)),
         which=_which(q),
+        yes_no=bool(re.search(r"有没有|是否|能否|可不可以|能不能", q)),
         list_size=_list_size(q),
         unit_classes=units,
         soft_units=_unit_classes(q, ()) if not wants_number else frozenset(),
@@ -298,6 +315,7 @@ def analyze(question: str) -> Cues:
         places=tuple(places),
         terms=tuple(terms),
         focus=tuple(_focus_terms(q)),
+        primary=tuple(_primary_focus(q)),
         targets=tuple(place_targets(places, q)),
     )
 

@@ -253,9 +253,10 @@ def term_match(term: str, text: str) -> float:
     return 0.0
 
 
-def coverage(terms: list[str], weights: TermWeights, text: str, context: str = "", prev: str = "") -> float:
+def coverage(terms: list[str], weights: TermWeights, text: str, context: str = "", prev: str = "",
+             para: str = "") -> float:
     """Weighted share of the terms found in the sentence; a match only in its context (section path, title,
-    regions) counts 0.8, only in the sentence before it 0.5."""
+    regions) counts 0.8, only in the sentence before it 0.5, only elsewhere in its paragraph 0.4."""
     total = got = 0.0
     for t in terms:
         w = weights.idf(t)
@@ -265,6 +266,8 @@ def coverage(terms: list[str], weights: TermWeights, text: str, context: str = "
             m = max(m, 0.8 * term_match(t, context))
         if m < 0.5 and prev:
             m = max(m, 0.5 * term_match(t, prev))
+        if m < 0.4 and para:
+            m = max(m, 0.4 * term_match(t, para))
         got += w * m
     return got / total if total else 0.0
 

@@ -29,6 +29,7 @@ from .evidence import (
     is_heading,
     years_in,
     list_fit,
+    term_match,
     names_kind,
     place_cue,
     quantities,
@@ -42,6 +43,7 @@ from .refusal import (
     is_instruction,
     is_not_chinese,
     missing_places,
+    unknown_topic,
     place_grounded,
 )
 
@@ -52,6 +54,7 @@ log = logging.getLogger(__name__)
 MIN_COVERAGE = 0.30
 MIN_FOCUS = 0.45
 MAX_QUOTE = 110  # characters: quote the clause, not the page
+MAX_LIST_QUOTES = 4  # a list spread over sentences is quoted one sentence each, at most this many
 MAX_SCAN_CHUNKS = 300  # reading a named region's documents whole stays cheap below this
 _HEADING_NUM = re.compile(r"^(?:[（(][一二三四五六七八九十]+[）)]|[一二三四五六七八九十]+[、．.]|\d{1,2}[.．、])\s*")
 # Section headings that name a subject a clause can be about ('（四）新乡市…产业园区'), not a task ('搭建公共服务平台').
@@ -104,6 +107,8 @@ class ExtractiveAnswerer(Answerer):
     # -- one (sub-)question ------------------------------------------------------------------------
     def _answer_part(self, part: str, hits: list[Hit], ctx: AnswerContext, weights: TermWeights) -> list[Pick | str]:
         cues = analyze(part)
+        if unknown_topic(cues, weights):
+            return []  # what the question asks about is a word the indexed documents never use
         missing = missing_places(cues, ctx.docs)
         targets = list(cues.targets)
         if missing and (len(targets) < 2 or all(set(g) & set(missing) for g in targets)):
@@ -194,15 +199,40 @@ class ExtractiveAnswerer(Answerer):
         first = ranked[0][1]
         if cues.wants_number and not cues.years and first.years:
             for score, p in ranked[1:]:
-                if score < 0.8 * ranked[0][0] or p.cand.doc_id != first.cand.doc_id:
+                if score < 0.8 * ranked[0][0] or p.cand.section != first.cand.section:
                     continue
                 if p.years and not set(p.years) & set(first.years) and p.focus >= first.focus - 1e-6:
                     picks.append(p)
                     break
             picks.sort(key=lambda p: min(p.years) if p.years else 0)
+        if cues.wants_list and cues.focus:
+            picks = self._siblings(cues, ranked, first)
         for pick in picks:
             self._finish(cues, pick)
         return picks
+
+    @staticmethod
+    def _siblings(cues: Cues, ranked: list[tuple[float, Pick]], first: Pick) -> list[Pick]:
+        """A list question whose items sit one per sentence ('设立产业子基金…', '设立产业种子基金…', '探索设立产业
+        并购基金…') gets each of them: sentences of the same section naming the asked kind, scored close to the best.
+        Only when the best quote is not an enumeration itself."""
+        text = first.cand.hit.chunk.text[first.a: first.b]
+        n, fit = list_fit(text, list(cues.focus))
+        if n >= 3 or fit >= 2:
+            return [first]
+        names = lambda p: [f for f in cues.focus if f in fold(p.cand.hit.chunk.text[p.a: p.b])]  # noqa: E731
+        kind = names(first)
+        if not kind:
+            return [first]
+        out = [first]
+        for score, p in ranked[1:]:
+            if len(out) >= MAX_LIST_QUOTES or score < 0.8 * ranked[0][0]:
+                break
+            if p.cand.section == first.cand.section and p.cand.hit.chunk.doc_id == first.cand.hit.chunk.doc_id \
+                    and set(names(p)) & set(kind) and not any(p.cand.sent is q.cand.sent for q in out):
+                out.append(p)
+        out.sort(key=lambda p: (p.cand.hit.chunk.start, p.a))
+        return out
 
     def _ranked(self, cues: Cues, hits: list[Hit], ctx: AnswerContext, weights: TermWeights, places: list[str],
                 others: list[str], used: set | None = None) -> list[tuple[float, Pick]]:
@@ -220,6 +250,8 @@ class ExtractiveAnswerer(Answerer):
             # A number question must find the thing it counts ('多少房租减免' is not answered by '18家企业').
             if cov < MIN_COVERAGE or (cues.wants_number and fcov < MIN_FOCUS):
                 continue
+            if cues.yes_no and focus and max(term_match(focus[-1], t) for t in (cand.folded, cand.context, cand.prev)) < 0.7:
+                continue  # '有没有…人才公寓' is not answered by a sentence that never names 公寓
             found = self._clause(cues, cand, terms, focus, weights)
             if found is None:
                 continue
@@ -277,6 +309,8 @@ class ExtractiveAnswerer(Answerer):
         """How well a quote window fits the question's cues (coverage of its words plus the cue bonuses)."""
         wf = fold(window)
         s = 0.4 * coverage(terms, weights, wf) + (0.2 * coverage(focus, weights, wf) if focus else 0.0)
+        if cues.primary:
+            s += 0.2 * coverage(list(cues.primary), weights, wf)
         if cues.years and set(cand.years) and not set(cand.years) & set(cues.years):
             s -= 0.3
         if cues.wants_list:

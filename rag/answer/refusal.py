@@ -13,7 +13,7 @@ import re
 from ..metadata import DISTRICT_CITY, province_of
 from ..store import DocRecord
 from ..textnorm import fold, is_cjk
-from .cues import Cues
+from .cues import SYNONYMS, Cues
 from .evidence import Candidate
 
 NOT_CHINESE = "请用中文提问：本助手检索的是中文政策文件，例如“新乡的园区到2030年产业规模目标是多少？”"
@@ -95,3 +95,23 @@ def missing_places(cues: Cues, docs: dict[str, DocRecord]) -> list[str]:
 
 def same_province(a: str, b: str) -> bool:
     return bool(province_of(a)) and province_of(a) == province_of(b)
+
+
+def unknown_topic(cues: Cues, weights) -> bool:
+    """True when an open question ('有哪些贷款贴息政策') asks about words no indexed document uses.
+
+    Only the focus words count (the thing asked about), only when every one of them is absent from the keyword
+    index and has no known paraphrase there, and not for where/who/when questions, whose focus is the answer's
+    kind rather than a topic. Number questions are judged by their figures instead (see the answerer).
+    """
+    bm25 = getattr(weights, "bm25", None)
+    if bm25 is None or not cues.focus or cues.wants_number:
+        return False
+    if cues.wants_place or cues.wants_who or cues.wants_date or cues.which:
+        return False
+    postings = bm25.postings
+
+    def absent(term: str) -> bool:
+        return term not in postings and not any(s in postings for s in SYNONYMS.get(term, ()))
+
+    return all(absent(t) for t in cues.focus)
