@@ -42,6 +42,7 @@ from .refusal import (
     docs_for_place,
     is_instruction,
     is_not_chinese,
+    known_words,
     missing_places,
     unknown_topic,
     place_grounded,
@@ -85,10 +86,10 @@ class ExtractiveAnswerer(Answerer):
 
     # -- entry point -------------------------------------------------------------------------------
     def answer(self, question: str, hits: list[Hit], ctx: AnswerContext) -> Answer:
-        if is_not_chinese(question):
-            return Answer(text=NOT_CHINESE, refused=True, hits=hits, notice="not chinese")
         if is_instruction(question):
             return Answer(text=INSTRUCTION, refused=True, hits=hits, notice="instruction ignored")
+        if is_not_chinese(question) and not known_words(question, getattr(ctx.retriever, "bm25", None)):
+            return Answer(text=NOT_CHINESE, refused=True, hits=hits, notice="not chinese")
         if not hits or hits[0].scores.get("dense", 1.0) < self.settings.refuse_below:
             return Answer(text=REFUSAL, refused=True, hits=hits)
         try:
@@ -313,6 +314,8 @@ class ExtractiveAnswerer(Answerer):
             s += 0.2 * coverage(list(cues.primary), weights, wf)
         if cues.years and set(cand.years) and not set(cand.years) & set(cues.years):
             s -= 0.3
+        if not cues.wants_who and window.startswith(("（", "(")) and window.endswith(("）", ")")):
+            s -= 0.3  # '（省发展改革委…按职责分工负责）' says who is in charge, which only a who-question asks
         if cues.wants_list:
             n, fit = list_fit(window, focus)
             s += (0.04 * min(n, 6) if n >= 2 else 0.0) + (0.15 * min(fit, 5) if fit >= 2 else 0.0)

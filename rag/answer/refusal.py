@@ -41,6 +41,14 @@ def is_not_chinese(question: str) -> bool:
 _REGION_NAMES: dict[tuple[str, str], str] = {}
 
 
+def known_words(question: str, bm25) -> bool:
+    """Does a question without Chinese name something the index knows ('MedPark', 'POCT')?"""
+    if bm25 is None:
+        return False
+    words = [fold(w) for w in re.findall(r"[A-Za-z][A-Za-z0-9\-]{1,}", question)]
+    return bool(words) and all(w in bm25.postings for w in words)
+
+
 def region_names(record: DocRecord) -> str:
     """Folded region labels and title of a document, where a place named in a question can be found."""
     key = (record.doc.doc_id, record.doc.sha256)
