@@ -113,7 +113,8 @@ class Assistant:
         t0 = time.perf_counter()
         q, notice = clean_question(question, self.settings.max_question_chars)
         if not q:
-            yield Answer(text=EMPTY_QUESTION, refused=True, question=question or "", notice="empty question")
+            # The message itself is the notice; Answer.notice is shown to users, so no English tag here.
+            yield Answer(text=EMPTY_QUESTION, refused=True, question=question or "")
             return
         with self._lock:
             retriever = self.retriever

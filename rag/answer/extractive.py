@@ -87,9 +87,9 @@ class ExtractiveAnswerer(Answerer):
     # -- entry point -------------------------------------------------------------------------------
     def answer(self, question: str, hits: list[Hit], ctx: AnswerContext) -> Answer:
         if is_instruction(question):
-            return Answer(text=INSTRUCTION, refused=True, hits=hits, notice="instruction ignored")
+            return Answer(text=INSTRUCTION, refused=True, hits=hits)
         if is_not_chinese(question) and not known_words(question, getattr(ctx.retriever, "bm25", None)):
-            return Answer(text=NOT_CHINESE, refused=True, hits=hits, notice="not chinese")
+            return Answer(text=NOT_CHINESE, refused=True, hits=hits)
         if not hits or hits[0].scores.get("dense", 1.0) < self.settings.refuse_below:
             return Answer(text=REFUSAL, refused=True, hits=hits)
         try:
@@ -103,7 +103,7 @@ class ExtractiveAnswerer(Answerer):
             return self._compose(pieces, hits, ctx)
         except Exception:  # a bug here must not cost the user the nearest passages: refuse and log loudly
             log.exception("extractive answerer failed on %r", question[:80])
-            return Answer(text=REFUSAL, refused=True, hits=hits, notice="answerer error")
+            return Answer(text=REFUSAL, refused=True, hits=hits, notice="回答时出错，以下是可能相关的段落。")
 
     # -- one (sub-)question ------------------------------------------------------------------------
     def _answer_part(self, part: str, hits: list[Hit], ctx: AnswerContext, weights: TermWeights) -> list[Pick | str]:
