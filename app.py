@@ -42,13 +42,20 @@ def print_progress(stage: str, done: int, total: int) -> None:
 
 def ensure_index(settings) -> None:
     """Build the index from the corpus when it is missing or behind it (uploaded documents are kept)."""
+    from rag.errors import IndexMismatchError
     from rag.ingest import index_is_stale, ingest
 
     index_dir = Path(settings.index_dir)
     if not index_is_stale(settings, index_dir):
         return
     sys.stderr.write(f"正在从 {settings.corpus_dir} 构建索引 {index_dir}（首次约需一分钟）…\n")
-    report = ingest([settings.corpus_dir], settings, index_dir, progress=print_progress)
+    try:
+        report = ingest([settings.corpus_dir], settings, index_dir, progress=print_progress)
+    except IndexMismatchError:
+        # Built under another embedding model or chunker: rebuild from the corpus and the uploads kept beside it.
+        uploads = index_dir.with_name(index_dir.name + "-uploads")
+        paths = [settings.corpus_dir] + ([uploads] if uploads.is_dir() else [])
+        report = ingest(paths, settings, index_dir, progress=print_progress, rebuild=True)
     sys.stderr.write(f"索引就绪：{report.n_docs} 篇文档，{report.n_chunks} 个片段，用时 {report.seconds:.1f} 秒\n")
     for f, reason in report.skipped:
         sys.stderr.write(f"跳过 {f}：{reason}\n")

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from .textnorm import Normalized, clause_spans, normalize, normalize_span, sentence_spans
 from .types import Chunk, Document, Section, content_id
 
-CHUNKER_VERSION = 5
+CHUNKER_VERSION = 6
+# Unstructured documents up to this many times max_chars stay in one chunk.
+SHORT_DOC_FACTOR = 3
 
 _CN_NUM = "一二三四五六七八九十百零〇"
 # (level, pattern). Levels leave room so 章/节/条 and 一、/（一） can coexist in one document.
@@ -190,6 +192,13 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> tu
 
     # Pieces: (path, start, end, body_chars)
     pieces: list[list] = []
+    body = text.strip()
+    if segs and len(body) <= settings.max_chars * SHORT_DOC_FACTOR and not _is_structured(text.split("\n")):
+        # A short text without numbered structure (a notice, a news brief, a passage) is one unit of meaning:
+        # cutting it would separate a question's keywords from the answer one sentence later.
+        segs_parts = [(s.path, s.body_chars) for s in segs]
+        pieces.append([segs_parts, segs[0].start, segs[-1].end])
+        segs = []
     for s in segs:
         if s.end - s.start <= settings.max_chars:
             pieces.append([[(s.path, s.body_chars)], s.start, s.end])

@@ -62,9 +62,14 @@ def _ensure_default_index(settings, quiet: bool) -> None:
     if Path(settings.index_dir).resolve() != Path(Settings().index_dir).resolve():
         return
     if index_is_stale(settings):
+        from .errors import IndexMismatchError
+
         if not quiet:
             sys.stderr.write(f"正在从 {settings.corpus_dir} 构建默认索引 {settings.index_dir} …\n")
-        ingest([settings.corpus_dir], settings, progress=_progress_printer(not quiet), prune=True)
+        try:
+            ingest([settings.corpus_dir], settings, progress=_progress_printer(not quiet), prune=True)
+        except IndexMismatchError:  # built under other settings: the default index is rebuilt from corpus/
+            ingest([settings.corpus_dir], settings, progress=_progress_printer(not quiet), rebuild=True)
 
 
 def cmd_ingest(args) -> int:

@@ -64,8 +64,10 @@ class Chunk:
     title: str = ""
 
     def embed_text(self) -> str:
-        """What the embedding model and keyword index see: title and section path give context."""
-        head = " > ".join(p for p in (self.title, self.section_path) if p)
+        """What the embedding model and keyword index see: title and section path give context
+        (a title the text already starts with, as in a one-line passage, is not repeated)."""
+        title = "" if self.title and self.title[:20] in self.text[: len(self.title) + 40] else self.title
+        head = " > ".join(p for p in (title, self.section_path) if p)
         return f"{head}\n{self.text}" if head else self.text
 
     def to_dict(self) -> dict[str, Any]:

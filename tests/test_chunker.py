@@ -119,3 +119,14 @@ def test_chapter_and_article_structure():
     pos = doc.source_text.index("给予一次性奖励")
     assert section_at(sections, pos) == "第二章扶持措施 > 第三条"
     assert any(c.section_path == "第一章总则 > 第一条" and "制定本条例" in c.text for c in chunks)
+
+
+def test_a_short_unstructured_text_stays_one_chunk_and_a_structured_one_is_split():
+    brief = "园区简讯\n" + "园区今年新引进医疗器械企业12家，其中高值医用耗材企业5家。" * 8
+    doc = document_from_text(brief, source="b.txt", doc_id="b.txt")
+    chunks, _ = chunk_document(doc, ChunkerSettings(max_chars=120, min_chars=20))
+    assert len(chunks) == 1 and "企业12家" in chunks[0].text
+    numbered = "一、目标\n" + "到2027年产业规模超过100亿元。" * 6 + "\n二、任务\n" + "建设公共服务平台。" * 6
+    doc = document_from_text(numbered, source="n.txt", doc_id="n.txt")
+    chunks, _ = chunk_document(doc, ChunkerSettings(max_chars=120, min_chars=20))
+    assert {c.section_path for c in chunks} == {"一、目标", "二、任务"}
