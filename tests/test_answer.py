@@ -182,3 +182,60 @@ def test_parallel_questions_are_split_per_region():
     assert "越城" in qs[1] and "深圳" not in qs[1]
     # A place inside a name is not a second region: one target, no split.
     assert len(analyze("晋中医疗器械产业园离太原武宿国际机场多远？").targets) == 1
+
+
+ARTICLES_DOC = """苏州市人民政府办公室关于印发《苏州市促进生物医药及高端医疗器械产业高质量发展若干措施》的通知
+
+各市、区人民政府，苏州工业园区、苏州高新区管委会；市各委办局，各直属单位：
+《苏州市促进生物医药及高端医疗器械产业高质量发展若干措施》已经市政府同意，现印发给你们，请认真贯彻执行。
+
+苏州市促进生物医药及高端医疗器械产业高质量发展若干措施
+
+第一条 支持创新产品研发。对进入国家创新医疗器械特别审查程序的产品，给予最高100万元奖励。
+第二条 支持临床试验。对在本市医疗机构开展临床试验的企业，按临床试验费用的30%给予补助，单个企业每年最高300万元。
+第三条 支持产业化落地。对新落户的医疗器械生产项目，按设备投资额的10%给予补助，最高不超过2000万元。
+第四条 本措施自2023年6月1日起施行，有效期至2025年12月31日。到2025年，全市高端医疗器械产业规模突破800亿元。
+"""
+
+
+@pytest.fixture(scope="module")
+def articles_assistant(tmp_path_factory, corpus_index, settings_factory):
+    """The corpus index plus a policy document of another shape (numbered articles 第X条), written for this test:
+    the answerer must work on documents it was not tuned on."""
+    import shutil
+
+    from rag.assistant import Assistant
+
+    root = tmp_path_factory.mktemp("articles")
+    index = root / "index"
+    shutil.copytree(corpus_index, index)
+    doc = root / "suzhou_measures.txt"
+    doc.write_text(ARTICLES_DOC, encoding="utf-8")
+    a = Assistant.load(index, settings_factory(index))
+    assert a.add_files([doc]).added
+    return a
+
+
+def test_new_document_money_question_keeps_rate_and_cap(articles_assistant):
+    a = articles_assistant.ask("苏州企业在本市开展临床试验，最多能拿到多少补助？")
+    assert not a.refused, a.text
+    c = a.citations[0]
+    assert c.doc == "suzhou_measures.txt" and c.section == "第二条"
+    assert "300万元" in c.quote and "30%" in c.quote  # the rate clause is not a rival figure for a money question
+    assert not c.quote.startswith("第二条")  # the article number is the section, not part of the answer
+
+
+def test_new_document_date_and_missing_year(articles_assistant):
+    a = articles_assistant.ask("苏州这些措施从哪天开始施行？")
+    assert "2023年6月1日" in a.text
+    assert articles_assistant.ask("苏州2030年高端医疗器械产业规模目标是多少？").refused
+
+
+def test_new_document_joins_a_cross_document_question(articles_assistant):
+    a = articles_assistant.ask("苏州和深圳到2025年的高端医疗器械产业目标分别是多少？")
+    assert {c.doc for c in a.citations} == {"suzhou_measures.txt", SHENZHEN}
+    by_doc = {c.doc: c for c in a.citations}
+    assert "800亿元" in by_doc["suzhou_measures.txt"].quote
+    # 深圳's 2025 targets are 650亿元 value added and 2000亿元 revenue; either answers, a 2021 figure would not.
+    assert "650亿元" in a.text or "2000亿元" in a.text
+    assert "805亿元" not in a.text

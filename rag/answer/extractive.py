@@ -13,6 +13,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from ..metadata import places_in, province_of
 from ..textnorm import fold
 from ..types import Answer, Citation, Hit
 from .base import REFUSAL, AnswerContext, Answerer
@@ -60,7 +61,8 @@ MAX_SCAN_CHUNKS = 300  # reading a named region's documents whole stays cheap be
 _HEADING_NUM = re.compile(r"^(?:[（(][一二三四五六七八九十]+[）)]|[一二三四五六七八九十]+[、．.]|\d{1,2}[.．、])\s*")
 # Section headings that name a subject a clause can be about ('（四）新乡市…产业园区'), not a task ('搭建公共服务平台').
 _SUBJECT_END = re.compile(r"(园区|产业园|基地|开发区|高新区|示范区|片区|研究院|服务站)$")
-_LEAD_MARKER = re.compile(r"^(?:但是|但|而且|而|同时|此外|另外|并且|并|且)[，,]?")
+# Discourse markers and article numbers a quote need not start with (the section path names the article).
+_LEAD_MARKER = re.compile(r"(?:但是|但(?=[在是])|而且|同时[，,]|此外[，,]?|另外[，,]|并且)[，,]?|第[一二三四五六七八九十百零〇\d]+条\s*")
 
 
 @dataclass
@@ -260,6 +262,8 @@ class ExtractiveAnswerer(Answerer):
             if used and (cand.hit.chunk.chunk_id, a, b) in used:
                 continue
             score = 0.7 * cov + (0.4 if cues.wants_number else 0.2) * fcov + local + 0.15 * cand.hit.score
+            if cues.wants_number and places and _other_area(cand.section, places):
+                score -= 0.25  # '河南…规模目标' asks about the province, not one city's park under its own heading
             quote = cand.hit.chunk.text[a:b]
             out.append((score, Pick(cand, a, b, focus=fcov, years=years_in(quote) or cand.years)))
         out.sort(key=lambda x: -x[0])
@@ -345,10 +349,16 @@ class ExtractiveAnswerer(Answerer):
                 continue
             if cues.wants_date and not cues.wants_number and not DATE_RE.search(text[x:y]):
                 continue
+            # Widen back over clauses holding no competing figure (years, or figures of another kind: '按费用的30%
+            # 给予补助，单个企业每年最高300万元' keeps the 30% for a money question), not over a rival figure.
             j = i
-            while j > 0 and not any(not q.is_year for q in qty[j - 1]) and y - spans[j - 1][0] <= 60:
+            while j > 0 and not any(not q.is_year and unit_ok(q, cues) for q in qty[j - 1]) \
+                    and y - spans[j - 1][0] <= 60:
                 j -= 1
-            s = self._fit(cues, cand, text[spans[j][0]: y], terms, focus, weights) + 0.5
+            window = text[spans[j][0]: y]
+            # Among rival figures prefer the clause that says what was asked and little else ('其中高端医疗器械产业
+            # 规模突破800亿元' over '生物医药及高端医疗器械产业规模突破3000亿元' for a 高端医疗器械 question).
+            s = self._fit(cues, cand, window, terms, focus, weights) + 0.5 + 0.1 * _precision(window, cues.question)
             yrs = clause_year(text, spans, i, cand.years)
             if cues.years:
                 # The 2027 clause does not answer a 2030 question, nor does a clause that names no year.
@@ -396,6 +406,25 @@ class ExtractiveAnswerer(Answerer):
 def ctx_question(ctx: AnswerContext, part: str) -> str:
     """The full question being answered (set on the context by `answer`), or the part itself."""
     return getattr(ctx, "_question", part)
+
+
+def _other_area(section_path: str, places: list[str]) -> bool:
+    """Does the section heading name a place the question does not (a city's park inside a provincial plan)?"""
+    named = [p for p in places_in(section_path) if p not in places]
+    return bool(named) and not any(_same_area_or_parent(n, places) for n in named)
+
+
+def _same_area_or_parent(place: str, places: list[str]) -> bool:
+    """Is place one the question names, or a region containing one of them (河南 for a 新乡 question)?"""
+    return any(place == p or province_of(p).startswith(place) for p in places)
+
+
+def _precision(window: str, question: str) -> float:
+    """Share of the window's Chinese character pairs (figures aside) that also occur in the question."""
+    w = re.sub(r"[^\u4e00-\u9fff]", "", window)
+    q = fold(question)
+    grams = [w[i: i + 2] for i in range(len(w) - 1)]
+    return sum(g in q for g in grams) / len(grams) if grams else 0.0
 
 
 def _widen(spans: list[tuple[int, int]], i: int) -> tuple[int, int]:
