@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..store import DocRecord
 from ..textnorm import fold, sentence_spans
@@ -22,6 +22,7 @@ _UNIT_ALT = "|".join(re.escape(u) for u in UNITS)
 QUANTITY_RE = re.compile(
     rf"(?<![第\d.])({_NUM})\s*(多|余|万|亿)?\s*({_UNIT_ALT})"
 )
+_YEAR_NUM = re.compile(r"(?:19|20)\d{2}(?:\s*[-~至到]\s*(?:19|20)\d{2})?")  # '2027', '2022-2025'
 DATE_RE = re.compile(r"(?:(?:19|20)\d{2}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*日|(?:19|20)\d{2}-\d{1,2}-\d{1,2}")
 FREQUENCY_RE = re.compile(r"每(?:[一二两三四五六七八九十\d]+个?)?(?:年|月|季度|半年|周|天|日)|定期|按季度|按年度|逐年")
 ENUM_SEP = re.compile(r"[、]")
@@ -51,7 +52,7 @@ def quantities(text: str) -> list[Quantity]:
             continue
         if cn and unit in ("大",) and len(num) > 2:
             continue
-        is_year = unit == "年" and not cn and re.fullmatch(r"(?:19|20)\d{2}(?:\s*[-~至到]\s*(?:19|20)\d{2})?", num) is not None
+        is_year = unit == "年" and not cn and _YEAR_NUM.fullmatch(num) is not None
         if unit == "大" and not cn:
             continue  # '7大' is rare; digits before 大 are usually part of something else
         if unit in ("人", "名", "次", "条", "类", "支", "款", "座") and cn and num in ("一",):
@@ -166,7 +167,8 @@ def _sentences(chunk) -> tuple[Sentence, ...]:
         para = text[line_start: len(text) if pe == -1 else pe]
         spans = tuple(clauses(text, a, b))
         qty = tuple(tuple(quantities(text[x:y])) for x, y in spans)
-        out.append(Sentence(a, b, text[a:b], fold(text[a:b]), fold(prev), fold(para), own or para_year, own, spans, qty))
+        out.append(Sentence(a, b, text[a:b], fold(text[a:b]), fold(prev), fold(para), own or para_year, own,
+                            spans, qty))
         prev_b = (a, b)
     if len(_SENTENCE_CACHE) >= _CACHE_MAX:
         _SENTENCE_CACHE.clear()
@@ -179,7 +181,8 @@ def _context(hit: Hit, rec: DocRecord) -> str:
     got = _CONTEXT_CACHE.get(key)
     if got is None:
         meta = rec.doc.metadata or {}
-        got = fold(" ".join([hit.chunk.section_path, rec.doc.title, rec.doc.region, " ".join(meta.get("regions") or [])]))
+        regions = " ".join(meta.get("regions") or [])
+        got = fold(" ".join([hit.chunk.section_path, rec.doc.title, rec.doc.region, regions]))
         if len(_CONTEXT_CACHE) >= _CACHE_MAX:
             _CONTEXT_CACHE.clear()
         _CONTEXT_CACHE[key] = got

@@ -28,14 +28,14 @@ from .evidence import (
     clause_year,
     coverage,
     is_heading,
-    years_in,
     list_fit,
-    term_match,
     names_kind,
     place_cue,
     quantities,
+    term_match,
     unit_ok,
     who_cue,
+    years_in,
 )
 from .refusal import (
     INSTRUCTION,
@@ -45,8 +45,8 @@ from .refusal import (
     is_not_chinese,
     known_words,
     missing_places,
-    unknown_topic,
     place_grounded,
+    unknown_topic,
 )
 
 log = logging.getLogger(__name__)
@@ -97,9 +97,9 @@ class ExtractiveAnswerer(Answerer):
         try:
             weights = TermWeights(getattr(ctx.retriever, "bm25", None))
             pieces: list[Pick | str] = []
-            ctx._question = question  # so a sub-question knows it is one
-            for part in split_subquestions(question):
-                pieces.extend(self._answer_part(part, hits, ctx, weights))
+            parts = split_subquestions(question)
+            for part in parts:
+                pieces.extend(self._answer_part(part, hits, ctx, weights, alone=len(parts) == 1))
             if not any(isinstance(p, Pick) for p in pieces):
                 return Answer(text=REFUSAL, refused=True, hits=hits)
             return self._compose(pieces, hits, ctx)
@@ -108,7 +108,9 @@ class ExtractiveAnswerer(Answerer):
             return Answer(text=REFUSAL, refused=True, hits=hits, notice="回答时出错，以下是可能相关的段落。")
 
     # -- one (sub-)question ------------------------------------------------------------------------
-    def _answer_part(self, part: str, hits: list[Hit], ctx: AnswerContext, weights: TermWeights) -> list[Pick | str]:
+    def _answer_part(self, part: str, hits: list[Hit], ctx: AnswerContext, weights: TermWeights,
+                     alone: bool = True) -> list[Pick | str]:
+        """Picks (and per-region refusals) for one question; `alone` is False for a part of a longer question."""
         cues = analyze(part)
         if unknown_topic(cues, weights):
             return []  # what the question asks about is a word the indexed documents never use
@@ -119,7 +121,7 @@ class ExtractiveAnswerer(Answerer):
         if len(targets) < 2:
             places = list(cues.places)
             picks = self._best(cues, hits, ctx, weights, places, [])
-            if not picks and ctx.retriever is not None and part != ctx_question(ctx, part):
+            if not picks and ctx.retriever is not None and not alone:
                 # A sub-question of a longer question may lack hits of its own: search for it alone.
                 picks = self._best(cues, self._search(ctx, part, None), ctx, weights, places, [])
             if not picks and places:
@@ -253,7 +255,7 @@ class ExtractiveAnswerer(Answerer):
             # A number question must find the thing it counts ('多少房租减免' is not answered by '18家企业').
             if cov < MIN_COVERAGE or (cues.wants_number and fcov < MIN_FOCUS):
                 continue
-            if cues.yes_no and focus and max(term_match(focus[-1], t) for t in (cand.folded, cand.context, cand.prev)) < 0.7:
+            if cues.yes_no and focus and max(term_match(focus[-1], t) for t in (cand.folded, cand.context)) < 0.7:
                 continue  # '有没有…人才公寓' is not answered by a sentence that never names 公寓
             found = self._clause(cues, cand, terms, focus, weights)
             if found is None:
@@ -271,7 +273,7 @@ class ExtractiveAnswerer(Answerer):
 
     @staticmethod
     def _finish(cues: Cues, pick: Pick) -> None:
-        """Trim a leading '但' from the quote and say the asked year outside it when the quote lacks it."""
+        """Trim a leading '但'/'第二条' from the quote; say the asked year outside it when the quote lacks it."""
         text = pick.cand.hit.chunk.text
         lead = _LEAD_MARKER.match(text, pick.a, pick.b)
         if lead and pick.b - lead.end() >= 8:
@@ -383,6 +385,7 @@ class ExtractiveAnswerer(Answerer):
 
     # -- composing the answer ----------------------------------------------------------------------
     def _compose(self, pieces: list[Pick | str], hits: list[Hit], ctx: AnswerContext) -> Answer:
+        """Answer text: each pick's quote with its [n] (after its region label and section subject), joined by ；."""
         parts: list[str] = []
         cits: list[Citation] = []
         for p in pieces:
@@ -401,11 +404,6 @@ class ExtractiveAnswerer(Answerer):
             return Answer(text=REFUSAL, refused=True, hits=hits)
         text = "；".join(x.rstrip("。；;，, ") for x in parts) + "。"
         return Answer(text=text, citations=cits, hits=hits)
-
-
-def ctx_question(ctx: AnswerContext, part: str) -> str:
-    """The full question being answered (set on the context by `answer`), or the part itself."""
-    return getattr(ctx, "_question", part)
 
 
 def _other_area(section_path: str, places: list[str]) -> bool:
