@@ -43,6 +43,11 @@ def test_control_characters_are_ignored(assistant):
     assert "500亿元" in a.text and "200亿元" not in a.text
 
 
+def test_full_width_digits_and_punctuation_are_read(assistant):
+    a = assistant.ask("新乡那个园区２０３０年的产业规模目标是多少?")
+    assert "500亿元" in a.text and "200亿元" not in a.text
+
+
 def test_non_string_question_does_not_crash(assistant):
     a = assistant.ask(12345)
     assert a.text

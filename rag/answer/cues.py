@@ -319,7 +319,7 @@ def analyze(question: str) -> Cues:
         unit_classes=units,
         soft_units=_unit_classes(q, ()) if not wants_number else frozenset(),
         unit_words=unit_words,
-        years=tuple(int(y) for y in dict.fromkeys(YEAR_RE.findall(q))),
+        years=tuple(int(y) for y in dict.fromkeys(YEAR_RE.findall(fold(q)))),  # fold: '２０３０年' is 2030
         places=tuple(places),
         terms=tuple(terms),
         focus=tuple(_focus_terms(q)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from ..store import DocRecord
@@ -52,7 +53,7 @@ def quantities(text: str) -> list[Quantity]:
             continue
         if cn and unit in ("大",) and len(num) > 2:
             continue
-        is_year = unit == "年" and not cn and _YEAR_NUM.fullmatch(num) is not None
+        is_year = unit == "年" and not cn and _YEAR_NUM.fullmatch(unicodedata.normalize("NFKC", num)) is not None
         if unit == "大" and not cn:
             continue  # '7大' is rare; digits before 大 are usually part of something else
         if unit in ("人", "名", "次", "条", "类", "支", "款", "座") and cn and num in ("一",):
@@ -134,7 +135,8 @@ class Candidate:
 
 
 def years_in(text: str) -> tuple[int, ...]:
-    return tuple(int(y) for y in dict.fromkeys(YEAR_RE.findall(text)))
+    """Years a text names ('到2030年', full-width '２０３０年' too), in order of first mention."""
+    return tuple(int(y) for y in dict.fromkeys(YEAR_RE.findall(unicodedata.normalize("NFKC", text))))
 
 
 _SENTENCE_CACHE: dict[tuple[str, int], tuple[Sentence, ...]] = {}
