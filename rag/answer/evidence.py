@@ -208,6 +208,8 @@ def candidates(hits: list[Hit], docs: dict[str, DocRecord]) -> list[Candidate]:
 class TermWeights:
     """Inverse document frequency of terms over the index's chunks (uniform when no statistics are given)."""
 
+    UNSEEN_SHARE = 0.3  # weight of a word the index never saw, as a share of the highest idf
+
     def __init__(self, bm25=None):
         self.bm25 = bm25
         n = getattr(bm25, "n", 0) or 0
@@ -219,7 +221,7 @@ class TermWeights:
         post = self.bm25.postings.get(term)
         if post is None:
             # Unseen words are mostly paraphrases ('期待', '拿地'): weigh them like a rare-ish word, not the rarest.
-            return 0.6 * self.max_idf
+            return self.UNSEEN_SHARE * self.max_idf
         df = len(post[0])
         return math.log(1 + (self.bm25.n - df + 0.5) / (df + 0.5))
 
