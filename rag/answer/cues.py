@@ -42,6 +42,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "收入": ("营业收入",),
     "拿地": ("用地", "土地"),
     "供地": ("用地", "土地"),
+    "用地": ("用地", "占地", "土地"),
     "地": ("用地", "土地", "空间"),
     "厂房": ("用房", "厂房"),
     "供房": ("用房",),
@@ -107,7 +108,7 @@ _ASK_WORD = re.compile(
 )
 # Money-valued quantities, areas and rates named in questions without a measure word ("规模目标是多少").
 _MONEY_WORDS = re.compile(r"规模|产值|营业收入|营收|收入|增加值|金额|资金|投资额|基金|补贴|补助|奖励|资助|房租|租金|税收|产能?值")
-_AREA_WORDS = re.compile(r"面积|占地|用地规模|多少亩|几亩")
+_AREA_WORDS = re.compile(r"面积|占地|用地|多少亩|几亩")
 _PERCENT_WORDS = re.compile(r"比例|占比|强度|增速|增长率|百分之|压缩|多快|比率|覆盖率|国产化率")
 _DISTANCE_WORDS = re.compile(r"多远|距离")
 _FREQUENCY_WORDS = re.compile(r"多久[^，,。？?]{0,6}一次|多长时间[^，,。？?]{0,6}一次|多频繁|频率|几年一次|每隔多久")
@@ -222,8 +223,9 @@ def _focus_terms(q: str) -> list[str]:
     for m in _ASK_WORD.finditer(q):
         if m.group(0) in ("哪个", "哪家") or _WHICH.match(q, m.start()):
             continue  # '哪个区…' asks for an entity of a kind (see `_which`), not about the words after it
-        # A yes/no question's object runs to the clause end ('有没有…提供人才公寓'); others' sits close by.
-        reach = 20 if m.group(0) in ("是否", "有没有") else 8
+        # A yes/no question's object runs to the clause end ('有没有…提供人才公寓'), a how-question's predicate
+        # is longer ('怎么保障医械企业的用地空间'); other ask words have their object close by.
+        reach = 20 if m.group(0) in ("是否", "有没有") else 12 if m.group(0) in ("怎么", "如何", "怎样") else 8
         right = re.split(r"[，,；;、？?。！!]", q[m.end(): m.end() + reach])[0].lstrip("的")
         for u in UNITS:
             if right.startswith(u):
@@ -322,7 +324,8 @@ def analyze(question: str) -> Cues:
         years=tuple(int(y) for y in dict.fromkeys(YEAR_RE.findall(fold(q)))),  # fold: '２０３０年' is 2030
         places=tuple(places),
         terms=tuple(terms),
-        focus=tuple(_focus_terms(q)),
+        # With several asking clauses the last one is the question; the others set the scene.
+        focus=tuple(_primary_focus(q) or _focus_terms(q)),
         primary=tuple(_primary_focus(q)),
         targets=tuple(place_targets(places, q)),
     )

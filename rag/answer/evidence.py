@@ -20,8 +20,9 @@ from .cues import SYNONYMS, UNITS, YEAR_RE, _UNIT_CLASS, Cues
 _CN_DIGITS = "一二三四五六七八九十两百千"
 _NUM = rf"(?:\d+(?:[.,]\d+)*(?:\s*[-~至到]\s*\d+(?:\.\d+)?)?|[{_CN_DIGITS}]+)"
 _UNIT_ALT = "|".join(re.escape(u) for u in UNITS)
+# A number with its unit; not an ordinal (第一) nor a determiner ('另一栋', '每一个', '同一家').
 QUANTITY_RE = re.compile(
-    rf"(?<![第\d.])({_NUM})\s*(多|余|万|亿)?\s*({_UNIT_ALT})"
+    rf"(?<![第\d.另每同其任唯])({_NUM})\s*(多|余|万|亿)?\s*({_UNIT_ALT})"
 )
 _YEAR_NUM = re.compile(r"(?:19|20)\d{2}(?:\s*[-~至到]\s*(?:19|20)\d{2})?")  # '2027', '2022-2025'
 DATE_RE = re.compile(r"(?:(?:19|20)\d{2}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*日|(?:19|20)\d{2}-\d{1,2}-\d{1,2}")
