@@ -114,7 +114,7 @@ class ExtractiveAnswerer(Answerer):
         cues = analyze(part)
         if unknown_topic(cues, weights):
             return []  # what the question asks about is a word the indexed documents never use
-        missing = missing_places(cues, ctx.docs)
+        missing = missing_places(cues, ctx.docs, weights.bm25)
         targets = list(cues.targets)
         if missing and (len(targets) < 2 or all(set(g) & set(missing) for g in targets)):
             return []  # a place no document mentions: nothing here can answer

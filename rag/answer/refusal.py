@@ -62,9 +62,16 @@ def region_names(record: DocRecord) -> str:
     return got
 
 
-def place_in_corpus(place: str, docs: dict[str, DocRecord]) -> bool:
-    """Is the place named anywhere in the indexed documents (text, title or regions)?"""
-    return any(place in region_names(r) or place in r.doc.source_text for r in docs.values())
+def place_in_corpus(place: str, docs: dict[str, DocRecord], bm25=None) -> bool:
+    """Is the place named anywhere in the indexed documents (text, title or regions)?
+
+    With the keyword index at hand this is a dictionary look-up (jieba's search mode indexes '洛阳' inside
+    '洛阳市'); without it, the document texts are searched."""
+    if any(place in region_names(r) for r in docs.values()):
+        return True
+    if bm25 is not None and getattr(bm25, "postings", None):
+        return fold(place) in bm25.postings
+    return any(place in r.doc.source_text for r in docs.values())
 
 
 def place_grounded(place: str, cand: Candidate) -> bool:
@@ -96,9 +103,9 @@ def docs_for_place(place: str, docs: dict[str, DocRecord]) -> list[str]:
     return []
 
 
-def missing_places(cues: Cues, docs: dict[str, DocRecord]) -> list[str]:
+def missing_places(cues: Cues, docs: dict[str, DocRecord], bm25=None) -> list[str]:
     """Places the question names that no indexed document mentions at all."""
-    return [p for p in cues.places if not place_in_corpus(p, docs)]
+    return [p for p in cues.places if not place_in_corpus(p, docs, bm25)]
 
 
 def same_province(a: str, b: str) -> bool:
