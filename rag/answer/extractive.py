@@ -65,6 +65,9 @@ _SUBJECT_END = re.compile(r"(园区|产业园|基地|开发区|高新区|示范�
 _LEAD_MARKER = re.compile(r"(?:但是|但(?=[在是])|而且|同时[，,]|此外[，,]?|另外[，,]|并且)[，,]?|第[一二三四五六七八九十百零〇\d]+条\s*")
 
 
+_TOTAL = re.compile(r"总共|一共|共计|合计|累计|总计|总数|(?<![公一])共(?:有|建|建设|设|计|培育|引进|签约|入选|\d)")
+
+
 @dataclass
 class Pick:
     """The clause chosen to answer one (sub-)question or one region of it."""
@@ -99,7 +102,10 @@ class ExtractiveAnswerer(Answerer):
             pieces: list[Pick | str] = []
             parts = split_subquestions(question)
             for part in parts:
-                pieces.extend(self._answer_part(part, hits, ctx, weights, alone=len(parts) == 1))
+                got = self._answer_part(part, hits, ctx, weights, alone=len(parts) == 1)
+                if not got and len(parts) > 1:  # say which part the documents do not answer
+                    got = [f"“{part.rstrip('？?')}”：{REFUSAL}"]
+                pieces.extend(got)
             if not any(isinstance(p, Pick) for p in pieces):
                 return Answer(text=REFUSAL, refused=True, hits=hits)
             return self._compose(pieces, hits, ctx)
@@ -135,7 +141,7 @@ class ExtractiveAnswerer(Answerer):
         for i, (group, tq) in enumerate(zip(targets, target_questions(part, targets))):
             others = [p for j, g in enumerate(targets) if j != i for p in g]
             if set(group) & set(missing):
-                out.append(f"{group[0]}：{REFUSAL}")
+                out.append(f"{_label(part, group)}：{REFUSAL}")
                 continue
             tcues = analyze(tq) if tq != part else cues
             docs = sorted({d for p in group for d in docs_for_place(p, ctx.docs)})
@@ -145,7 +151,7 @@ class ExtractiveAnswerer(Answerer):
             picks = self._best(tcues, hits + extra, ctx, weights, list(group), others, used)
             if not picks and not docs:
                 picks = self._best(tcues, self._search(ctx, tq, None), ctx, weights, list(group), others, used)
-            label = group[-1] if len(group[-1]) > len(group[0]) else group[0]
+            label = _label(part, group)
             if not picks:
                 out.append(f"{label}：{REFUSAL}")
                 continue
@@ -200,6 +206,8 @@ class ExtractiveAnswerer(Answerer):
         ranked = self._ranked(cues, hits, ctx, weights, places, others, used)
         if not ranked:
             return []
+        if cues.wants_number and _TOTAL.search(cues.question):
+            ranked = _prefer_total(cues, ranked)
         picks = [ranked[0][1]]
         first = ranked[0][1]
         if cues.wants_number and not cues.years and first.years:
@@ -354,8 +362,12 @@ class ExtractiveAnswerer(Answerer):
             # Widen back over clauses holding no competing figure (years, or figures of another kind: '按费用的30%
             # 给予补助，单个企业每年最高300万元' keeps the 30% for a money question), not over a rival figure.
             j = i
-            while j > 0 and not any(not q.is_year and unit_ok(q, cues) for q in qty[j - 1]) \
-                    and y - spans[j - 1][0] <= 60:
+            while j > 0 and y - spans[j - 1][0] <= 60 \
+                    and not any(not q.is_year and unit_ok(q, cues) for q in qty[j - 1]):
+                other = [q for q in qty[j - 1] if not q.is_year]
+                if other and not any(term_match(f, fold(text[spans[j - 1][0]: spans[j - 1][1]])) >= 0.7
+                                     for f in (focus or terms)):
+                    break  # a figure about something else ('获批累计突破5个') is not the answer's context
                 j -= 1
             window = text[spans[j][0]: y]
             # Among rival figures prefer the clause that says what was asked and little else ('其中高端医疗器械产业
@@ -369,6 +381,8 @@ class ExtractiveAnswerer(Answerer):
                 s += 0.3
             if cues.unit_words and any(q.unit.endswith(u) for q in ok for u in cues.unit_words):
                 s += 0.2
+            if _TOTAL.search(cues.question) and _TOTAL.search(text[spans[j][0]: y]):
+                s += 0.2  # '总共几栋' is answered by '共建设11栋', not by '5栋已封顶'
             if "date" in cues.unit_classes and any(q.cls == "date" for q in ok):
                 s += 0.4  # '哪天' is answered by a day, not by the year range in a title
             if cues.wants_late and yrs:
@@ -404,6 +418,42 @@ class ExtractiveAnswerer(Answerer):
             return Answer(text=REFUSAL, refused=True, hits=hits)
         text = "；".join(x.rstrip("。；;，, ") for x in parts) + "。"
         return Answer(text=text, citations=cits, hits=hits)
+
+
+def _prefer_total(cues: Cues, ranked: list[tuple[float, Pick]]) -> list[tuple[float, Pick]]:
+    """'总共几栋' asks for the whole, and a part is never more than the whole: among near-equal picks (within
+    0.1) the one with the largest figure of the asked kind comes first ('11栋' before '5栋已封顶')."""
+    def largest(p: Pick) -> float:
+        vals = [_value(q.number) for q in quantities(p.cand.hit.chunk.text[p.a: p.b]) if unit_ok(q, cues)]
+        return max((v for v in vals if v is not None), default=-1.0)
+
+    top = ranked[0][0]
+    near = [x for x in ranked if x[0] >= top - 0.1]
+    if len(near) < 2:
+        return ranked
+    best = max(near, key=lambda x: largest(x[1]))
+    return [best] + [x for x in ranked if x is not best]
+
+
+def _value(number: str) -> float | None:
+    """The value of a figure written in digits ('11', '118.79', '1,800'), None otherwise."""
+    try:
+        return float(number.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def _label(question: str, group: tuple[str, ...]) -> str:
+    """How the question names a region ('绍兴越城区' for the group 绍兴, 越城), to head its part of the answer."""
+    spans = [(question.find(p), question.find(p) + len(p)) for p in group if p in question]
+    if not spans:
+        return group[0]
+    a, b = min(x for x, _ in spans), max(y for _, y in spans)
+    if b - a > 12:
+        return group[0]
+    if b < len(question) and question[b] in "省市区县":
+        b += 1
+    return question[a:b]
 
 
 def _other_area(section_path: str, places: list[str]) -> bool:
