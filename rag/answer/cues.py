@@ -101,7 +101,6 @@ _ASK_LIST = re.compile(r"哪些|哪几|哪两|哪三|包括|包含|有什么|有
 _ASK_PLACE = re.compile(r"哪里|哪儿|在哪|什么位置|什么地方|选址|位于|哪个区|哪个县|哪个开发区|哪个城市|哪个市|落在")
 _ASK_LATE = re.compile(r"远期|最终|长远|最远|最晚|截止")
 _ASK_WHO = re.compile(r"谁|哪个部门|哪个单位|哪家|哪个机构|什么机构|哪些机构|由哪|牵头|负责人|组长|主办|指导")
-_ASK_WHEN = re.compile(r"哪天|哪一天|何时|什么时候|哪年|哪一年|几月|日期|到哪年|管到")
 _ASK_WORD = re.compile(
     r"多少|哪[两三四五六七八九十几][个位家项种类块条大]?|几[个位家项种张栋台套年大类月天]?|多大|多久|多长时间|多长|多远|多快|哪些|哪几|哪个|哪里|哪儿|哪天|哪年|哪一年|"
     r"什么|谁|何时|如何|怎么|怎样|是否|有没有"
@@ -242,6 +241,7 @@ def _focus_terms(q: str) -> list[str]:
                 focus.append(h)
     return focus
 
+
 _CONJ = re.compile(r"和|与|及|、|跟|同|以及|还是|对比|相比|比较|vs|VS")
 
 
@@ -306,6 +306,7 @@ def analyze(question: str) -> Cues:
     if wants_list and "几" in q and not unit_words:
         wants_number = False  # 哪几类/几大类 asks for the items, not a count
     places = [p for p in places_in(q) if p in CITY_TO_PROVINCE or province_of(p)]
+    primary = _primary_focus(q)
     return Cues(
         question=q,
         wants_number=wants_number,
@@ -325,8 +326,8 @@ def analyze(question: str) -> Cues:
         places=tuple(places),
         terms=tuple(terms),
         # With several asking clauses the last one is the question; the others set the scene.
-        focus=tuple(_primary_focus(q) or _focus_terms(q)),
-        primary=tuple(_primary_focus(q)),
+        focus=tuple(primary or _focus_terms(q)),
+        primary=tuple(primary),
         targets=tuple(place_targets(places, q)),
     )
 
