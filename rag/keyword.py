@@ -60,6 +60,29 @@ def tokenize(text: str, for_query: bool = False) -> list[str]:
     return toks
 
 
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def joined_terms(query: str, vocabulary, max_len: int = 6) -> list[str]:
+    """Index words that the query's own segmentation cut apart, e.g. a plant or firm name jieba splits
+    differently without the document's context ("锦地罗又…" -> 锦地/罗又, while the document has 锦地罗).
+
+    A query and a document segmented by jieba's HMM can disagree on words it does not know; reading the query's
+    Chinese runs for spans the index's vocabulary holds, across a boundary of the query's cut, restores them."""
+    jieba = _get_jieba()
+    folded = fold(query)
+    bounds = {start for _, start, _ in jieba.tokenize(folded)}
+    out: list[str] = []
+    for run in _CJK_RUN.finditer(folded):
+        a, b = run.span()
+        for i in range(a, b - 1):
+            for j in range(i + 2, min(b, i + max_len) + 1):
+                term = folded[i:j]
+                if any(i < x < j for x in bounds) and term in vocabulary and term not in QUESTION_WORDS:
+                    out.append(term)
+    return list(dict.fromkeys(out))
+
+
 class BM25:
     """Okapi BM25 over pre-tokenised chunks (k1=1.5, b=0.75)."""
 

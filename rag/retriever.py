@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .embeddings import Embedder, get_embedder
-from .keyword import BM25, tokenize
+from .keyword import BM25, joined_terms, tokenize
 from .settings import Settings
 from .store import StoredIndex, load_index
 from .types import Hit
@@ -80,8 +80,8 @@ class Retriever:
         return out
 
     def keyword_scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk."""
-        return self.bm25.scores(tokenize(query, for_query=True))
+        """BM25 score of every chunk (query words as jieba cuts them, plus index words that cut split)."""
+        return self.bm25.scores(tokenize(query, for_query=True) + joined_terms(query, self.bm25.postings))
 
     def region_groups(self, query: str) -> list[tuple[str, frozenset[str]]]:
         """Places named in the query with the documents of each, when the query names two or more of them

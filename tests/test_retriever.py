@@ -64,3 +64,28 @@ def test_a_question_comparing_two_regions_gets_both_near_the_top(retriever):
 
 def test_a_single_region_question_is_not_decomposed(retriever):
     assert retriever.region_groups("深圳市2025年产业规模目标是多少？") == []
+
+
+def test_keyword_search_finds_a_name_the_query_segmentation_cuts_apart(tmp_path, settings_factory):
+    """jieba cuts '锦地罗又被称之为什么' as 锦地/罗/又…, while in the document it reads 锦地罗: the keyword signal
+    must still match the document that names it (index words across the query's cut are read back)."""
+    from rag.ingest import ingest
+    from rag.keyword import tokenize
+    from rag.retriever import Retriever
+
+    docs = {
+        "plant.txt": "锦地罗，又称宽叶毛毡苔，是茅膏菜科的植物，分布在亚洲的热带地区。",
+        "insect.txt": "茅膏菜又被称为捕虫草，是一种食虫植物，罗列在多部植物志中。",
+        "building.txt": "锦绣地区的罗马式建筑多建于十二世纪，又有哥特式的。",
+    }
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name, text in docs.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    s = settings_factory(tmp_path / "index")
+    ingest([folder], s)
+    retriever = Retriever.load(tmp_path / "index", s)
+    question = "锦地罗又被称之为什么？"
+    assert "锦地罗" not in tokenize(question, for_query=True)  # the case this test is about
+    hits = retriever.search(question, k=3, mode="keyword")
+    assert hits[0].chunk.doc_id == "plant.txt"
