@@ -19,7 +19,7 @@ import numpy as np
 from .chunker import chunk_document
 from .embeddings import Embedder, get_embedder
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, LoadError
-from .keyword import tokenize
+from .keyword import TOKENIZER_VERSION, tokenize
 from .loaders import SUPPORTED_SUFFIXES, doc_id_for, find_files, load_document
 from .settings import Settings
 from .store import DocRecord, StoredIndex, load_index, write_index, write_lock
@@ -158,7 +158,8 @@ def ingest(
             all_tokens.extend(old.tokens[i] for i in idx)
             if idx:
                 vec_parts.append(old.vectors[idx])
-        if not new_docs and not report.removed and old is not None:
+        retokenised = old is not None and old.manifest.get("keyword") != TOKENIZER_VERSION
+        if not new_docs and not report.removed and old is not None and not retokenised:
             report.n_docs, report.n_chunks = len(old.docs), len(old.chunks)
             report.seconds = time.perf_counter() - t0
             return report  # nothing changed: nothing to embed, nothing to write
@@ -190,6 +191,7 @@ def ingest(
             "embedding": {**settings.embedding_fingerprint(), "dim": dim},
             "chunker": chunker.fingerprint(),
             "faiss": settings.faiss_index,
+            "keyword": TOKENIZER_VERSION,
             "documents": {
                 r.doc.doc_id: {"source": r.doc.source, "sha256": r.doc.sha256, "chunks": r.chunk_count} for r in records
             },

@@ -46,21 +46,34 @@ def _get_jieba():
     return _jieba
 
 
+# Recorded in the index manifest: an index whose stored tokens came from another tokenizer is re-tokenised on load.
+TOKENIZER_VERSION = "jieba-search+cjk-bigram/2"
+BIGRAM_PREFIX = "bi:"  # keeps character bigrams apart from jieba words (their own document frequencies)
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
 def tokenize(text: str, for_query: bool = False) -> list[str]:
-    """Folded jieba search-mode tokens; question words and punctuation dropped for queries."""
+    """Folded jieba search-mode words plus Chinese character bigrams; question words and punctuation dropped
+    for queries.
+
+    The bigrams make the keyword signal robust to segmentation: jieba may cut a name or a term one way in a
+    question and another way in the document (measured: keyword hit@1 0.765 -> 0.824 on eval/qa.jsonl)."""
     jieba = _get_jieba()
+    folded = fold(text)
     toks = []
-    for tok in jieba.lcut_for_search(fold(text)):
+    for tok in jieba.lcut_for_search(folded):
         tok = tok.strip()
         if not tok or not _TOKEN_OK.search(tok):
             continue
         if for_query and tok in QUESTION_WORDS:
             continue
         toks.append(tok)
+    for run in _CJK_RUN.finditer(folded):
+        w = run.group()
+        toks.extend(
+            BIGRAM_PREFIX + w[i : i + 2] for i in range(len(w) - 1) if not (for_query and w[i : i + 2] in QUESTION_WORDS)
+        )
     return toks
-
-
-_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
 def joined_terms(query: str, vocabulary, max_len: int = 6) -> list[str]:

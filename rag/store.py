@@ -2,7 +2,7 @@
 
 Layout of `index/<name>/`:
     CURRENT              name of the live generation folder (replaced atomically)
-    gen-<n>/manifest.json   embedding model, dimension, chunker settings, per-document hashes
+    gen-<n>/manifest.json   embedding model, dimension, chunker settings, keyword tokenizer, per-document hashes
     gen-<n>/docs.jsonl      documents with their source text and section outline
     gen-<n>/chunks.jsonl    chunks with their keyword tokens
     gen-<n>/vectors.npy     chunk embeddings (also the embedding cache for the next ingest)
@@ -29,6 +29,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from .keyword import TOKENIZER_VERSION, tokenize
 from .types import Chunk, Document, Section
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,10 @@ def load_index(index_dir: Path, embedding: dict | None = None, chunker: dict | N
             j = json.loads(line)
             tokens.append(j.pop("tokens", []))
             chunks.append(Chunk.from_dict(j))
+        if manifest.get("keyword") != TOKENIZER_VERSION:  # older keyword index: re-tokenise, no re-embedding
+            log.info("index %s keyword tokens are %s, re-tokenising with %s", index_dir, manifest.get("keyword"),
+                     TOKENIZER_VERSION)
+            tokens = [tokenize(c.embed_text()) for c in chunks]
         vectors = np.load(gen / "vectors.npy", allow_pickle=False)
         if vectors.shape != (len(chunks), manifest["embedding"]["dim"]):
             raise ValueError(f"vectors shape {vectors.shape} does not match {len(chunks)} chunks")

@@ -50,6 +50,32 @@ def test_reingest_unchanged_corpus_embeds_and_writes_nothing(index_copy, setting
     assert current_generation(index_copy) == before
 
 
+def test_index_from_an_older_tokenizer_is_retokenised_not_reembedded(index_copy, settings_factory):
+    """An index written before the keyword tokenizer changed (its manifest names another tokenizer) gets today's
+    tokens on load, and the next ingest rewrites it with them without embedding anything."""
+    from rag.keyword import BIGRAM_PREFIX, TOKENIZER_VERSION
+
+    gen = current_generation(index_copy)
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["keyword"] == TOKENIZER_VERSION
+    manifest.pop("keyword")
+    (gen / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    lines = (gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+    old_tokens = [{**json.loads(line), "tokens": [t for t in json.loads(line)["tokens"] if not t.startswith(BIGRAM_PREFIX)]}
+                  for line in lines]
+    (gen / "chunks.jsonl").write_text("".join(json.dumps(j, ensure_ascii=False) + "\n" for j in old_tokens),
+                                      encoding="utf-8")
+
+    loaded = load_index(index_copy)
+    assert all(any(t.startswith(BIGRAM_PREFIX) for t in toks) for toks in loaded.tokens)
+    report = ingest([CORPUS], settings_factory(index_copy))
+    assert report.wrote and report.n_embedded == 0
+    rewritten = current_generation(index_copy)
+    assert json.loads((rewritten / "manifest.json").read_text(encoding="utf-8"))["keyword"] == TOKENIZER_VERSION
+    first = json.loads((rewritten / "chunks.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert any(t.startswith(BIGRAM_PREFIX) for t in first["tokens"])
+
+
 def test_adding_a_document_embeds_only_its_chunks_then_update_and_remove(index_copy, settings_factory, tmp_path):
     settings = settings_factory(index_copy)
     doc = tmp_path / "measures.txt"
