@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,19 +171,24 @@ def ingest(
         to_embed = [c.embed_text() for c in new_chunks if _text_key(c.embed_text()) not in cache]
         to_embed = list(dict.fromkeys(to_embed))
         embedder = embedder or get_embedder(settings.embed_backend, settings.embed_model or None)
-        te = time.perf_counter()
-        if to_embed:
-            vecs = embedder.embed_passages(
-                to_embed, progress=(lambda n: progress("embed", n, len(to_embed))) if progress else None
-            )
-            cache.update({_text_key(t): v for t, v in zip(to_embed, vecs)})
-        report.embed_seconds = time.perf_counter() - te
+        # Keyword tokens (and jieba's dictionary load, ~0.7 s) are made in a thread while the embedding model,
+        # which releases the GIL, encodes: ingest then costs little beyond the embedding itself.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            new_tokens = pool.submit(lambda: [tokenize(c.embed_text()) for c in new_chunks])
+            te = time.perf_counter()
+            if to_embed:
+                vecs = embedder.embed_passages(
+                    to_embed, progress=(lambda n: progress("embed", n, len(to_embed))) if progress else None
+                )
+                cache.update({_text_key(t): v for t, v in zip(to_embed, vecs)})
+            report.embed_seconds = time.perf_counter() - te
+            all_new_tokens = new_tokens.result()
         report.n_embedded = len(to_embed)
         report.chars_embedded = sum(len(t) for t in to_embed)
         for rec, chunks, _ in new_docs:
             records.append(rec)
             all_chunks.extend(chunks)
-            all_tokens.extend(tokenize(c.embed_text()) for c in chunks)
+        all_tokens.extend(all_new_tokens)
         if new_chunks:
             vec_parts.append(np.stack([cache[_text_key(c.embed_text())] for c in new_chunks]))
         dim = embedder.dim
