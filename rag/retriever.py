@@ -83,9 +83,8 @@ class Retriever:
         """BM25 score of every chunk (query words as jieba cuts them, plus index words that cut split)."""
         return self.bm25.scores(tokenize(query, for_query=True) + joined_terms(query, self.bm25.postings))
 
-    def region_groups(self, query: str) -> list[tuple[str, frozenset[str]]]:
-        """Places named in the query with the documents of each, when the query names two or more of them
-        that point at different documents (a comparison across regions); else []."""
+    def place_groups(self, query: str) -> list[tuple[str, frozenset[str]]]:
+        """Places named in the query with the documents about each (by region metadata or title)."""
         from .metadata import places_in
 
         groups: list[tuple[str, frozenset[str]]] = []
@@ -96,6 +95,12 @@ class Retriever:
             )
             if docs and all(docs != g for _, g in groups):
                 groups.append((place, docs))
+        return groups
+
+    def region_groups(self, query: str) -> list[tuple[str, frozenset[str]]]:
+        """Places named in the query with their documents, when two or more point at different documents
+        (a comparison across regions); else []."""
+        groups = self.place_groups(query)
         return groups if len(groups) >= 2 else []
 
     def search(self, query: str, k: int | None = None, mode: str | None = None, filters=None) -> list[Hit]:
@@ -105,10 +110,11 @@ class Retriever:
         that region's documents, and the results are interleaved so each region's best clause ranks near the top.
         """
         k = k or self.settings.top_k
-        groups = [] if Filters.of(filters) else self.region_groups(query)
-        if groups:
+        groups = [] if Filters.of(filters) else self.place_groups(query)
+        if len(groups) >= 2:
             return self._search_by_region(query, groups, k, mode)
-        return self._search(query, k, mode, filters)
+        prefer = groups[0][1] if groups and len(groups[0][1]) < len(self.index.docs) else frozenset()
+        return self._search(query, k, mode, filters, prefer)
 
     def _search_by_region(self, query: str, groups, k: int, mode: str | None) -> list[Hit]:
         places = [p for p, _ in groups]
@@ -132,7 +138,7 @@ class Retriever:
                 merged.append(hit)
         return [Hit(h.chunk, h.score, h.scores, rank=i + 1) for i, h in enumerate(merged[:k])]
 
-    def _search(self, query: str, k: int, mode: str | None, filters) -> list[Hit]:
+    def _search(self, query: str, k: int, mode: str | None, filters, prefer: frozenset[str] = frozenset()) -> list[Hit]:
         mode = mode or self.settings.retrieval_mode
         n = len(self.index.chunks)
         if not n or not query.strip():
@@ -145,6 +151,10 @@ class Retriever:
             fused = kw.copy()
         else:
             fused = self._fuse(dense, kw)
+            if prefer and self.settings.place_bonus:
+                # A question about one place ("河南省…的发展目标") prefers that place's documents; a soft bonus,
+                # not a filter, so a clause elsewhere that answers far better still ranks.
+                fused = fused + self.settings.place_bonus * np.isin(self._doc_of, list(prefer))
         mask = self._mask(Filters.of(filters))
         if mask is not None:
             fused = np.where(mask, fused, -np.inf)

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     fusion: Literal["rrf", "weighted"] = "weighted"
     dense_weight: float = Field(default=0.5, ge=0.0, le=1.0)
     rrf_k: int = 60
+    place_bonus: float = Field(default=0.1, ge=0.0, le=1.0)  # hybrid score added to documents of the one place asked
 
     # Answering
     refuse_below: float = 0.5

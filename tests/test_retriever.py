@@ -89,3 +89,13 @@ def test_keyword_search_finds_a_name_the_query_segmentation_cuts_apart(tmp_path,
     assert "锦地罗" not in tokenize(question, for_query=True)  # the case this test is about
     hits = retriever.search(question, k=3, mode="keyword")
     assert hits[0].chunk.doc_id == "plant.txt"
+
+
+def test_a_question_about_one_place_prefers_that_places_documents(retriever):
+    """'河南省…的发展目标' must not open with Shaoxing's '一、发展目标' section: the place named weighs in."""
+    hits = retriever.search("河南省医疗器械产业的发展目标是什么？", k=5)
+    henan = {d for d, rec in retriever.index.docs.items() if "河南省" in (rec.doc.metadata.get("regions") or [])}
+    assert henan and hits[0].chunk.doc_id in henan
+    # a preference, not a filter: other places' clauses may still fill the list
+    wide = retriever.search("河南省医疗器械产业的发展目标是什么？", k=30)
+    assert any(h.chunk.doc_id not in henan for h in wide)
