@@ -97,7 +97,9 @@ class SentenceTransformerEmbedder(Embedder):
                 f"cannot load sentence-transformers model {model!r}: {e}",
             ) from e
         self.name = model
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        # sentence-transformers 5 renamed get_sentence_embedding_dimension; older releases have only that name
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
         if query_prefix is None:  # bge-zh models want an instruction on queries, e5 models want prefixes
             low = model.lower()
             query_prefix = "为这个句子生成表示以用于检索相关文章：" if "bge" in low and "zh" in low else ""
