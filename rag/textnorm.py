@@ -207,14 +207,41 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return spans
 
 
-def clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Split a sentence into clauses at ，,、 boundaries (for picking the shortest quote that answers)."""
-    spans = []
-    a = start
+_OPEN = "“‘《（(【「『"
+_CLOSE = "”’》）)】」』"
+
+
+def _comma_splits(text: str, start: int, end: int, outside_brackets: bool) -> list[tuple[int, int]]:
+    spans, a, depth = [], start, 0
     for i in range(start, end):
-        if text[i] in "，,":
+        ch = text[i]
+        if outside_brackets and ch in _OPEN:
+            depth += 1
+        elif outside_brackets and ch in _CLOSE:
+            depth = max(0, depth - 1)
+        elif ch in "，," and depth == 0:
             spans.append((a, i))
             a = i + 1
-    if a < end:
-        spans.append((a, end))
-    return [(x, y) for x, y in spans if y > x]
+    spans.append((a, end))
+    return spans
+
+
+def clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split a sentence into clauses at ，, boundaries (for picking the shortest quote that answers)."""
+    return [(x, y) for x, y in _comma_splits(text, start, end, outside_brackets=False) if y > x]
+
+
+def quote_clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clauses of text[start:end] split at ，, outside quotes and brackets, trailing punctuation trimmed.
+
+    '按照“一核一区，全域发展”布局' stays one clause: a comma inside quotation marks does not end a clause.
+    """
+    out = []
+    for x, y in _comma_splits(text, start, end, outside_brackets=True):
+        while y > x and text[y - 1] in "。；;！!？?，, ":
+            y -= 1
+        while x < y and text[x] in " ":
+            x += 1
+        if y > x:
+            out.append((x, y))
+    return out

@@ -64,3 +64,15 @@ def test_sentence_spans_split_at_chinese_and_ascii_ends():
     text = "第一句。第二句！第三句？第四句；第五句\n第六句"
     parts = [text[a:b] for a, b in sentence_spans(text)]
     assert parts == ["第一句。", "第二句！", "第三句？", "第四句；", "第五句", "第六句"]
+
+
+def test_quote_clauses_keep_commas_inside_quotation_marks_and_brackets():
+    """A real clause of the Yuecheng opinions: the comma inside “一核一区，全域发展” does not end a clause."""
+    from rag.textnorm import clause_spans, quote_clause_spans
+
+    text = "按照“一核一区，全域发展”布局，加快稽山片区老旧厂区改造提升，鼓励工业企业二次技改（含设备更新，技术改造）。"
+    parts = [text[a:b] for a, b in quote_clause_spans(text, 0, len(text))]
+    assert parts == ["按照“一核一区，全域发展”布局", "加快稽山片区老旧厂区改造提升", "鼓励工业企业二次技改（含设备更新，技术改造）"]
+    # the plain splitter (used for chunk sizing) cuts at every comma and keeps the punctuation
+    plain = [text[a:b] for a, b in clause_spans(text, 0, len(text))]
+    assert plain[0] == "按照“一核一区" and plain[-1] == "技术改造）。"

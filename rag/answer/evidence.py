@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from ..store import DocRecord
-from ..textnorm import fold, sentence_spans
+from ..textnorm import fold, quote_clause_spans, sentence_spans
 from ..types import Hit
 from .cues import SYNONYMS, UNITS, YEAR_RE, _UNIT_CLASS, Cues
 
@@ -168,7 +168,7 @@ def _sentences(chunk) -> tuple[Sentence, ...]:
         prev = text[prev_b[0]: prev_b[1]] if prev_b and text.rfind("\n", 0, a) < prev_b[0] else ""
         pe = text.find("\n", b)
         para = text[line_start: len(text) if pe == -1 else pe]
-        spans = tuple(clauses(text, a, b))
+        spans = tuple(quote_clause_spans(text, a, b))
         qty = tuple(tuple(quantities(text[x:y])) for x, y in spans)
         out.append(Sentence(a, b, text[a:b], fold(text[a:b]), fold(prev), fold(para), own or para_year, own,
                             spans, qty))
@@ -343,39 +343,6 @@ def place_cue(text: str, question: str = "") -> bool:
 def who_cue(text: str, question: str = "") -> bool:
     """Does text say who does something ('由…牵头', '…担任组长'), in words the question did not use itself?"""
     return any(m.group(0) not in question for m in _WHO_CUE.finditer(text))
-
-
-_OPEN = "“‘《（(【「『"
-_CLOSE = "”’》）)】」』"
-
-
-def clauses(text: str, a: int, b: int) -> list[tuple[int, int]]:
-    """Clauses of text[a:b] split at ，, outside quotes and brackets, trailing punctuation trimmed.
-
-    '按照“一核一区，全域发展”布局' stays one clause: a comma inside quotation marks does not end a clause.
-    """
-    spans: list[tuple[int, int]] = []
-    depth = 0
-    x = a
-    for i in range(a, b):
-        ch = text[i]
-        if ch in _OPEN:
-            depth += 1
-        elif ch in _CLOSE:
-            depth = max(0, depth - 1)
-        elif ch in "，," and depth == 0:
-            spans.append((x, i))
-            x = i + 1
-    spans.append((x, b))
-    out = []
-    for x, y in spans:
-        while y > x and text[y - 1] in "。；;！!？?，, ":
-            y -= 1
-        while x < y and text[x] in " ":
-            x += 1
-        if y > x:
-            out.append((x, y))
-    return out
 
 
 def is_heading(cand: "Candidate") -> bool:
