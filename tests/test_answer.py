@@ -239,3 +239,12 @@ def test_new_document_joins_a_cross_document_question(articles_assistant):
     # 深圳's 2025 targets are 650亿元 value added and 2000亿元 revenue; either answers, a 2021 figure would not.
     assert "650亿元" in a.text or "2000亿元" in a.text
     assert "805亿元" not in a.text
+
+
+def test_which_firms_question_is_answered_by_the_named_firms_not_the_count(assistant):
+    """'哪些企业入选' wants the firms' names; the sentence that only counts them ('郑州市有2家') is not the answer."""
+    a = assistant.ask("郑州有哪些企业入选了首台套保险补偿？")
+    assert not a.refused
+    assert "恒天久大" in a.text and "赛为" in a.text
+    assert_verified(assistant, a)
+    assert a.citations[0].doc == "001_663a42aec9d657f6.txt"
