@@ -223,6 +223,8 @@ def index_is_stale(settings: Settings, index_dir: Path | None = None, corpus: Pa
         check_compatible(manifest, settings.embedding_fingerprint(), settings.chunker_settings().fingerprint(), index_dir)
     except IndexMismatchError:
         return True
+    if manifest.get("keyword") != TOKENIZER_VERSION:
+        return True  # an ingest rewrites the keyword tokens without re-embedding
     docs = manifest.get("documents", {})
     for path in find_files([corpus or settings.corpus_dir]):
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:

@@ -68,12 +68,15 @@ def test_index_from_an_older_tokenizer_is_retokenised_not_reembedded(index_copy,
 
     loaded = load_index(index_copy)
     assert all(any(t.startswith(BIGRAM_PREFIX) for t in toks) for toks in loaded.tokens)
-    report = ingest([CORPUS], settings_factory(index_copy))
+    settings = settings_factory(index_copy)
+    assert index_is_stale(settings, index_copy, CORPUS)  # so the app and the default index get rewritten
+    report = ingest([CORPUS], settings)
     assert report.wrote and report.n_embedded == 0
     rewritten = current_generation(index_copy)
     assert json.loads((rewritten / "manifest.json").read_text(encoding="utf-8"))["keyword"] == TOKENIZER_VERSION
     first = json.loads((rewritten / "chunks.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert any(t.startswith(BIGRAM_PREFIX) for t in first["tokens"])
+    assert not index_is_stale(settings, index_copy, CORPUS)
 
 
 def test_adding_a_document_embeds_only_its_chunks_then_update_and_remove(index_copy, settings_factory, tmp_path):
