@@ -248,3 +248,12 @@ def test_which_firms_question_is_answered_by_the_named_firms_not_the_count(assis
     assert "恒天久大" in a.text and "赛为" in a.text
     assert_verified(assistant, a)
     assert a.citations[0].doc == "001_663a42aec9d657f6.txt"
+
+
+def test_how_much_money_is_answered_by_a_sum_or_not_at_all(assistant):
+    """'能补多少钱' asks for money: the Shenzhen plan names no subsidy sum, and a count ('注册批件15个') is not one."""
+    a = assistant.ask("深圳能补多少钱给新注册的三类器械？")
+    assert a.refused, a.text
+    b = assistant.ask("深圳2025年高端医疗器械产业营业收入要达到多少钱？")
+    assert not b.refused and "2000亿元" in b.text
+    assert_verified(assistant, b)
