@@ -103,6 +103,8 @@ def cmd_search(args) -> int:
     _ensure_default_index(settings, args.json)
     retriever = Retriever.load(settings.index_dir, settings)
     filters = {"docs": args.doc or [], "regions": args.region or []}
+    if len(args.query) > settings.max_question_chars:
+        sys.stderr.write(f"问题过长（{len(args.query)} 字），只按前 {settings.max_question_chars} 字检索。\n")
     hits = retriever.search(args.query, k=args.k, mode=args.mode, filters=filters)
     if args.json:
         out = [

@@ -91,7 +91,7 @@ def joined_terms(query: str, vocabulary, max_len: int = 6) -> list[str]:
         for i in range(a, b - 1):
             for j in range(i + 2, min(b, i + max_len) + 1):
                 term = folded[i:j]
-                if any(i < x < j for x in bounds) and term in vocabulary and term not in QUESTION_WORDS:
+                if any(x in bounds for x in range(i + 1, j)) and term in vocabulary and term not in QUESTION_WORDS:
                     out.append(term)
     return list(dict.fromkeys(out))
 

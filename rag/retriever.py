@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -12,6 +13,8 @@ from .keyword import BM25, joined_terms, tokenize
 from .settings import Settings
 from .store import StoredIndex, load_index
 from .types import Hit
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,10 @@ class Retriever:
         that region's documents, and the results are interleaved so each region's best clause ranks near the top.
         """
         k = k or self.settings.top_k
+        limit = self.settings.max_question_chars
+        if len(query) > limit:  # the model reads ~512 tokens anyway; a pasted page would cost seconds to embed
+            log.warning("query of %d chars cut to its first %d for retrieval", len(query), limit)
+            query = query[:limit]
         groups = [] if Filters.of(filters) else self.place_groups(query)
         if len(groups) >= 2:
             return self._search_by_region(query, groups, k, mode)

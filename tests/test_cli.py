@@ -63,3 +63,10 @@ def test_help_lists_every_command():
     assert proc.returncode == 0
     for cmd in ("ingest", "search", "docs", "ask", "eval"):
         assert cmd in proc.stdout
+
+
+def test_search_with_a_huge_query_says_it_was_cut_and_still_answers(corpus_index):
+    proc = rag("search", "新乡园区2030年产业规模目标" + "啊" * 20000, "--index", str(corpus_index), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "问题过长" in proc.stderr
+    assert json.loads(proc.stdout)

@@ -99,3 +99,24 @@ def test_a_question_about_one_place_prefers_that_places_documents(retriever):
     # a preference, not a filter: other places' clauses may still fill the list
     wide = retriever.search("河南省医疗器械产业的发展目标是什么？", k=30)
     assert any(h.chunk.doc_id not in henan for h in wide)
+
+
+def test_a_pasted_page_as_query_is_cut_before_embedding(retriever):
+    """A 10,000-character query would take the model seconds to read: only its first max_question_chars are
+    searched (the answerer tells the user; here the embedder must never see more)."""
+    from rag.retriever import Retriever
+
+    seen: list[int] = []
+
+    class Recording:
+        name, dim = retriever.embedder.name, retriever.embedder.dim
+
+        def embed_query(self, text):
+            seen.append(len(text))
+            return retriever.embedder.embed_query(text)
+
+    r = Retriever(retriever.index, Recording(), retriever.settings)
+    question = "新乡那个园区2030年的规模目标是多少？"
+    hits = r.search(question + "，请详细说明。" * 2000, k=3)
+    assert seen and max(seen) <= retriever.settings.max_question_chars
+    assert hits[0].chunk.section_path.endswith("（四）新乡市特色治疗设备及高值医用耗材产业园区")
