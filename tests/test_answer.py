@@ -257,3 +257,20 @@ def test_how_much_money_is_answered_by_a_sum_or_not_at_all(assistant):
     b = assistant.ask("深圳2025年高端医疗器械产业营业收入要达到多少钱？")
     assert not b.refused and "2000亿元" in b.text
     assert_verified(assistant, b)
+
+
+@pytest.mark.parametrize("question", [
+    "深圳有多少家医疗器械上市企业？",  # the plan says listed firms rank first nationally, never how many
+    "晋中医疗器械产业园总投资是多少？",  # the article gives no investment sum ('5家晋中企业' is not one)
+    "深圳有多少个国家级医疗器械创新中心？",  # '一批' is no count
+])
+def test_number_questions_the_documents_give_no_figure_for_refuse(assistant, question):
+    """A figure of another thing in the same sentence ('生产类企业1800多家', '备案3937个') is not the answer."""
+    a = assistant.ask(question)
+    assert a.refused, a.text
+
+
+def test_count_of_firms_is_answered_with_the_firms_count(assistant):
+    a = assistant.ask("晋中医疗器械产业园有多少家企业入驻？")
+    assert not a.refused and "8户" in a.text, a.text
+    assert_verified(assistant, a)

@@ -57,8 +57,8 @@ def quantities(text: str) -> list[Quantity]:
         is_year = unit == "年" and not cn and _YEAR_NUM.fullmatch(unicodedata.normalize("NFKC", num)) is not None
         if unit == "大" and not cn:
             continue  # '7大' is rare; digits before 大 are usually part of something else
-        if unit in ("人", "名", "次", "条", "类", "支", "款", "座") and cn and num in ("一",):
-            continue  # 一人, 一次: idioms, not counts
+        if unit in ("人", "名", "次", "条", "类", "支", "款", "座", "批") and cn and num in ("一",):
+            continue  # 一人, 一次, 一批: idioms and vague amounts, not counts
         cls = "year" if is_year else _UNIT_CLASS[unit]
         if mult == "亿" and unit != "元":
             cls = _UNIT_CLASS.get(unit, cls)
@@ -79,10 +79,11 @@ def unit_ok(q: Quantity, cues: Cues) -> bool:
         return q.cls not in ("year", "date", "frequency")
     if q.cls in classes:
         return True
-    # Count words are used loosely ('多少项标准' is answered by '78个'; '几个企业' by '10家').
+    # Count words are used loosely ('多少项标准' is answered by '78个'; '几个企业' by '10家'), but one way only:
+    # '多少家企业' is not answered by '备案3937个', firms and people are counted with their own words.
     counts = {"count", "org", "people"}
     if classes & counts and q.cls in counts:
-        return "count" in classes or q.cls == "count" or bool(classes & {q.cls})
+        return "count" in classes or bool(classes & {q.cls})
     if "date" in classes and q.cls == "year":
         return True
     if "year" in classes and q.cls == "date":

@@ -251,7 +251,7 @@ class ExtractiveAnswerer(Answerer):
                 others: list[str], used: set | None = None) -> list[tuple[float, Pick]]:
         """Every candidate clause that could answer, best first, with its score."""
         terms = [t for t in cues.terms if not any(t in o or o in t for o in others)]
-        focus = [t for t in cues.focus if t in terms]
+        focus = [t for t in cues.focus if any(t in x for x in terms)]  # 上市 is asked about in 上市企业
         out: list[tuple[float, Pick]] = []
         for cand in candidates(hits, ctx.docs):
             if is_heading(cand) or not all(place_grounded(p, cand) for p in places):
@@ -370,6 +370,9 @@ class ExtractiveAnswerer(Answerer):
                     break  # a figure about something else ('获批累计突破5个') is not the answer's context
                 j -= 1
             window = text[spans[j][0]: y]
+            if focus and not cues.wants_date and not {"year", "date"} & cues.unit_classes \
+                    and coverage(focus, weights, fold(window), cand.context) < MIN_FOCUS:
+                continue  # '多少家上市企业' is not answered by '生产类企业1800多家' in the same sentence
             # Among rival figures prefer the clause that says what was asked and little else ('其中高端医疗器械产业
             # 规模突破800亿元' over '生物医药及高端医疗器械产业规模突破3000亿元' for a 高端医疗器械 question).
             s = self._fit(cues, cand, window, terms, focus, weights) + 0.5 + 0.1 * _precision(window, cues.question)
