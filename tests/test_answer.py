@@ -274,3 +274,22 @@ def test_count_of_firms_is_answered_with_the_firms_count(assistant):
     a = assistant.ask("晋中医疗器械产业园有多少家企业入驻？")
     assert not a.refused and "8户" in a.text, a.text
     assert_verified(assistant, a)
+
+
+def test_a_figure_whose_subject_is_in_the_clause_before_is_still_found(tmp_path, settings_factory):
+    """'…规模力争突破3000亿元；到2030年，力争达到5000亿元' names its subject once: the 2030 clause answers a 2030
+    question although it says nothing of 规模 itself (a document in the 第X条 style this corpus does not have)."""
+    from rag.assistant import Assistant
+    from rag.ingest import ingest
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "measures.txt").write_text(
+        "苏州工业园区关于支持生物医药产业高质量发展的若干措施\n第一章 总则\n"
+        "第一条 本措施适用于在园区注册的生物医药和医疗器械企业。\n"
+        "第二条 到2027年，园区生物医药产业规模力争突破3000亿元；到2030年，力争达到5000亿元。\n"
+        "第二章 支持创新研发\n第三条 对新获批的创新医疗器械，一次性给予300万元奖励。\n", encoding="gbk")
+    s = settings_factory(tmp_path / "index")
+    ingest([folder], s)
+    a = Assistant.load(tmp_path / "index", s).ask("苏州工业园区2030年生物医药产业规模目标是多少？")
+    assert not a.refused and "5000亿元" in a.text and "3000亿元" not in a.text, a.text

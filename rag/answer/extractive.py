@@ -371,8 +371,8 @@ class ExtractiveAnswerer(Answerer):
                 j -= 1
             window = text[spans[j][0]: y]
             if focus and not cues.wants_date and not {"year", "date"} & cues.unit_classes \
-                    and coverage(focus, weights, fold(window), cand.context) < MIN_FOCUS:
-                continue  # '多少家上市企业' is not answered by '生产类企业1800多家' in the same sentence
+                    and not self._names_counted(focus, terms, weights, window, cand, text[spans[0][0]: spans[j][0]]):
+                continue
             # Among rival figures prefer the clause that says what was asked and little else ('其中高端医疗器械产业
             # 规模突破800亿元' over '生物医药及高端医疗器械产业规模突破3000亿元' for a 高端医疗器械 question).
             s = self._fit(cues, cand, window, terms, focus, weights) + 0.5 + 0.1 * _precision(window, cues.question)
@@ -399,6 +399,20 @@ class ExtractiveAnswerer(Answerer):
         if y - x < 12 and i + 1 < len(spans) and not any(not q.is_year for q in qty[i + 1]):
             y = spans[i + 1][1]  # '到2035年' alone says little: add what is due by then
         return (x, y), s
+
+    @staticmethod
+    def _names_counted(focus: list[str], terms: list[str], weights: TermWeights, window: str, cand: Candidate,
+                       before: str) -> bool:
+        """Does a number clause name what the question counts, in itself or its section and title?
+
+        '多少家上市企业' is not answered by '生产类企业1800多家' (上市 only in a later clause), nor '多少个创新中心' by
+        '注册批件15个'. A clause that names nothing of the question ('到2030年，力争达到5000亿元') takes its subject
+        from the clauses and sentence before it ('…生物医药产业规模力争突破3000亿元；')."""
+        wf = fold(window)
+        if coverage(focus, weights, wf, cand.context) >= MIN_FOCUS:
+            return True
+        elliptical = not any(term_match(t, wf) >= 0.7 for t in terms)
+        return elliptical and coverage(focus, weights, wf, cand.context, fold(before) + " " + cand.prev) >= MIN_FOCUS
 
     # -- composing the answer ----------------------------------------------------------------------
     def _compose(self, pieces: list[Pick | str], hits: list[Hit], ctx: AnswerContext) -> Answer:
