@@ -20,6 +20,7 @@ POLICY_TERMS = [
     "全口径产值", "工业产值", "营业收入", "研发投入", "创新医疗器械", "医学影像", "手术机器人", "康复机器人",
     "生物医用材料", "植介入", "审评审批", "绿色通道", "产业研究院", "招商引资", "专项债", "天使基金",
     "产业投资基金", "龙头企业", "上市企业", "规上企业", "CDMO", "GMP", "长三角", "大湾区", "MedPark",
+    "占比", "比重", "强度",  # jieba cuts "占比要达到" as 占/比要 without these
 ]
 QUESTION_WORDS = {
     "多少", "什么", "哪些", "哪个", "哪里", "哪儿", "几个", "怎么", "怎样", "如何", "是否", "为什么", "吗", "呢", "吧",
@@ -47,7 +48,7 @@ def _get_jieba():
 
 
 # Recorded in the index manifest: an index whose stored tokens came from another tokenizer is re-tokenised on load.
-TOKENIZER_VERSION = "jieba-search+cjk-bigram/2"
+TOKENIZER_VERSION = "jieba-search+cjk-bigram/3"
 BIGRAM_PREFIX = "bi:"  # keeps character bigrams apart from jieba words (their own document frequencies)
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 

@@ -293,3 +293,10 @@ def test_a_figure_whose_subject_is_in_the_clause_before_is_still_found(tmp_path,
     ingest([folder], s)
     a = Assistant.load(tmp_path / "index", s).ask("苏州工业园区2030年生物医药产业规模目标是多少？")
     assert not a.refused and "5000亿元" in a.text and "3000亿元" not in a.text, a.text
+
+
+def test_share_question_is_read_as_a_share(assistant):
+    """jieba alone cuts '占比要达到' as 占/比要: the question then asked about '比要' and was refused."""
+    a = assistant.ask("深圳医疗器械企业研发投入占比要达到多少？")
+    assert not a.refused and "10%" in a.text, a.text
+    assert_verified(assistant, a)
