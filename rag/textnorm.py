@@ -193,18 +193,17 @@ _SENT_RE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』�
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Split text[start:end] into sentences at 。！？；!?; and line breaks; spans exclude the line breaks."""
     end = len(text) if end is None else end
-    spans: list[tuple[int, int]] = []
-    for m in _SENT_RE.finditer(text, start, end):
-        a, b = m.start(), m.end()
-        if a == b:
-            continue
-        while b > a and text[b - 1] in "\n ":
-            b -= 1
-        while a < b and text[a] in "\n ":
-            a += 1
-        if b > a:
-            spans.append((a, b))
-    return spans
+    spans = (_strip_span(text, m.start(), m.end(), head="\n ", tail="\n ") for m in _SENT_RE.finditer(text, start, end))
+    return [(a, b) for a, b in spans if b > a]
+
+
+def _strip_span(text: str, a: int, b: int, head: str, tail: str) -> tuple[int, int]:
+    """Narrow text[a:b] past leading characters in `head` and trailing ones in `tail`."""
+    while b > a and text[b - 1] in tail:
+        b -= 1
+    while a < b and text[a] in head:
+        a += 1
+    return a, b
 
 
 _OPEN = "“‘《（(【「『"
@@ -236,12 +235,6 @@ def quote_clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]
 
     '按照“一核一区，全域发展”布局' stays one clause: a comma inside quotation marks does not end a clause.
     """
-    out = []
-    for x, y in _comma_splits(text, start, end, outside_brackets=True):
-        while y > x and text[y - 1] in "。；;！!？?，, ":
-            y -= 1
-        while x < y and text[x] in " ":
-            x += 1
-        if y > x:
-            out.append((x, y))
-    return out
+    spans = (_strip_span(text, x, y, head=" ", tail="。；;！!？?，, ")
+             for x, y in _comma_splits(text, start, end, outside_brackets=True))
+    return [(x, y) for x, y in spans if y > x]
