@@ -105,7 +105,8 @@ def main(argv=None) -> int:
         embedder.embed_passages(["预热：医疗器械产业园区"])
         raw_runs, ingest_runs = [], []
         for n in range(args.rounds):
-            say(f"第 {n + 1}/{args.rounds} 轮：原始编码 + 从零构建索引 / round {n + 1}: raw encode, ingest from scratch …")
+            say(f"第 {n + 1}/{args.rounds} 轮：原始编码 + 从零构建索引 / "
+                f"round {n + 1}: raw encode, ingest from scratch …")
             t0 = time.perf_counter()
             embedder.embed_passages(texts)
             raw_runs.append(time.perf_counter() - t0)

@@ -71,9 +71,8 @@ def tokenize(text: str, for_query: bool = False) -> list[str]:
         toks.append(tok)
     for run in _CJK_RUN.finditer(folded):
         w = run.group()
-        toks.extend(
-            BIGRAM_PREFIX + w[i : i + 2] for i in range(len(w) - 1) if not (for_query and w[i : i + 2] in QUESTION_WORDS)
-        )
+        pairs = (w[i : i + 2] for i in range(len(w) - 1))
+        toks.extend(BIGRAM_PREFIX + b for b in pairs if not (for_query and b in QUESTION_WORDS))
     return toks
 
 

@@ -61,8 +61,10 @@ def test_index_from_an_older_tokenizer_is_retokenised_not_reembedded(index_copy,
     manifest.pop("keyword")
     (gen / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     lines = (gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-    old_tokens = [{**json.loads(line), "tokens": [t for t in json.loads(line)["tokens"] if not t.startswith(BIGRAM_PREFIX)]}
-                  for line in lines]
+    old_tokens = []
+    for line in lines:
+        j = json.loads(line)
+        old_tokens.append({**j, "tokens": [t for t in j["tokens"] if not t.startswith(BIGRAM_PREFIX)]})
     (gen / "chunks.jsonl").write_text("".join(json.dumps(j, ensure_ascii=False) + "\n" for j in old_tokens),
                                       encoding="utf-8")
 

@@ -72,7 +72,8 @@ def test_quote_clauses_keep_commas_inside_quotation_marks_and_brackets():
 
     text = "按照“一核一区，全域发展”布局，加快稽山片区老旧厂区改造提升，鼓励工业企业二次技改（含设备更新，技术改造）。"
     parts = [text[a:b] for a, b in quote_clause_spans(text, 0, len(text))]
-    assert parts == ["按照“一核一区，全域发展”布局", "加快稽山片区老旧厂区改造提升", "鼓励工业企业二次技改（含设备更新，技术改造）"]
+    assert parts == ["按照“一核一区，全域发展”布局", "加快稽山片区老旧厂区改造提升",
+                     "鼓励工业企业二次技改（含设备更新，技术改造）"]
     # the plain splitter (used for chunk sizing) cuts at every comma and keeps the punctuation
     plain = [text[a:b] for a, b in clause_spans(text, 0, len(text))]
     assert plain[0] == "按照“一核一区" and plain[-1] == "技术改造）。"

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from .backends import ChatBackend, LLMFailure, classify_error
+from .backends import ChatBackend, classify_error
 
 log = logging.getLogger(__name__)
 
