@@ -97,14 +97,16 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_search(args) -> int:
+    from .assistant import clean_question
     from .retriever import Retriever
 
     settings = _settings(args)
     _ensure_default_index(settings, args.json)
     retriever = Retriever.load(settings.index_dir, settings)
     filters = {"docs": args.doc or [], "regions": args.region or []}
-    if len(args.query) > settings.max_question_chars:
-        sys.stderr.write(f"问题过长（{len(args.query)} 字），只按前 {settings.max_question_chars} 字检索。\n")
+    _, notice = clean_question(args.query, settings.max_question_chars)  # the retriever cuts at the same length
+    if notice:
+        sys.stderr.write(notice + "\n")
     hits = retriever.search(args.query, k=args.k, mode=args.mode, filters=filters)
     if args.json:
         out = [
