@@ -110,7 +110,7 @@ _ASK_WORD = re.compile(
 )
 # Money-valued quantities, areas and rates named in questions without a measure word ("规模目标是多少").
 _MONEY_WORDS = re.compile(
-    r"规模|产值|营业收入|营收|收入|增加值|金额|资金|投资额|基金|补贴|补助|奖励|资助|房租|租金|税收|产能?值|钱|投资"
+    r"规模|产值|营业收入|营收|收入|增加值|金额|资金|基金|补贴|补助|奖励|资助|房租|租金|税收|产能?值|钱|投资"
 )
 _AREA_WORDS = re.compile(r"面积|占地|用地|多少亩|几亩")
 _PERCENT_WORDS = re.compile(r"比例|占比|强度|增速|增长率|百分之|压缩|多快|比率|覆盖率|国产化率")
