@@ -19,7 +19,7 @@ import numpy as np
 
 from .chunker import chunk_document
 from .embeddings import Embedder, get_embedder
-from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, LoadError
+from .errors import BackendError, IndexCorruptError, IndexMismatchError, IndexNotFoundError, LoadError, RagError
 from .keyword import TOKENIZER_VERSION, tokenize
 from .loaders import SUPPORTED_SUFFIXES, doc_id_for, find_files, load_document
 from .settings import Settings
@@ -177,9 +177,17 @@ def ingest(
             new_tokens = pool.submit(lambda: [tokenize(c.embed_text()) for c in new_chunks])
             te = time.perf_counter()
             if to_embed:
-                vecs = embedder.embed_passages(
-                    to_embed, progress=(lambda n: progress("embed", n, len(to_embed))) if progress else None
-                )
+                try:
+                    vecs = embedder.embed_passages(
+                        to_embed, progress=(lambda n: progress("embed", n, len(to_embed))) if progress else None
+                    )
+                except RagError:
+                    raise
+                except Exception as e:  # the model failed mid-way: nothing is written, the live index stays
+                    raise BackendError(
+                        f"计算向量时嵌入模型出错（{type(e).__name__}）：原有索引未改动，请检查模型后重试",
+                        f"embedding {len(to_embed)} chunks failed ({type(e).__name__}: {e}); index left as it was",
+                    ) from e
                 cache.update({_text_key(t): v for t, v in zip(to_embed, vecs)})
             report.embed_seconds = time.perf_counter() - te
             all_new_tokens = new_tokens.result()

