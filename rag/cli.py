@@ -80,6 +80,7 @@ def cmd_ingest(args) -> int:
     report = ingest(
         paths, settings, rebuild=args.rebuild, prune=args.prune, remove=args.remove,
         progress=_progress_printer(not args.json and sys.stderr.isatty() or args.progress),
+        require_documents=True,  # a folder with nothing readable is a mistake to report, not an empty success
     )
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))

@@ -19,7 +19,9 @@ import numpy as np
 
 from .chunker import chunk_document
 from .embeddings import Embedder, get_embedder
-from .errors import BackendError, IndexCorruptError, IndexMismatchError, IndexNotFoundError, LoadError, RagError
+from .errors import (
+    BackendError, IndexCorruptError, IndexMismatchError, IndexNotFoundError, InputError, LoadError, RagError,
+)
 from .keyword import TOKENIZER_VERSION, tokenize
 from .loaders import SUPPORTED_SUFFIXES, doc_id_for, find_files, load_document
 from .settings import Settings
@@ -88,10 +90,13 @@ def ingest(
     prune: bool = False,
     remove: list[str] | None = None,
     progress: Progress | None = None,
+    require_documents: bool = False,
 ) -> IngestReport:
     """Add or update the documents under `paths` in the index (see module docstring).
 
     `prune` also removes indexed documents that are no longer among the files found; `remove` names doc ids to drop.
+    `require_documents` makes an ingest that finds no readable document (and prunes or removes nothing) an
+    InputError, raised before anything is written (the `rag ingest` command; an upload lists its rejects instead).
     """
     t0 = time.perf_counter()
     index_dir = Path(index_dir or settings.index_dir)
@@ -137,6 +142,8 @@ def ingest(
                 continue
             new_docs.append((DocRecord(doc, sections, len(chunks)), chunks, prev is not None))
             (report.updated if prev is not None else report.added).append(doc_id)
+        if require_documents and not new_docs and not keep_ids and not prune and not remove:
+            raise _nothing_found(paths, report.skipped)
         dropped = set(remove or [])
         if prune:  # only documents that came from the folders being synced (uploads elsewhere stay)
             roots = [Path(p).resolve() for p in paths]
@@ -217,6 +224,17 @@ def ingest(
         report.n_docs, report.n_chunks = len(records), len(all_chunks)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _nothing_found(paths: list[str | Path], skipped: list[tuple[str, str]]) -> InputError:
+    """The error for an ingest that found no document it could read: where it looked and why files were skipped."""
+    where = "、".join(str(p) for p in paths) or "（未指定路径）"
+    reasons = "；".join(f"{Path(f).name}：{r}" for f, r in skipped[:5]) + (" 等" if len(skipped) > 5 else "")
+    why = f"跳过了 {len(skipped)} 个文件——{reasons}" if skipped else "文件夹是空的，或只有隐藏文件和无扩展名的文件"
+    return InputError(
+        f"在 {where} 中没有找到可读取的文档（{why}）。支持 .txt .md .html .docx .pdf；索引未改动。",
+        f"no readable document under {[str(p) for p in paths]} ({len(skipped)} skipped); index left as it was",
+    )
 
 
 def index_is_stale(settings: Settings, index_dir: Path | None = None, corpus: Path | None = None) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import unicodedata
 from pathlib import Path
 
 from .errors import LoadError
@@ -137,6 +138,12 @@ def _html_text(data: bytes) -> str:
     return (f"{title}\n\n{text}" if title and title not in text[:200] else text)
 
 
+def _is_text_char(ch: str) -> bool:
+    """Characters real text is made of: printable ones, every kind of space and line break (U+3000, NBSP, \\r…),
+    and invisible format marks (zero-width space, BOM). `str.isprintable()` alone calls the spaces unprintable."""
+    return ch.isprintable() or ch.isspace() or unicodedata.category(ch) == "Cf"
+
+
 def doc_id_for(path: Path) -> str:
     """Documents are known by their file name (what users see and what `rag search --json` reports)."""
     return path.name
@@ -183,7 +190,7 @@ def document_from_text(
     body_norm = normalize_text(text[body_start:])
     if len(re.sub(r"\s", "", body_norm)) < 2:
         raise LoadError("文件中没有可用的文字内容", "no text content")
-    printable = sum(ch.isprintable() or ch in "\n\t" for ch in text)
+    printable = sum(map(_is_text_char, text))
     if printable < 0.9 * len(text):
         raise LoadError("文件内容像是二进制或乱码，无法作为文本读取", "content is mostly unprintable")
     meta = extract_metadata(body_norm, fields)
@@ -205,8 +212,10 @@ def find_files(paths: list[str | Path]) -> list[Path]:
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
+            # Hidden entries are skipped only below the folder given: ~/.cache/x/docs itself is what the user asked for.
             found.extend(
-                f for f in sorted(p.rglob("*")) if f.is_file() and not any(part.startswith(".") for part in f.parts)
+                f for f in sorted(p.rglob("*"))
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
             )
         else:
             found.append(p)

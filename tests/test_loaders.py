@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from rag.errors import LoadError
-from rag.loaders import load_document
+from rag.loaders import find_files, load_document
 
-from .conftest import CORPUS
+from .conftest import CORPUS, ROOT
 
 POLICY = (
     "关于印发《某市医疗器械产业发展行动方案》的通知\n"
@@ -142,3 +145,70 @@ def test_unreadable_files_raise_load_error_with_a_chinese_reason(tmp_path, name,
 def test_missing_file(tmp_path):
     with pytest.raises(LoadError, match="无法读取"):
         load_document(tmp_path / "nope.txt")
+
+
+def test_full_width_and_no_break_spaces_are_text_not_binary(tmp_path):
+    """Notices indented with U+3000 (and pages pasted with NBSP / en spaces) were rejected as 二进制或乱码."""
+    notice = (
+        "关于做好疫情防控期间企业用工保障工作的通知\u3000\u3000各区人力资源和社会保障局：\n"
+        + "\u3000\u3000\u3000\u3000一、\u00a0\u00a0\u00a0\u00a0加强用工监测。\u2002\u2002\u2002\u2002\n" * 30
+        + "\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000市人力资源和社会保障局\r\n"
+    )
+    path = tmp_path / "notice.txt"
+    path.write_text(notice, encoding="utf-8")
+    doc = load_document(path)
+    assert "加强用工监测" in doc.source_text
+    assert doc.title.startswith("关于做好疫情防控期间企业用工保障工作的通知")
+
+
+def test_control_character_garbage_is_still_rejected(tmp_path):
+    path = tmp_path / "garbled.txt"
+    path.write_bytes(("园区" + "\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x10\x11\x12\x13" * 40).encode("utf-8"))
+    with pytest.raises(LoadError, match="二进制或乱码"):
+        load_document(path)
+
+
+def test_a_folder_under_a_hidden_parent_is_read_but_hidden_entries_below_it_are_not(tmp_path):
+    docs = tmp_path / ".cache" / "policyqa" / "docs"
+    (docs / ".drafts").mkdir(parents=True)
+    (docs / "sub").mkdir()
+    for rel in ("a.txt", "sub/b.md", ".hidden.txt", ".drafts/c.txt"):
+        (docs / rel).write_text("园区通知\n园区规划面积约300亩。", encoding="utf-8")
+    assert [p.relative_to(docs).as_posix() for p in find_files([docs])] == ["a.txt", "sub/b.md"]
+    hidden = docs / ".hidden.txt"
+    assert find_files([hidden]) == [hidden]  # a file named explicitly is what the user asked for
+
+
+def _rag(*args):
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
+def test_ingest_that_finds_nothing_readable_exits_2_in_chinese_and_keeps_the_index(tmp_path, settings_factory):
+    from rag.ingest import ingest
+    from rag.store import current_generation, load_index
+
+    docs, empty, bad, index = tmp_path / "docs", tmp_path / "empty", tmp_path / "bad", tmp_path / "idx"
+    for d in (docs, empty, bad):
+        d.mkdir()
+    (docs / "note.txt").write_text("园区通知\n园区规划面积约300亩，重点发展体外诊断产业。", encoding="utf-8")
+    (docs / "other.txt").write_text("乙园区简介\n乙园区重点发展高值医用耗材产业，规划面积约150亩。", encoding="utf-8")
+    (bad / "sheet.xlsx").write_bytes(b"whatever")
+    (bad / "broken.pdf").write_bytes(b"%PDF-1.4 broken")
+    assert _rag("ingest", str(docs), "--index", str(index)).returncode == 0
+    generation = current_generation(index)
+
+    for args, named in (([str(empty)], "空"), ([str(bad)], "broken.pdf"), ([str(empty), "--rebuild"], "空")):
+        proc = _rag("ingest", *args, "--index", str(index))
+        assert proc.returncode == 2, proc.stdout
+        assert "没有找到可读取的文档" in proc.stderr and named in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert current_generation(index) == generation
+    assert set(load_index(index).docs) == {"note.txt", "other.txt"}
+
+    # Removing and pruning are real work even when nothing is found to add.
+    settings = settings_factory(index)
+    assert ingest([], settings, remove=["other.txt"], require_documents=True).removed == ["other.txt"]
+    (docs / "note.txt").unlink()
+    (docs / "other.txt").unlink()
+    assert ingest([docs], settings, prune=True, require_documents=True).removed == ["note.txt"]
