@@ -10,24 +10,13 @@ from collections import Counter
 
 import numpy as np
 
+from .lexicon import load_list
 from .textnorm import fold
 
-# Terms jieba would otherwise cut apart; multi-word names users search for as one thing.
-POLICY_TERMS = [
-    "医疗器械", "医疗仪器设备", "体外诊断", "高值医用耗材", "低值医用耗材", "专精特新", "首台（套）", "首台(套)",
-    "产业园区", "产业园", "产业集群", "隐形冠军", "医工协同", "医工融合", "注册人制度", "脑机接口", "新质生产力",
-    "高新区", "经开区", "开发区", "航空港区", "综改区", "中试", "中试基地", "孵化器", "加速器", "产业规模",
-    "全口径产值", "工业产值", "营业收入", "研发投入", "创新医疗器械", "医学影像", "手术机器人", "康复机器人",
-    "生物医用材料", "植介入", "审评审批", "绿色通道", "产业研究院", "招商引资", "专项债", "天使基金",
-    "产业投资基金", "龙头企业", "上市企业", "规上企业", "CDMO", "GMP", "长三角", "大湾区", "MedPark",
-    "占比", "比重", "强度",  # jieba cuts "占比要达到" as 占/比要 without these
-]
-QUESTION_WORDS = {
-    "多少", "什么", "哪些", "哪个", "哪里", "哪儿", "几个", "怎么", "怎样", "如何", "是否", "为什么", "吗", "呢", "吧",
-    "请问", "一下", "的", "了", "是", "在", "和", "与", "及", "有", "有没有", "我", "我们", "你", "想", "知道", "那个",
-    "这个", "哪", "几", "多", "啊", "呀", "么", "能", "会", "要", "对", "把", "被", "给", "就", "都", "也", "还", "说",
-    "提到", "文件", "文档", "里", "中", "上", "下", "到", "年", "个",
-}
+# Word lists are data (rag/data/lexicon/): policy terms jieba would otherwise cut apart, and question words that
+# name no content. Tuples, loaded once at import.
+POLICY_TERMS: tuple[str, ...] = load_list("policy_terms")
+QUESTION_WORDS: frozenset[str] = frozenset(load_list("question_words"))
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff%.]")
 
 _jieba = None
@@ -48,7 +37,7 @@ def _get_jieba():
 
 
 # Recorded in the index manifest: an index whose stored tokens came from another tokenizer is re-tokenised on load.
-TOKENIZER_VERSION = "jieba-search+cjk-bigram/3"
+TOKENIZER_VERSION = "jieba-search+cjk-bigram/4"
 BIGRAM_PREFIX = "bi:"  # keeps character bigrams apart from jieba words (their own document frequencies)
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
