@@ -1,9 +1,11 @@
 """Section-aware chunker for Chinese policy documents and news pages.
 
 Recognised headings, outermost first: 第X章 > 第X节 > 第X条, 一、 > （一） > 1. > （1） > ①, and the short
-un-punctuated heading lines of news articles ("政策赋能", "龙头引领"). Each chunk carries its section path, its
-text and its span in the source. Long sections split at sentence ends under `max_chars`; tiny pieces merge with a
-neighbour under the same parent; nothing crosses a document boundary.
+un-punctuated heading lines of news articles ("政策赋能", "龙头引领"). A flattened document (its line breaks lost,
+most of it one line) is cut into lines where a heading marker follows a sentence end, a colon, a gap the source had
+(spaces that normalisation drops), or the short title of the heading before it. Each chunk carries its section
+path, its text and its span in the source. Long sections split at sentence ends under `max_chars`; tiny pieces
+merge with a neighbour under the same parent; nothing crosses a document boundary.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .textnorm import Normalized, clause_spans, normalize, normalize_span, sentence_spans
+from .textnorm import SENTENCE_END, Normalized, clause_spans, normalize, normalize_span, sentence_spans
 from .types import Chunk, Document, Section, content_id
 
-CHUNKER_VERSION = 6
+CHUNKER_VERSION = 7
 # Unstructured documents up to this many times max_chars stay in one chunk.
 SHORT_DOC_FACTOR = 3
 
@@ -35,6 +37,18 @@ ARTICLE_LEVEL = 9
 _BYLINE = re.compile(r"^(记者|通讯员|文[：:/]|图[：:/]|文/图|编辑|责任编辑|来源[：:]|本报讯|发布时间|摄影)")
 _HEADING_PUNCT = re.compile(r"[。！？!?；;，,：:、]")
 MAX_NEWS_HEADING = 40
+# Flattened text: markers that may open a section inside a line. References ("第二条规定", "第三条第二款") and number
+# runs ("一、二级", "1.5万元", "1、2号线") are not headings.
+_INLINE_MARKER = re.compile(
+    rf"第[{_CN_NUM}\d]+[章节条](?![第款项的、和与及或至所中之规（(])"
+    rf"|[{_CN_NUM}]{{1,3}}[、．.](?![{_CN_NUM}\d]+[、级类档批]|\d)"
+    rf"|[（(][{_CN_NUM}]{{1,3}}[）)]|(?<![\dA-Za-z.．])\d{{1,2}}[.．、](?!\d)|[（(]\d{{1,2}}[）)]|[①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳]"
+)
+_OPENS_AFTER = set("。；！？!?;：:")
+_CLOSING_QUOTES = set("”’」』》）)】")
+_TITLE_END = re.compile(r"[。！？!?；;，,：:]")
+# A heading title in flattened text is a short phrase: a marker further away than this is not its sub-heading.
+MAX_INLINE_TITLE = 30
 
 
 @dataclass(frozen=True)
@@ -94,22 +108,113 @@ def _is_structured(lines: list[str]) -> bool:
     return numbered >= 2
 
 
-def _segments(text: str) -> list[_Segment]:
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every line of the text, as `text.split("\\n")` cuts it."""
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        spans.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return spans
+
+
+def _is_flattened(text: str, spans: list[tuple[int, int]]) -> bool:
+    """Text whose line breaks were lost: no numbered heading starts a line and one line holds most of the text."""
+    lines = [text[a:b].strip() for a, b in spans]
+    total = sum(map(len, lines))
+    return total > 0 and 2 * max(map(len, lines)) >= total and not _is_structured(lines)
+
+
+def _source_gaps(norm: Normalized, source: str) -> set[int]:
+    """Normalised offsets that whitespace preceded in the source (spaces between Chinese characters are dropped by
+    normalisation, yet in flattened text they are what is left of the line breaks)."""
+    gaps: set[int] = set()
+    text, offsets = norm.text, norm.offsets
+    for i in range(1, len(offsets)):
+        if text[i - 1] == " " or any(ch.isspace() for ch in source[offsets[i - 1] + 1 : offsets[i]]):
+            gaps.add(i)
+    return gaps
+
+
+def _inline_lines(text: str, start: int, end: int, gaps: set[int]) -> list[tuple[int, int]]:
+    """Cut one flattened line [start, end) so that each heading opens a line and a heading title that ended at a
+    gap in the source ('一、支持疫情防控物资供应 对生产…') is a line of its own."""
+    cuts: list[int] = [start]
+    title_from, last_level = -1, 0  # where the title of the last heading starts, and its level
+    for m in _INLINE_MARKER.finditer(text, start, end):
+        p = m.start()
+        head = heading_of(text[p : min(end, p + 2 * MAX_INLINE_TITLE)])
+        if head is None:
+            continue
+        q = p - 1
+        while q > start and text[q] in _CLOSING_QUOTES and text[q - 1] in SENTENCE_END:
+            q -= 1  # '…予以支持。”二、'
+        opens = p == start or text[q] in _OPENS_AFTER or p in gaps
+        # '二、加大金融支持力度（一）加大信贷投放。': a deeper marker right after a short title opens a sub-section.
+        sub = (
+            head[0] > last_level and title_from >= 0 and p - title_from <= MAX_INLINE_TITLE
+            and not _TITLE_END.search(text, title_from, p)
+        )
+        if not (opens or sub):
+            continue
+        if p > cuts[-1]:
+            cuts.append(p)
+        title_from, last_level = m.end(), head[0]
+        if head[0] == ARTICLE_LEVEL:
+            continue  # an article is named by its number alone
+        for i in range(m.end() + 2, min(end, m.end() + MAX_INLINE_TITLE + 1)):
+            if _TITLE_END.match(text, i - 1) or _INLINE_MARKER.match(text, i):
+                break
+            if i in gaps and not _unclosed(text[m.end() : i]):  # '1.《财政部 国家税务总局关于…》' is one title
+                cuts.append(i)
+                break
+    return list(zip(cuts, cuts[1:] + [end]))
+
+
+def _unclosed(s: str) -> bool:
+    """True when a book-title mark, bracket or quote opened in s is not closed in it."""
+    return s.count("《") > s.count("》") or s.count("“") > s.count("”") or (
+        s.count("（") + s.count("(") > s.count("）") + s.count(")")
+    )
+
+
+def _short_title(title: str) -> str:
+    """A heading title found inside running text, kept short: up to its first comma, at most MAX_INLINE_TITLE."""
+    title = title.rstrip("…")
+    if len(title) <= MAX_INLINE_TITLE:
+        return title
+    cut = re.search(r"[，,]", title)
+    if cut and cut.start() > 4:
+        title = title[: cut.start()]
+    return title if len(title) <= MAX_INLINE_TITLE else title[:MAX_INLINE_TITLE] + "…"
+
+
+def _document_lines(text: str, norm: Normalized, source: str) -> tuple[list[tuple[int, int]], bool]:
+    """The lines of the text and whether it is flattened: its own lines, or those `_inline_lines` recovers."""
+    spans = _line_spans(text)
+    if not _is_flattened(text, spans):
+        return spans, False
+    gaps = _source_gaps(norm, source)
+    return [piece for a, b in spans for piece in _inline_lines(text, a, b, gaps)], True
+
+
+def _segments(text: str, spans: list[tuple[int, int]] | None = None, flat: bool = False) -> list[_Segment]:
     segments: list[_Segment] = []
-    structured = _is_structured(text.split("\n"))
-    stack: list[tuple[int, str]] = []
-    pos = 0
+    spans = _line_spans(text) if spans is None else spans
+    structured = _is_structured([text[a:b] for a, b in spans])
+    stack: list[tuple[float, str]] = []  # (nesting rank, title); the rank is the level except in flattened text
+    ranks: dict[int, float] = {}
     current: _Segment | None = None
     prev_was_news_heading = False
-    for line in text.split("\n"):
-        start, end = pos, pos + len(line)
-        pos = end + 1
+    for start, end in spans:
+        line = text[start:end]
         stripped = line.strip()
         if not stripped:
             continue
         head = heading_of(stripped)
-        if head and head[0] == NEWS_HEADING_LEVEL and structured:
-            head = None
+        if head and head[0] == NEWS_HEADING_LEVEL and (structured or flat):
+            head = None  # in flattened text a short line is only a piece cut at a gap, not a news heading
+        if head and flat and head[0] != ARTICLE_LEVEL:
+            head = (head[0], _short_title(head[1]))
         if head and head[0] == NEWS_HEADING_LEVEL and prev_was_news_heading and current is not None:
             # Two short lines in a row are one heading split over lines ("政策赋能" / "打造百亿级产业集群").
             level, title = stack[-1]
@@ -119,9 +224,10 @@ def _segments(text: str) -> list[_Segment]:
             continue
         if head:
             level, title = head
-            while stack and stack[-1][0] >= level:
+            rank = _list_rank(level, text[start - 1 : start] in ("：", ":"), stack, ranks) if flat else level
+            while stack and stack[-1][0] >= rank:
                 stack.pop()
-            stack.append((level, title))
+            stack.append((rank, title))
             inline_body = len(stripped) - len(title)
             current = _Segment(tuple(t for _, t in stack), start, end, max(0, inline_body), level)
             segments.append(current)
@@ -134,6 +240,15 @@ def _segments(text: str) -> list[_Segment]:
         current.end = end
         current.body_chars += len(stripped)
     return segments
+
+
+def _list_rank(level: int, after_colon: bool, stack: list[tuple[float, str]], ranks: dict[int, float]) -> float:
+    """Nesting rank of a heading in flattened text. A marker style first met right after a colon ('应当及时采取下列措施：
+    （一）…' quoted inside answer '5、…') is a list inside the open section, even where that style is usually the outer
+    one; the style keeps the rank it got first."""
+    if level not in ranks:
+        ranks[level] = stack[-1][0] + 0.1 if after_colon and stack and level <= stack[-1][0] else level
+    return ranks[level]
 
 
 def _split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
@@ -182,7 +297,8 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> tu
     base = doc.body_start
     norm = normalize(raw[base:])
     text = norm.text
-    segs = _segments(text)
+    spans, flat = _document_lines(text, norm, raw[base:])
+    segs = _segments(text, spans, flat)
 
     def src(a: int, b: int) -> tuple[int, int]:
         s, e = norm.source_span(a, b)
@@ -193,7 +309,8 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> tu
     # Pieces: (path, start, end, body_chars)
     pieces: list[list] = []
     body = text.strip()
-    if segs and len(body) <= settings.max_chars * SHORT_DOC_FACTOR and not _is_structured(text.split("\n")):
+    lines = [text[a:b] for a, b in spans]
+    if segs and len(body) <= settings.max_chars * SHORT_DOC_FACTOR and not _is_structured(lines):
         # A short text without numbered structure (a notice, a news brief, a passage) is one unit of meaning:
         # cutting it would separate a question's keywords from the answer one sentence later.
         segs_parts = [(s.path, s.body_chars) for s in segs]

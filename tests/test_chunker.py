@@ -130,3 +130,74 @@ def test_a_short_unstructured_text_stays_one_chunk_and_a_structured_one_is_split
     doc = document_from_text(numbered, source="n.txt", doc_id="n.txt")
     chunks, _ = chunk_document(doc, ChunkerSettings(max_chars=120, min_chars=20))
     assert {c.section_path for c in chunks} == {"一、目标", "二、任务"}
+
+
+# A notice whose line breaks were lost, as government sites and scraped datasets often deliver them: paragraphs are
+# separated by full-width spaces or by nothing at all, headings sit inside the running text.
+_GAP = "\u3000\u3000"
+FLAT_NOTICE = (
+    "某市人民政府办公室关于应对新冠肺炎疫情支持中小企业共渡难关的若干措施 " + _GAP + "各区人民政府，市政府各部门："
+    + _GAP + "为深入贯彻落实党中央、国务院决策部署，全力支持中小企业渡过难关，现提出如下措施：" + _GAP
+    + "一、减轻企业负担" + _GAP + "（一）减免房租。对承租国有资产类经营用房的中小企业，2月、3月房租全免，4月至6月减半收取；"
+    "按照第二条规定已享受减免的，不重复享受。（二）延期缴纳社会保险费。受疫情影响缴费困难的企业可缓缴社会保险费，"
+    "缓缴期最长6个月，每户企业减免额度最高1.5万元。二、加大金融支持力度（一）加大信贷投放。"
+    "一是对受疫情影响较大的批发零售、住宿餐饮企业不得抽贷、断贷、压贷；二是新增信贷规模向中小企业倾斜。"
+    "（二）降低融资成本。1.对到期还款困难的中小企业，可予以展期或续贷。2.对新发放的贷款给予贴息支持。"
+    + _GAP + "三、本措施自发布之日起施行，有效期至2020年12月31日。" + _GAP + "某市人民政府办公室" + _GAP + "2020年2月10日"
+)
+
+
+def test_headings_inside_flattened_text_open_sections():
+    doc = document_from_text(FLAT_NOTICE, source="flat.txt", doc_id="flat.txt")
+    chunks, sections = chunk_document(doc, ChunkerSettings(max_chars=120, min_chars=20))
+    # Not sections: '第二条规定' (a reference), '1.5万元' (a number), '一是…二是…' (an enumeration).
+    assert [s.path for s in sections] == [
+        "一、减轻企业负担",
+        "一、减轻企业负担 > （一）减免房租",
+        "一、减轻企业负担 > （二）延期缴纳社会保险费",
+        "二、加大金融支持力度",
+        "二、加大金融支持力度 > （一）加大信贷投放",
+        "二、加大金融支持力度 > （二）降低融资成本",
+        "二、加大金融支持力度 > （二）降低融资成本 > 1.对到期还款困难的中小企业，可予以展期或续贷",
+        "二、加大金融支持力度 > （二）降低融资成本 > 2.对新发放的贷款给予贴息支持",
+        "三、本措施自发布之日起施行，有效期至2020年12月31日",
+    ]
+    assert section_at(sections, doc.source_text.index("最高1.5万元")) == "一、减轻企业负担 > （二）延期缴纳社会保险费"
+    assert _chunk_in(chunks, "不得抽贷").section_path == "二、加大金融支持力度 > （一）加大信贷投放"
+    for c in chunks:
+        assert normalize_span(doc.source_text, c.start, c.end).text.strip() == c.text
+
+
+def test_a_list_quoted_after_a_colon_nests_under_the_open_question():
+    """FAQ pages number their questions 1、2、… and quote a law's （一）（二） list inside an answer: the list items
+    belong to the question, and the next question is not nested under the list."""
+    faq = (
+        "疫情防控法律知识问答 1、医疗机构发现传染病时应当采取哪些措施？ 《传染病防治法》规定，应当及时采取下列措施："
+        "（一）对病人予以隔离治疗；（二）对疑似病人在指定场所单独隔离治疗。2、拒绝隔离治疗的如何处理？ 可以由公安机关协助"
+        "医疗机构采取强制隔离治疗措施。"
+    )
+    doc = document_from_text(faq, source="faq.txt", doc_id="faq.txt")
+    _, sections = chunk_document(doc, ChunkerSettings(max_chars=120, min_chars=20))
+    assert [s.path for s in sections] == [
+        "1、医疗机构发现传染病时应当采取哪些措施",
+        "1、医疗机构发现传染病时应当采取哪些措施 > （一）对病人予以隔离治疗",
+        "1、医疗机构发现传染病时应当采取哪些措施 > （二）对疑似病人在指定场所单独隔离治疗",
+        "2、拒绝隔离治疗的如何处理",
+    ]
+
+
+def test_a_document_with_its_own_line_breaks_keeps_its_inline_lists_in_the_article():
+    law = (
+        "某市医疗器械产业促进条例\n第一章 总则\n第一条 为了促进医疗器械产业发展，制定本条例。\n"
+        "第二条 有下列情形之一的，不予奖励：（一）提供虚假材料的；（二）发生重大质量事故的。\n"
+        "第三条 本条例自公布之日起施行。\n"
+    )
+    doc = document_from_text(law, source="law.txt", doc_id="law.txt")
+    _, sections = chunk_document(doc, ChunkerSettings(max_chars=300, min_chars=0))
+    assert [s.path for s in sections] == ["第一章总则", "第一章总则 > 第一条", "第一章总则 > 第二条", "第一章总则 > 第三条"]
+
+
+def _chunk_in(chunks, needle):
+    found = [c for c in chunks if needle in c.text]
+    assert found, needle
+    return found[0]
