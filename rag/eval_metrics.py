@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
-from .textnorm import fold
+from .textnorm import fold, is_cjk
 
 MAX_RANK = 10  # mrr looks this deep; systems are asked for this many hits
 K_VALUES = (1, 3, 5)
 CHAR_BUDGETS = (600, 1500)
 RETRIEVAL_KEYS = ("hit_at_1", "hit_at_3", "hit_at_5", "hit_at_600ch", "hit_at_1500ch", "mrr")
+SPAN_KEYS = ("answer_contains", "answer_recall", "answer_f1")
 _WS = re.compile(r"\s+")
 _MARKER = re.compile(r"\[\d+\]")
 
@@ -103,6 +105,88 @@ def answer_contains(answer_text: str, must_contain: Iterable[str]) -> bool:
     """The answer holds every must_contain string ([n] citation markers are not content and are removed)."""
     key = match_key(_MARKER.sub("", answer_text or ""))
     return all(n in key for n in _keys(must_contain))
+
+
+def clean_answer(answer_text: str, refusal: str = "") -> str:
+    """The answer text as scored: [n] citation markers and the refusal text removed (labels such as 深圳： stay)."""
+    text = _MARKER.sub("", answer_text or "")
+    return text.replace(refusal, "") if refusal else text
+
+
+def lcs_length(a: str, b: str) -> int:
+    """Length of the longest common subsequence of two strings (bit-parallel, Hyyrö 2004: O(len(b)) big-int ops)."""
+    if not a or not b:
+        return 0
+    masks: dict[str, int] = {}
+    for i, ch in enumerate(a):
+        masks[ch] = masks.get(ch, 0) | (1 << i)
+    full = (1 << len(a)) - 1
+    v = full
+    for ch in b:
+        u = v & masks.get(ch, 0)
+        v = ((v + u) | (v - u)) & full
+    return len(a) - bin(v).count("1")
+
+
+def answer_recall(answer_text: str, gold: str) -> float | None:
+    """Share of the gold answer's characters the answer recovers, in order: LCS(gold, answer) / len(gold), both
+    compared in `match_key` form ([n] markers ignored). None when there is no gold text."""
+    g = match_key(gold)
+    if not g:
+        return None
+    return lcs_length(g, match_key(_MARKER.sub("", answer_text or ""))) / len(g)
+
+
+def _is_punct(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "PSZC"
+
+
+def mixed_tokens(text: str) -> list[str]:
+    """CMRC 2018's mixed segmentation: every Chinese character is a token, a run of other letters or digits is one
+    token (lower-cased); punctuation, symbols and spaces are dropped."""
+    out: list[str] = []
+    run = ""
+    for ch in fold(text or ""):
+        if _is_punct(ch) or is_cjk(ch):
+            if run:
+                out.append(run)
+                run = ""
+            if not _is_punct(ch):
+                out.append(ch)
+        else:
+            run += ch
+    if run:
+        out.append(run)
+    return out
+
+
+def longest_common_run(a: Sequence[str], b: Sequence[str]) -> int:
+    """Length of the longest common contiguous run (substring) of two token sequences, as CMRC's `find_lcs`."""
+    where: dict[str, list[int]] = {}
+    for j, t in enumerate(b):
+        where.setdefault(t, []).append(j)
+    best, prev = 0, {}
+    for t in a:
+        cur = {j: prev.get(j - 1, 0) + 1 for j in where.get(t, ())}
+        if cur:
+            best = max(best, max(cur.values()))
+        prev = cur
+    return best
+
+
+def answer_f1(answer_text: str, gold: str) -> float | None:
+    """CMRC 2018 F1 between answer and gold: precision and recall of their longest common run of tokens
+    (`mixed_tokens`, punctuation and [n] markers dropped), as the official CMRC evaluation script computes it.
+    None without gold."""
+    g = mixed_tokens(gold)
+    if not g:
+        return None
+    p = mixed_tokens(_MARKER.sub("", answer_text or ""))
+    common = longest_common_run(p, g)
+    if not common:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
 
 
 def refusal_scores(refused: Sequence[bool], unanswerable: Sequence[bool]) -> tuple[float | None, float | None]:
