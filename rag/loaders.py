@@ -193,7 +193,7 @@ def document_from_text(
     printable = sum(map(_is_text_char, text))
     if printable < 0.9 * len(text):
         raise LoadError("文件内容像是二进制或乱码，无法作为文本读取", "content is mostly unprintable")
-    meta = extract_metadata(body_norm, fields)
+    meta = extract_metadata(body_norm, fields, text[body_start:])
     meta["encoding"] = encoding
     sha = sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Document(

@@ -201,3 +201,8 @@ def _chunk_in(chunks, needle):
     found = [c for c in chunks if needle in c.text]
     assert found, needle
     return found[0]
+
+
+def test_a_flattened_notice_is_titled_by_its_headline_not_its_first_120_characters():
+    doc = document_from_text(FLAT_NOTICE, source="flat.txt", doc_id="flat.txt")
+    assert doc.title == "某市人民政府办公室关于应对新冠肺炎疫情支持中小企业共渡难关的若干措施"

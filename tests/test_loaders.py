@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from rag.errors import LoadError
-from rag.loaders import find_files, load_document
+from rag.loaders import document_from_text, find_files, load_document
 
 from .conftest import CORPUS, ROOT
 
@@ -212,3 +212,25 @@ def test_ingest_that_finds_nothing_readable_exits_2_in_chinese_and_keeps_the_ind
     (docs / "note.txt").unlink()
     (docs / "other.txt").unlink()
     assert ingest([docs], settings, prune=True, require_documents=True).removed == ["note.txt"]
+
+
+@pytest.mark.parametrize(
+    "text,title",
+    [
+        # Pages whose line breaks were lost: the headline runs on into a byline, a dateline, the addressee or the
+        # first sentence, with or without the spaces that are left of the line breaks.
+        ("某银行推出专项信贷产品支持小微企业复工复产 某某网讯（记者 张三）记者26日从某银行获悉，该行推出专项信贷产品，"
+         "单户额度最高500万元。", "某银行推出专项信贷产品支持小微企业复工复产"),
+        ("某银行推出专项信贷产品支持小微企业复工复产某某网讯（记者张三）记者26日从某银行获悉，该行推出专项信贷产品，"
+         "单户额度最高500万元。", "某银行推出专项信贷产品支持小微企业复工复产"),
+        ("某区召开疫情防控工作推进会2020年2月18日，某区召开疫情防控工作推进会，部署下一阶段重点工作。会议要求，各街道要"
+         "压实责任，做好返岗人员排查。", "某区召开疫情防控工作推进会"),
+        ("某省财政厅 某省税务局 关于延长疫情防控期间纳税申报期限的通知 某财税〔2020〕3号 各市财政局、税务局： "
+         "为做好疫情防控工作，现将有关事项通知如下：一、延长申报期限。", "某省财政厅某省税务局关于延长疫情防控期间纳税申报期限的通知"),
+        ("关于做好疫情防控期间企业用工保障工作的通知各区人力资源和社会保障局：为做好疫情防控期间企业用工保障工作，"
+         "现就有关事项通知如下：一、加强用工监测。", "关于做好疫情防控期间企业用工保障工作的通知"),
+    ],
+    ids=["byline", "byline-no-spaces", "dateline", "issuers-and-document-number", "addressee"],
+)
+def test_the_title_of_a_flattened_page_is_its_headline(text, title):
+    assert document_from_text(text, source="p.txt", doc_id="p.txt").title == title
