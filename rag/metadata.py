@@ -5,72 +5,21 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-# Provinces and the cities users most often ask about; a city maps to its province so filters work at both levels.
-PROVINCE_CITIES: dict[str, list[str]] = {
-    "北京市": [], "天津市": [], "上海市": [], "重庆市": [],
-    "河北省": ["石家庄", "唐山", "保定", "廊坊", "邯郸", "雄安"],
-    "山西省": ["太原", "晋中", "大同", "长治", "临汾", "运城"],
-    "内蒙古自治区": ["呼和浩特", "包头", "鄂尔多斯"],
-    "辽宁省": ["沈阳", "大连", "鞍山"],
-    "吉林省": ["长春", "吉林市"],
-    "黑龙江省": ["哈尔滨", "大庆", "齐齐哈尔"],
-    "江苏省": ["南京", "苏州", "无锡", "常州", "南通", "徐州", "扬州", "泰州", "镇江", "盐城"],
-    "浙江省": ["杭州", "宁波", "温州", "绍兴", "嘉兴", "湖州", "金华", "台州", "越城"],
-    "安徽省": ["合肥", "芜湖", "蚌埠", "安庆"],
-    "福建省": ["福州", "厦门", "泉州", "漳州"],
-    "江西省": ["南昌", "赣州", "九江", "进贤"],
-    "山东省": ["济南", "青岛", "烟台", "潍坊", "威海", "淄博", "临沂", "济宁"],
-    "河南省": ["郑州", "洛阳", "新乡", "安阳", "商丘", "信阳", "开封", "南阳", "许昌", "长垣", "周口", "驻马店"],
-    "湖北省": ["武汉", "宜昌", "襄阳"],
-    "湖南省": ["长沙", "株洲", "湘潭", "岳阳"],
-    "广东省": ["广州", "深圳", "珠海", "东莞", "佛山", "中山", "惠州", "汕头"],
-    "广西壮族自治区": ["南宁", "柳州", "桂林"],
-    "海南省": ["海口", "三亚"],
-    "四川省": ["成都", "绵阳", "德阳"],
-    "贵州省": ["贵阳", "遵义"],
-    "云南省": ["昆明", "玉溪"],
-    "西藏自治区": ["拉萨"],
-    "陕西省": ["西安", "宝鸡", "咸阳"],
-    "甘肃省": ["兰州", "天水"],
-    "青海省": ["西宁"],
-    "宁夏回族自治区": ["银川"],
-    "新疆维吾尔自治区": ["乌鲁木齐"],
-    "香港特别行政区": [], "澳门特别行政区": [], "台湾省": [],
-}
-_SHORT_PROVINCE = {re.sub(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$", "", p): p for p in PROVINCE_CITIES}
-CITY_TO_PROVINCE = {c: p for p, cs in PROVINCE_CITIES.items() for c in cs}
-# Districts and county-level cities named in titles, with the city they belong to.
-DISTRICT_CITY = {"越城": "绍兴", "长垣": "新乡", "进贤": "南昌"}
+from .places import Mention, find_places
+from .places import city_of, parent_names, place_names, places_in, province_of  # noqa: F401  (re-exported)
+
+# Places come from the gazetteer (rag/places.py, data in rag/data/places.tsv). The tables below are kept for code
+# written against the old hand-made list, derived from the gazetteer on first use: PROVINCE_CITIES (province ->
+# city labels), CITY_TO_PROVINCE (city label -> province), DISTRICT_CITY (county label -> its city's label).
+_LEGACY_TABLES = ("PROVINCE_CITIES", "CITY_TO_PROVINCE", "DISTRICT_CITY")
 
 
-def place_names() -> list[str]:
-    """Every place name the gazetteer knows (short forms), longest first, for matching in questions."""
-    names = set(_SHORT_PROVINCE) | set(CITY_TO_PROVINCE)
-    return sorted(names, key=len, reverse=True)
+def __getattr__(name: str):
+    if name in _LEGACY_TABLES:
+        from .places import legacy_tables
 
-
-def places_in(text: str) -> list[str]:
-    """Place names (short forms) mentioned in text, in order of first mention."""
-    found: list[tuple[int, str]] = []
-    taken: list[tuple[int, int]] = []
-    for name in place_names():
-        for m in re.finditer(re.escape(name), text):
-            if any(a <= m.start() < b for a, b in taken):
-                continue
-            taken.append((m.start(), m.end()))
-            found.append((m.start(), name))
-    seen: list[str] = []
-    for _, n in sorted(found):
-        if n not in seen:
-            seen.append(n)
-    return seen
-
-
-def province_of(place: str) -> str:
-    """The province a short place name belongs to ('' when unknown)."""
-    if place in _SHORT_PROVINCE:
-        return _SHORT_PROVINCE[place]
-    return CITY_TO_PROVINCE.get(place, "")
+        return legacy_tables()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _extract_title(lines: list[str], fields: dict[str, str], source: str = "") -> str:
@@ -267,31 +216,64 @@ def _extract_date(text: str, fields: dict[str, str]) -> str:
 
 
 def _extract_region(title: str, text: str) -> tuple[str, list[str]]:
-    """The most specific region named in the title (else the most mentioned one), plus its province."""
-    in_title = places_in(title)
-    if in_title:
-        cities = [p for p in in_title if p in CITY_TO_PROVINCE]
-        main = cities[-1] if cities else in_title[0]
-    else:
-        counts = Counter(n for n in _all_mentions(text[:4000]))
-        if not counts:
-            return "", []
-        main = counts.most_common(1)[0][0]
-    province = province_of(main)
-    if main in _SHORT_PROVINCE:
-        return province, [province]
-    city = DISTRICT_CITY.get(main, main if main.endswith("市") else main)
-    city_label = city if city.endswith("市") else city + "市"
-    label = f"{city_label}{main}区" if main in DISTRICT_CITY else city_label
-    regions = [r for r in dict.fromkeys([province, city_label, label]) if r]
-    return label, regions
+    """The most specific region named in the title (else the one the opening text names most), plus the regions
+    containing it: ('无锡市江阴市', ['江苏省', '无锡市', '无锡市江阴市'])."""
+    source = title
+    mention = _title_place(title, text[:_CONTEXT])
+    if mention is None:
+        source = text[:_CONTEXT]
+        mention = _text_place(source)
+    if mention is None:
+        return "", []
+    place = mention.place
+    if place.level != "county":
+        return place.name, list(dict.fromkeys([place.province, place.name]))
+    name = place.name
+    suffix = source[mention.end : mention.end + 1]
+    if mention.form == place.short and suffix and suffix in "县市区旗":
+        name = place.short + suffix  # as written: a county renamed since the gazetteer was made (县 -> 市)
+    label = name if place.city in ("", place.name) else place.city + name
+    return label, [r for r in dict.fromkeys([place.province, place.city, label]) if r]
 
 
-def _all_mentions(text: str) -> list[str]:
-    out = []
-    for name in place_names():
-        out.extend([name] * len(re.findall(re.escape(name), text)))
-    return out
+_ADDRESSEES = re.compile(r"各[^。；！？：:]{1,80}[：:]")
+_CONTEXT = 4000  # characters of the text read for the region: the opening names the issuer and the addressees
+
+
+def _title_place(title: str, text: str) -> Mention | None:
+    """The first place of the title, narrowed by the places written right after it that lie within it
+    ('无锡市江阴市…' -> 江阴市, '湖北黄冈：…' -> 黄冈); a place named further on is a subject, not the region.
+    A name several divisions share (鼓楼区) is resolved by the places the text names."""
+    found = [m for m in find_places(title + "\n" + text) if m.start < len(title) and len(m.places) == 1]
+    if not found:
+        return None
+    best = found[0]
+    for m in found[1:]:
+        if title[best.end : m.start].strip(" \u3000：:·、") or best.place.name not in m.place.parents:
+            break
+        best = m
+    return best
+
+
+def _text_place(text: str) -> Mention | None:
+    """The place the text names most often. When several are named as often, the deepest if they lie one within
+    another, else none (a national notice naming provinces in passing). Places in an addressee line ('各省、自治区、
+    直辖市人民政府，新疆生产建设兵团：') are recipients, not the region. A county counts only when written in full:
+    a bare 2-character county name in running text is too often a person, a road or a brand."""
+    addressees = [m.span() for m in _ADDRESSEES.finditer(text)]
+    mentions = [
+        m for m in find_places(text)
+        if len(m.places) == 1 and (m.place.level != "county" or m.form == m.place.name)
+        and not any(a <= m.start < b for a, b in addressees)
+    ]
+    counts = Counter(m.place for m in mentions)
+    if not counts:
+        return None
+    top = max(counts.values())
+    tied = sorted((p for p, n in counts.items() if n == top), key=lambda p: len(p.parents))
+    if any(outer.name not in inner.parents for outer, inner in zip(tied, tied[1:])):
+        return None
+    return next(m for m in mentions if m.place == tied[-1])
 
 
 def extract_metadata(body: str, fields: dict[str, str], source: str = "") -> dict:
