@@ -21,7 +21,7 @@ from .verify import enforce_verified
 
 log = logging.getLogger(__name__)
 
-EMPTY_QUESTION = "请输入问题，例如：新乡市的园区到2030年产业规模目标是多少？"
+EMPTY_QUESTION = "请输入问题，例如：某市到2025年的产业规模目标是多少？"
 
 
 def clean_question(question: str, max_chars: int) -> tuple[str, str]:

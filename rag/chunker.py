@@ -89,7 +89,7 @@ def heading_of(line: str) -> tuple[int, str] | None:
 
 
 def _heading_title(line: str) -> str:
-    """The heading part of a line such as '（一）航空港区…园区。选址位于…' -> '（一）航空港区…园区'."""
+    """The heading part of a line such as '（一）某某产业园区。选址位于…' -> '（一）某某产业园区'."""
     m = re.search(r"[。：:；;！!？?]", line)
     title = line[: m.start()] if m else line
     if len(title) > 40:
@@ -216,7 +216,7 @@ def _segments(text: str, spans: list[tuple[int, int]] | None = None, flat: bool 
         if head and flat and head[0] != ARTICLE_LEVEL:
             head = (head[0], _short_title(head[1]))
         if head and head[0] == NEWS_HEADING_LEVEL and prev_was_news_heading and current is not None:
-            # Two short lines in a row are one heading split over lines ("政策赋能" / "打造百亿级产业集群").
+            # Two short lines in a row are one heading split over lines ("加大支持力度" / "助力企业纾困发展").
             level, title = stack[-1]
             stack[-1] = (level, f"{title} {stripped}")
             current.path = tuple(t for _, t in stack)

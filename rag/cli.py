@@ -12,8 +12,8 @@ log = logging.getLogger("rag")
 
 EPILOG = """示例 / examples:
   rag ingest corpus/ --index index/default
-  rag search "新乡园区2030年产业规模目标" -k 5
-  rag ask "深圳2021年高端医疗器械产业营业收入是多少？"
+  rag search "某市到2025年的产业规模目标" -k 5
+  rag ask "某市到2025年的产业规模目标是多少？"
   rag eval eval/qa.jsonl --baselines
 Without --index the default index index/default (built from corpus/) is used and built on first use."""
 
@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     def filters(p):
         p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
         p.add_argument("--doc", action="append", help="only this document (file name); repeatable")
-        p.add_argument("--region", action="append", help="only documents of this region, e.g. 河南省; repeatable")
+        p.add_argument("--region", action="append", help="only documents of this region, e.g. 江苏省; repeatable")
 
     p = sub.add_parser("search", help="retrieve the passages that match a question")
     p.add_argument("query")

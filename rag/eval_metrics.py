@@ -108,7 +108,7 @@ def answer_contains(answer_text: str, must_contain: Iterable[str]) -> bool:
 
 
 def clean_answer(answer_text: str, refusal: str = "") -> str:
-    """The answer text as scored: [n] citation markers and the refusal text removed (labels such as 深圳： stay)."""
+    """The answer text as scored: [n] citation markers and the refusal text removed (labels such as 某市： stay)."""
     text = _MARKER.sub("", answer_text or "")
     return text.replace(refusal, "") if refusal else text
 

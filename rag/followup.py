@@ -1,4 +1,4 @@
-"""Follow-up questions ("那2030年呢？", "深圳呢？") rewritten into standalone questions before retrieval.
+"""Follow-up questions ("那2028年呢？", "成都呢？") rewritten into standalone questions before retrieval.
 
 With an LLM configured the model rewrites (prompt `prompts/rewrite.txt`), guarded so that a rewrite which loses
 the follow-up's own place or year is not used. Without one, or when the model fails, the previous question's
@@ -43,8 +43,8 @@ class Mention:
 def mentions(text: str) -> list[Mention]:
     """Document titles, park names, places and years in text, in order.
 
-    Mentions of one kind never overlap; a place may sit inside a park name ("新乡园区"), so that "长垣呢" can swap
-    just the place while "那航空港区园区呢" swaps the whole park.
+    Mentions of one kind never overlap; a place may sit inside a park name ("成都园区"), so that "双流呢" can swap
+    just the place while "那高新区园区呢" swaps the whole park.
     """
     found: list[Mention] = []
     titles = [(m.start(), m.end()) for m in _TITLE.finditer(text)]
@@ -69,7 +69,7 @@ def mentions(text: str) -> list[Mention]:
 
 
 def is_followup(question: str) -> bool:
-    """True for elliptical questions that lean on the previous turn ("深圳呢？", "那2030年呢？", "那企业数量呢")."""
+    """True for elliptical questions that lean on the previous turn ("成都呢？", "那2028年呢？", "那企业数量呢")."""
     q = question.strip()
     core = _TRAIL.sub("", _LEAD.sub("", q))
     if not core:
@@ -105,7 +105,7 @@ def rewrite_by_rules(question: str, previous: str) -> str:
         rest = rest.replace(question[m.start:m.end], "", 1)
     rest = _TRAIL.sub("", re.sub(r"^[的，,、和与及\s]+", "", rest))
     if new and not rest:
-        # Only entities were given: the same question about them ("那2030年呢？", "深圳呢？").
+        # Only entities were given: the same question about them ("那2028年呢？", "成都呢？").
         return _substitute(previous, question, new)
     # A new attribute about the same subject ("那企业数量呢？"): carry the previous entities over.
     kinds = {n.kind for n in new}
@@ -129,7 +129,7 @@ def _substitute(previous: str, question: str, new: list[Mention]) -> str:
         news = [m for m in new if m.kind == kind and not _inside(m, new)]
         for i, nm in enumerate(news):
             olds = [m for m in mentions(out) if m.kind == kind]
-            if kind == "park" and not olds:  # "长垣园区呢" after a question about 新乡: the park stands for the place
+            if kind == "park" and not olds:  # "双流园区呢" after a question about 成都: the park stands for the place
                 olds = [m for m in mentions(out) if m.kind == "place"]
             written = question[nm.start:nm.end]
             if i < len(olds):

@@ -159,7 +159,7 @@ class Retriever:
         else:
             fused = self._fuse(dense, kw)
             if prefer and self.settings.place_bonus:
-                # A question about one place ("河南省…的发展目标") prefers that place's documents; a soft bonus,
+                # A question about one place ("某省…的发展目标") prefers that place's documents; a soft bonus,
                 # not a filter, so a clause elsewhere that answers far better still ranks.
                 fused = fused + self.settings.place_bonus * np.isin(self._doc_of, list(prefer))
         mask = self._mask(Filters.of(filters))

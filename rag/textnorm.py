@@ -233,7 +233,7 @@ def clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 def quote_clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Clauses of text[start:end] split at ，, outside quotes and brackets, trailing punctuation trimmed.
 
-    '按照“一核一区，全域发展”布局' stays one clause: a comma inside quotation marks does not end a clause.
+    '按照“统筹规划，分步实施”原则' stays one clause: a comma inside quotation marks does not end a clause.
     """
     spans = (_strip_span(text, x, y, head=" ", tail="。；;！!？?，, ")
              for x, y in _comma_splits(text, start, end, outside_brackets=True))

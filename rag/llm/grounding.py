@@ -178,7 +178,7 @@ def ground(raw: str, passages: list[Hit], docs: dict[str, DocRecord], instructio
         elif given:
             want = _word_bigrams(claim)
             for n in given:
-                # A bare number with its unit ("805亿元") is supported by the number check alone.
+                # A bare number with its unit ("35亿元") is supported by the number check alone.
                 if (not want and numbers_in(claim)) or _support(want, passages[n - 1].chunk.text) >= MIN_SUPPORT:
                     valid.append(n)
                 else:
