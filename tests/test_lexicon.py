@@ -48,7 +48,8 @@ def test_every_packaged_file_parses():
     for path in files:
         is_map = any("\t" in line for line in path.read_text(encoding="utf-8").splitlines()
                      if not line.lstrip().startswith("#"))
-        assert (load_map if is_map else load_list)(path.stem), path.name
+        loaded = (load_map if is_map else load_list)(path.stem)
+        assert loaded or path.stem == "example_questions", path.name  # that one is filled per corpus
 
 
 def test_list_format_comments_blank_lines_and_order(packaged):

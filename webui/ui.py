@@ -11,17 +11,12 @@ import gradio as gr
 
 from . import render
 from .assets import CSS, SOURCE_VIEW_JS
+from .examples import example_questions
 from .handlers import MODE_CHOICES, Handlers, new_session
 from .uploads import MAX_UPLOAD_MB, STAGE_LABELS, UPLOAD_SUFFIXES, add_uploads, remove_document
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = [
-    "新乡市的园区到2030年产业规模目标是多少？",
-    "深圳市高端医疗器械产业集群到2025年的发展目标是什么？",
-    "绍兴市越城区医疗器械产业的发展目标有哪些？",
-    "晋中开发区医疗器械产业园搭建了哪些服务平台？",
-]
 CHAT_PLACEHOLDER = (
     "<div style='text-align:center;line-height:1.9'><b>用中文提问，答案中的每一句都附有政策原文出处。</b><br>"
     "点击答案里的 <b>[1]</b> 可查看引用的条款及其上下文，右侧显示原文。<br>"
@@ -43,7 +38,7 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
     """The whole UI over one Assistant: chat with citations and source view, documents with upload and removal."""
     h = Handlers(assistant, max_upload_mb)
     settings = assistant.settings
-    examples = EXAMPLES if examples is None else examples
+    examples = example_questions(assistant) if examples is None else examples
 
     def source_view(request):  # called from the page script (server function); must be a plain function
         return h.source_view(request)
