@@ -1,6 +1,6 @@
 """Places named in text, from a gazetteer of China's administrative divisions (rag/data/places.tsv, built from cpca
 by scripts/build_gazetteer.py): every province, prefecture-level city and county/district, each with the forms it
-is recognised by (河北省/河北, 保定市/保定, 定州市/定州, 海淀区/海淀).
+is recognised by (河北省/河北, 邢台市/邢台, 定州市/定州, 海淀区/海淀).
 
 Matching is one left-to-right scan with a dict keyed by the first two characters, longest form first: about one
 dict lookup per character whatever the size of the gazetteer. Only where a form is found does jieba's dictionary

@@ -109,7 +109,7 @@ class Retriever:
     def search(self, query: str, k: int | None = None, mode: str | None = None, filters=None) -> list[Hit]:
         """Top-k hits for a query; each hit carries its fused score and per-signal scores.
 
-        A question that compares regions ("河南和深圳的目标分别是多少") is searched once per region, restricted to
+        A question that compares regions ("某省和某市的目标分别是多少") is searched once per region, restricted to
         that region's documents, and the results are interleaved so each region's best clause ranks near the top.
         """
         k = k or self.settings.top_k
