@@ -1,0 +1,297 @@
+"""Question understanding, once per question: a typed `QueryPlan` that retrieval and answering read.
+
+The plan says what kind of answer is wanted (an amount with a unit, a date, a duration, a place, an organisation,
+an enumeration, yes/no, a description), which words carry the question's content and which of them are its focus
+(the thing asked about), which places and years it names (places resolved to the indexed documents about them),
+and, for a question that puts places side by side ("A和B分别…"), one sub-plan per place. Word lists come from the
+lexicon data files (`rag/data/lexicon/`), never from code.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+from ..textnorm import fold
+
+ANSWER_TYPES = ("amount", "date", "duration", "place", "org", "enumeration", "yesno", "description")
+YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\s*年)")
+_SPLIT = re.compile(r"[，,；;、？?。！!\s]")
+_CONJ = re.compile(r"和|与|及|、|跟|同|以及|还是|对比|相比|比较|vs|VS|，")
+_COMPARE = re.compile(r"分别|各自|比较|对比|相比|异同|区别|不同|各地|哪个.{0,6}最|都")
+_NUMERAL_WORD = re.compile(r"[一二三四五六七八九十两百千万\d.]+[个位家项种类大条年月天张台套件批名人户所次份]?")
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """What one question asks, read once; retrieval and the answerer read it and never re-parse the question."""
+
+    question: str  # the question as asked (cleaned)
+    text: str  # what is searched: the standalone question (a follow-up rewritten with the conversation)
+    answer_type: str = "description"
+    unit_classes: frozenset[str] = frozenset()  # for amounts: money, percent, count, org, people, area, ...
+    unit_words: tuple[str, ...] = ()  # the measure word typed after 多少/几 ('多少家' -> 家)
+    terms: tuple[str, ...] = ()  # content words (folded), ask words and fillers dropped
+    focus: tuple[str, ...] = ()  # the words next to the ask word: what is asked about
+    places: tuple[str, ...] = ()  # places named, as written (short forms)
+    place_docs: tuple[tuple[str, tuple[str, ...]], ...] = ()  # place -> documents about it (empty: none indexed)
+    years: tuple[int, ...] = ()
+    parts: tuple["QueryPlan", ...] = field(default_factory=tuple)  # one per place compared side by side
+    label: str = ""  # how the question names this part's place ('兰州城关区'), to head its answer
+
+    @property
+    def rewritten(self) -> str:
+        """The standalone question when it differs from the one asked, else ''."""
+        return self.text if self.text != self.question else ""
+
+    @property
+    def docs(self) -> tuple[str, ...]:
+        """Every document about a place the question names."""
+        return tuple(sorted({d for _, ds in self.place_docs for d in ds}))
+
+    unknown_places: tuple[str, ...] = ()  # places no indexed document even mentions
+
+    @property
+    def missing_places(self) -> tuple[str, ...]:
+        """Places the question names that no indexed document mentions."""
+        return self.unknown_places
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question, "text": self.text, "answer_type": self.answer_type,
+            "unit_classes": sorted(self.unit_classes), "terms": list(self.terms), "focus": list(self.focus),
+            "places": list(self.places), "place_docs": {p: list(d) for p, d in self.place_docs},
+            "years": list(self.years), "parts": [p.to_dict() for p in self.parts], "label": self.label,
+        }
+
+
+# -- word lists (data) ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Words:
+    """The lexicon lists the query stage reads, loaded once (per index folder, which may override them)."""
+
+    ask: dict[str, tuple[str, ...]]
+    units: dict[str, str]
+    measure: dict[str, tuple[str, ...]]
+    filler: frozenset[str]
+    synonyms: dict[str, tuple[str, ...]]
+    ask_re: re.Pattern
+
+
+@lru_cache(maxsize=8)
+def words(index_dir: str | None = None) -> Words:
+    """Load the query word lists (package data, overridable per index)."""
+    from ..lexicon import load_list, load_map
+
+    ask = {k: v for k, v in load_map("answer_types", index_dir).items() if k in ANSWER_TYPES}
+    units = {u: cls[0] for u, cls in load_map("units", index_dir).items() if cls}
+    all_ask = sorted({w for ws in ask.values() for w in ws}, key=len, reverse=True)
+    return Words(
+        ask=ask,
+        units=units,
+        measure=load_map("measure_words", index_dir),
+        filler=frozenset(load_list("filler", index_dir)) | frozenset(load_list("question_words", index_dir)),
+        synonyms=load_map("synonyms", index_dir),
+        ask_re=re.compile("|".join(re.escape(w) for w in all_ask if w)),
+    )
+
+
+# -- the stages of reading a question -------------------------------------------------------------
+def answer_type(q: str, w: Words) -> str:
+    """The first answer type (in data-file order) one of whose ask words the question contains."""
+    for kind, ask_words in w.ask.items():
+        if any(a in q for a in ask_words):
+            if kind == "enumeration" and _count_after_ask(q, w):
+                return "amount"  # '有哪几家' lists, '几家' counts: a unit right after 几/多少 is a count
+            return kind
+    return "description"
+
+
+def _count_after_ask(q: str, w: Words) -> tuple[str, ...]:
+    found = []
+    for m in re.finditer(r"(?<!哪)(?:多少|几)", q):
+        rest = q[m.end(): m.end() + 4]
+        for u in sorted(w.units, key=len, reverse=True):
+            if rest.startswith(u):
+                found.append(u)
+                break
+    return tuple(found)
+
+
+def unit_classes(q: str, kind: str, unit_words: tuple[str, ...], w: Words) -> frozenset[str]:
+    """Kinds of quantity that answer an amount/duration/date question."""
+    if kind == "duration":
+        return frozenset({"duration"})
+    if kind == "date":
+        return frozenset({"date", "year"})
+    if kind != "amount":
+        return frozenset()
+    classes = {w.units[u] for u in unit_words if u in w.units}
+    if classes:
+        return frozenset(classes)
+    for cls, ws in w.measure.items():
+        if any(x in q for x in ws):
+            return frozenset({cls})
+    return frozenset()
+
+
+def content_terms(text: str, w: Words) -> list[str]:
+    """jieba words of the text worth matching (folded), ask words, fillers, years and counts dropped."""
+    from ..keyword import _get_jieba
+
+    text = fold(text)
+    stripped = w.ask_re.sub("，", text) if w.ask_re.pattern else text
+    out: list[str] = []
+    for tok in _get_jieba().lcut(stripped):
+        tok = tok.strip()
+        if not tok or tok in w.filler or re.fullmatch(r"[\W_]+", tok):
+            continue
+        if re.fullmatch(r"(?:19|20)\d{2}", tok) or _NUMERAL_WORD.fullmatch(tok):
+            continue
+        if len(tok) == 1 and not tok.isascii():
+            continue
+        if tok not in out:
+            out.append(tok)
+    return out
+
+
+def focus_terms(q: str, terms: list[str], w: Words) -> list[str]:
+    """The words of the clause holding the ask word, nearest first: what the question asks about."""
+    m = w.ask_re.search(q) if w.ask_re.pattern else None
+    if not m:
+        return terms[-2:]
+    left = _SPLIT.split(q[: m.start()])[-1][-12:]
+    right = _SPLIT.split(q[m.end():])[0][:12]
+    near = [t for t in terms if t in fold(right)] + [t for t in reversed(terms) if t in fold(left)]
+    out: list[str] = []
+    for t in near:
+        if t not in out:
+            out.append(t)
+    return out[:3] or terms[-2:]
+
+
+def years_in(text: str) -> tuple[int, ...]:
+    """Years a text names ('到2030年', full-width digits too), in order of first mention."""
+    return tuple(int(y) for y in dict.fromkeys(YEAR_RE.findall(unicodedata.normalize("NFKC", text))))
+
+
+def unknown_places(places: list[str], docs: dict | None) -> tuple[str, ...]:
+    """Places that no indexed document mentions anywhere (title, metadata or text)."""
+    if not docs:
+        return ()
+    return tuple(p for p in places if not any(p in rec.doc.title or p in rec.doc.source_text
+                                              for rec in docs.values()))
+
+
+def resolve_places(places: list[str], docs: dict | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each place with the indexed documents about it: by region metadata, else by title."""
+    if docs is None:
+        return tuple((p, ()) for p in places)
+    out = []
+    for place in places:
+        found = []
+        for doc_id, rec in docs.items():
+            regions = list(rec.doc.metadata.get("regions") or []) + [rec.doc.region]
+            if any(place in r for r in regions if r) or place in rec.doc.title:
+                found.append(doc_id)
+        out.append((place, tuple(sorted(found))))
+    return tuple(out)
+
+
+def _same_area(a: str, b: str) -> bool:
+    """Does one place contain the other (a city and its province)?"""
+    from .. import metadata
+
+    def chain(p: str) -> set[str]:
+        up = {p}
+        parents = getattr(metadata, "parent_names", None)
+        if parents is not None:
+            up.update(parents(p))
+        prov = metadata.province_of(p)
+        if prov:
+            up.add(prov)
+            up.add(re.sub(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$", "", prov))
+        return up
+
+    return a in chain(b) or b in chain(a)
+
+
+def place_groups(places: list[str], q: str) -> list[list[str]]:
+    """Group places into the areas a question puts side by side: a city joins its province; two areas are
+    separate only when the question joins them with a conjunction ('兰州和成都')."""
+    groups: list[list[str]] = []
+    for p in places:
+        for g in groups:
+            if any(_same_area(p, o) for o in g):
+                g.append(p)
+                break
+        else:
+            if groups and not _joined(q, groups[-1][0], p):
+                groups[-1].append(p)
+            else:
+                groups.append([p])
+    return groups
+
+
+def _joined(q: str, a: str, b: str) -> bool:
+    i, j = q.find(a), q.find(b)
+    if i < 0 or j < 0:
+        return True
+    lo, hi = sorted((i, j))
+    return bool(_CONJ.search(q[lo + 1: hi]))
+
+
+def _label(q: str, group: list[str]) -> str:
+    """How the question names a place group ('兰州城关区'), to head its part of the answer."""
+    spans = [(q.find(p), q.find(p) + len(p)) for p in group if p in q]
+    if not spans:
+        return group[0]
+    a, b = min(x for x, _ in spans), max(y for _, y in spans)
+    if b - a > 12:
+        return group[0]
+    if b < len(q) and q[b] in "省市区县":
+        b += 1
+    return q[a:b]
+
+
+def _part_question(q: str, group: list[str], others: list[str]) -> str:
+    """The question about one place: the other places' names taken out."""
+    sub = q
+    for o in sorted(others, key=len, reverse=True):
+        if o not in group and not any(o in g for g in group):
+            sub = re.sub(re.escape(o) + "[省市区县]?", "", sub)
+    return re.sub(r"^[和与及跟、，,]+|(?<=[\u4e00-\u9fff])[和与及跟、](?=[和与及跟、，,的])", "", sub)
+
+
+def plan_question(question: str, docs: dict | None = None, rewritten: str | None = None,
+                  index_dir: str | None = None) -> QueryPlan:
+    """Read a question once into a QueryPlan (`docs`: the indexed documents, to resolve places to)."""
+    from ..metadata import places_in
+
+    index_dir = str(index_dir) if index_dir else None
+    w = words(index_dir)
+    text = (rewritten or question).strip()
+    q = fold(text)
+    kind = answer_type(q, w)
+    unit_words = _count_after_ask(q, w) if kind == "amount" else ()
+    terms = content_terms(text, w)
+    places = places_in(text)
+    terms = [t for t in terms if not any(t in p or (p in t and len(t) - len(p) <= 1) for p in places)] or terms
+    plan = QueryPlan(
+        question=question.strip(), text=text, answer_type=kind,
+        unit_classes=unit_classes(q, kind, unit_words, w), unit_words=unit_words,
+        terms=tuple(terms), focus=tuple(focus_terms(q, terms, w)), places=tuple(places),
+        place_docs=resolve_places(places, docs), years=years_in(text),
+        unknown_places=unknown_places(places, docs),
+    )
+    groups = place_groups(places, text)
+    if len(groups) >= 2 and (_COMPARE.search(text) or all(_joined(text, groups[0][0], g[0]) for g in groups[1:])):
+        parts = []
+        for g in groups:
+            sub = _part_question(text, g, places)
+            sub_plan = plan_question(sub, docs, index_dir=index_dir)
+            parts.append(replace(sub_plan, question=sub, label=_label(text, g)))
+        plan = replace(plan, parts=tuple(parts))
+    return plan
