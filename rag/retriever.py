@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,6 +14,9 @@ from .keyword import BM25, joined_terms, tokenize
 from .settings import Settings
 from .store import StoredIndex, load_index
 from .types import Hit
+
+if TYPE_CHECKING:
+    from .query import QueryPlan
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,7 @@ class Retriever:
         self.bm25 = BM25(self.index.tokens)
         self._doc_of = np.array([c.doc_id for c in self.index.chunks], dtype=object)
         self._lock = threading.Lock()
+        self._query_vectors: dict[str, np.ndarray] = {}  # one question is searched more than once (parts, places)
 
     @classmethod
     def load(cls, index_dir, settings: Settings | None = None, embedder: Embedder | None = None) -> "Retriever":
@@ -75,7 +80,12 @@ class Retriever:
         out = np.full(n, -1.0, dtype=np.float32)
         if not n:
             return out
-        q = self.embedder.embed_query(query)[None, :]
+        q = self._query_vectors.get(query)
+        if q is None:
+            q = self.embedder.embed_query(query)[None, :]
+            if len(self._query_vectors) > 256:
+                self._query_vectors.clear()
+            self._query_vectors[query] = q
         with self._lock:
             scores, ids = self.index.faiss_index.search(q, n)
         valid = ids[0] >= 0
@@ -86,64 +96,85 @@ class Retriever:
         """BM25 score of every chunk (query words as jieba cuts them, plus index words that cut split)."""
         return self.bm25.scores(tokenize(query, for_query=True) + joined_terms(query, self.bm25.postings))
 
-    def place_groups(self, query: str) -> list[tuple[str, frozenset[str]]]:
-        """Places named in the query with the documents about each (by region metadata or title)."""
-        from .metadata import places_in
+    def plan(self, question: str, rewritten: str | None = None) -> "QueryPlan":
+        """Read a question (and its standalone rewrite, for a follow-up) into a QueryPlan with its places resolved
+        to this index's documents and word lists overridable next to the index."""
+        from .query import plan_question
 
-        groups: list[tuple[str, frozenset[str]]] = []
-        for place in places_in(query):
-            docs = frozenset(
-                d for d, rec in self.index.docs.items()
-                if any(place in r for r in (rec.doc.metadata.get("regions") or [])) or place in rec.doc.title
-            )
-            if docs and all(docs != g for _, g in groups):
-                groups.append((place, docs))
-        return groups
+        return plan_question(question, self.index.docs, rewritten=rewritten,
+                             index_dir=self.settings.index_dir)
 
-    def region_groups(self, query: str) -> list[tuple[str, frozenset[str]]]:
-        """Places named in the query with their documents, when two or more point at different documents
-        (a comparison across regions); else []."""
-        groups = self.place_groups(query)
-        return groups if len(groups) >= 2 else []
+    def search(self, query: "QueryPlan | str", k: int | None = None, mode: str | None = None,
+               filters=None) -> list[Hit]:
+        """Top-k hits for a question (a QueryPlan, or a string read into one); each hit carries its fused score
+        and per-signal scores.
 
-    def search(self, query: str, k: int | None = None, mode: str | None = None, filters=None) -> list[Hit]:
-        """Top-k hits for a query; each hit carries its fused score and per-signal scores.
-
-        A question that compares regions ("某省和某市的目标分别是多少") is searched once per region, restricted to
-        that region's documents, and the results are interleaved so each region's best clause ranks near the top.
+        A question that puts places side by side ("A和B的目标分别是多少") is searched once per place, within that
+        place's documents, and the results are interleaved so each place's best clause ranks near the top. A
+        question about one place prefers that place's documents and also gets the best passages from within them.
         """
+        return self.retrieve(query, k, mode, filters)[0]
+
+    def retrieve(self, query: "QueryPlan | str", k: int | None = None, mode: str | None = None,
+                 filters=None) -> tuple[list[Hit], list[list[Hit]]]:
+        """`search`, also returning the hits of each part of a question that compares places ([] otherwise)."""
         k = k or self.settings.top_k
+        plan = query if not isinstance(query, str) else self.plan(self._cut(query))
+        parts = self.search_parts(plan, k, mode, filters)
+        if parts:
+            return _interleave(parts + [self._search(self._cut(plan.text), k, mode, filters)], k), parts
+        return self._search_one(plan, k, mode, filters), []
+
+    def _search_one(self, plan, k: int, mode: str | None, filters) -> list[Hit]:
+        text = self._cut(plan.text)
+        docs = frozenset(plan.docs)
+        if not docs or len(docs) >= len(self.index.docs) or Filters.of(filters):
+            return self._search(text, k, mode, filters)
+        hits = self._search(text, k, mode, filters, docs)
+        if all(h.chunk.doc_id in docs for h in hits):
+            return hits
+        # The place's own best passages may rank below other provinces' near-identical notices: add them after
+        # the top k (the ranking itself stays as it was).
+        seen = {h.chunk.chunk_id for h in hits}
+        within = self._search(text, max(2, k // 2), mode, Filters(docs=tuple(sorted(docs))))
+        extra = [h for h in within if h.chunk.chunk_id not in seen]
+        return hits + [Hit(h.chunk, h.score, h.scores, rank=len(hits) + i + 1) for i, h in enumerate(extra)]
+
+    def search_parts(self, plan, k: int | None = None, mode: str | None = None, filters=None) -> list[list[Hit]]:
+        """Hits for each part of a question that compares places (one search within each place's documents);
+        [] for a question of one part. The one place where per-place retrieval happens."""
+        if not plan.parts or Filters.of(filters).docs:
+            return []
+        k = k or self.settings.top_k
+        user = Filters.of(filters)
+        out = []
+        for part in plan.parts:
+            docs = tuple(d for d in part.docs if self._allowed(d, user))
+            if part.docs and not docs:
+                out.append([])
+                continue
+            f = Filters(docs=docs, regions=user.regions) if docs else user
+            out.append(self._search(self._cut(part.text), k, mode, f))
+        return out
+
+    def _allowed(self, doc_id: str, user: Filters) -> bool:
+        if not user:
+            return True
+        mask_docs = set(user.docs)
+        if mask_docs and doc_id not in mask_docs:
+            return False
+        if user.regions:
+            rec = self.index.docs.get(doc_id)
+            regions = set(rec.doc.metadata.get("regions") or []) | {rec.doc.region} if rec else set()
+            return bool(regions & set(user.regions))
+        return True
+
+    def _cut(self, query: str) -> str:
         limit = self.settings.max_question_chars
         if len(query) > limit:  # the model reads ~512 tokens anyway; a pasted page would cost seconds to embed
             log.warning("query of %d chars cut to its first %d for retrieval", len(query), limit)
-            query = query[:limit]
-        groups = [] if Filters.of(filters) else self.place_groups(query)
-        if len(groups) >= 2:
-            return self._search_by_region(query, groups, k, mode)
-        prefer = groups[0][1] if groups and len(groups[0][1]) < len(self.index.docs) else frozenset()
-        return self._search(query, k, mode, filters, prefer)
-
-    def _search_by_region(self, query: str, groups, k: int, mode: str | None) -> list[Hit]:
-        places = [p for p, _ in groups]
-        per_group = []
-        for place, docs in groups:
-            sub = query
-            for other in places:
-                if other != place and other not in place:
-                    sub = sub.replace(other, "")
-            per_group.append(self._search(sub, k, mode, Filters(docs=tuple(sorted(docs)))))
-        merged: list[Hit] = []
-        seen: set[str] = set()
-        for rank in range(k):
-            for hits in per_group:
-                if rank < len(hits) and hits[rank].chunk.chunk_id not in seen:
-                    seen.add(hits[rank].chunk.chunk_id)
-                    merged.append(hits[rank])
-        for hit in self._search(query, k, mode, None):  # whatever the whole question finds fills the rest
-            if hit.chunk.chunk_id not in seen:
-                seen.add(hit.chunk.chunk_id)
-                merged.append(hit)
-        return [Hit(h.chunk, h.score, h.scores, rank=i + 1) for i, h in enumerate(merged[:k])]
+            return query[:limit]
+        return query
 
     def _search(self, query: str, k: int, mode: str | None, filters, prefer: frozenset[str] = frozenset()) -> list[Hit]:
         mode = mode or self.settings.retrieval_mode
@@ -187,6 +218,18 @@ class Retriever:
         if self.settings.fusion == "rrf":
             return w * _rrf(dense, self.settings.rrf_k) + (1 - w) * _rrf(kw, self.settings.rrf_k, zero_is_missing=True)
         return w * _minmax(dense) + (1 - w) * _minmax(kw)
+
+
+def _interleave(lists: list[list[Hit]], k: int) -> list[Hit]:
+    """Round-robin merge of ranked hit lists (first list first), without repeats, renumbered."""
+    merged: list[Hit] = []
+    seen: set[str] = set()
+    for rank in range(max((len(x) for x in lists), default=0)):
+        for hits in lists:
+            if rank < len(hits) and hits[rank].chunk.chunk_id not in seen:
+                seen.add(hits[rank].chunk.chunk_id)
+                merged.append(hits[rank])
+    return [Hit(h.chunk, h.score, h.scores, rank=i + 1) for i, h in enumerate(merged[:k])]
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:

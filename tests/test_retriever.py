@@ -55,15 +55,16 @@ def test_langchain_retriever_adapter(retriever):
 
 def test_a_question_comparing_two_regions_gets_both_near_the_top(retriever):
     question = "河南省和深圳市的医疗器械产业规模目标分别是多少？"
-    groups = retriever.region_groups(question)
-    assert [p for p, _ in groups] == ["河南", "深圳"]
+    plan = retriever.plan(question)
+    assert [p.label for p in plan.parts] == ["河南省", "深圳市"]
+    assert all(p.docs for p in plan.parts)  # each place resolved to its documents
     hits = retriever.search(question, k=5)
     assert {hits[0].chunk.doc_id, hits[1].chunk.doc_id} >= {"003_221e538f8908b282.txt"}
     assert {h.chunk.doc_id for h in hits[:2]} & {"000_58192326359d465c.txt", "001_663a42aec9d657f6.txt"}
 
 
 def test_a_single_region_question_is_not_decomposed(retriever):
-    assert retriever.region_groups("深圳市2025年产业规模目标是多少？") == []
+    assert retriever.plan("深圳市2025年产业规模目标是多少？").parts == ()
 
 
 def test_keyword_search_finds_a_name_the_query_segmentation_cuts_apart(tmp_path, settings_factory):
