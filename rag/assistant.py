@@ -10,6 +10,8 @@ from pathlib import Path
 
 from .answer import AnswerContext, Answerer, get_answerer
 from .answer.base import REFUSAL
+from .answer.refusal import NOT_CHINESE, is_not_chinese, known_words
+from .answer.select import select
 from .embeddings import Embedder, get_embedder
 from .ingest import IngestReport, ingest
 from .retriever import Filters, Retriever
@@ -125,12 +127,31 @@ class Assistant:
 
             rewritten = rewrite_followup(q, list(history), getattr(answerer, "complete", None))
         t_rw = time.perf_counter()
-        hits = retriever.search(rewritten, k=k or self.settings.top_k, mode=mode, filters=Filters.of(filters))
+        if is_not_chinese(rewritten) and not known_words(rewritten, retriever.bm25):
+            yield Answer(text=NOT_CHINESE, refused=True, question=question or "")
+            return
+        plan = retriever.plan(q, rewritten)
+        flt = Filters.of(filters)
+        hits, part_hits = retriever.retrieve(plan, k=k or self.settings.top_k, mode=mode, filters=flt)
         t1 = time.perf_counter()
-        ctx = AnswerContext(docs=retriever.index.docs, history=list(history or []), retriever=retriever,
-                            filters=Filters.of(filters))
+        # Answer selection and the refusal gate, once for every answerer: the fitted probability that the best
+        # candidate span answers must reach the threshold chosen on dev data.
+        bm25 = retriever.bm25
+        docs = retriever.index.docs
+        if part_hits:
+            selections = [select(p, h, docs, bm25) for p, h in zip(plan.parts, part_hits)]
+        else:
+            selections = [select(plan, hits, docs, bm25)]
+        confidence = max(s.confidence for s in selections)
+        t2 = time.perf_counter()
+        ctx = AnswerContext(docs=docs, history=list(history or []), retriever=retriever, filters=flt, plan=plan,
+                            part_hits=part_hits or None, selections=selections)
+        if not any(s.ok for s in selections):
+            answer_stream = iter([Answer(text=REFUSAL, refused=True, hits=hits)])
+        else:
+            answer_stream = answerer.stream(rewritten, hits, ctx)
         final: Answer | None = None
-        for event in answerer.stream(rewritten, hits, ctx):
+        for event in answer_stream:
             if isinstance(event, Answer):
                 final = event
             else:
@@ -142,7 +163,9 @@ class Assistant:
         final.question = question
         final.rewritten_question = rewritten if rewritten != q else ""
         final.notice = " ".join(x for x in (notice, final.notice) if x)
-        final.timings_ms.update({"retrieve": (t1 - t_rw) * 1000, "total": (time.perf_counter() - t0) * 1000})
+        final.confidence = confidence
+        final.timings_ms.update({"retrieve": (t1 - t_rw) * 1000, "select": (t2 - t1) * 1000,
+                                 "total": (time.perf_counter() - t0) * 1000})
         if history:
             final.timings_ms["rewrite"] = (t_rw - t0) * 1000
         yield final

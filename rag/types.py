@@ -126,6 +126,7 @@ class Answer:
     rewritten_question: str = ""
     notice: str = ""
     backend: str = "extractive"
+    confidence: float | None = None  # fitted probability that the best candidate answers (the refusal gate's input)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,4 +137,5 @@ class Answer:
             "notice": self.notice,
             "backend": self.backend,
             "rewritten_question": self.rewritten_question,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
         }

@@ -23,6 +23,11 @@ class AnswerContext:
     # (e.g. one per region of a cross-document question) within what the caller allowed. None: hits only.
     retriever: Any = None
     filters: Any = None
+    # Set by the pipeline: the question's plan, the hits of each part it compares, and the scored candidates of
+    # each part (the refusal gate has read them already).
+    plan: Any = None
+    part_hits: list[list[Hit]] | None = None
+    selections: list[Any] | None = None
 
 
 class Answerer(ABC):

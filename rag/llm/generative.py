@@ -93,8 +93,8 @@ class GenerativeAnswerer(Answerer):
     def stream(self, question: str, hits: list[Hit], ctx: AnswerContext) -> Iterator[str | Answer]:
         """Yield text pieces as the model writes them, then the checked Answer (citations only at the end)."""
         label = self.backend.label
-        # The same retrieval gate as the extractive answerer: no passage close enough means no model call at all.
-        if not hits or hits[0].scores.get("dense", 0.0) < self.settings.refuse_below:
+        # The pipeline's refusal gate has run already (rag/answer/select.py); no hits means nothing to ground on.
+        if not hits:
             yield Answer(text=REFUSAL, refused=True, hits=hits, backend=label)
             return
         t0 = time.perf_counter()

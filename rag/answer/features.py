@@ -1,0 +1,312 @@
+"""Answer candidates and their measured signals, for the fitted answer selector.
+
+A candidate is a span of a retrieved chunk: one sentence or clause (text between 。！？； or line ends), a run of
+two or three adjacent ones (enumerations, a target and its year), or the whole chunk. Each gets a vector of
+signals about how it relates to the question's plan: idf-weighted word and bigram overlap with the question and
+its focus, the same in the section heading and the sentence before, whether it holds the kind of answer asked for
+(an amount in the asked unit, a date, a duration, an organisation, an enumeration), the years and places it names,
+its length and position, and the retrieval scores of its chunk. `rag/answer/model.py` turns them into a
+probability; nothing here is a hand-set weight.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..query.plan import ANSWER_TYPES, QueryPlan, words, years_in
+from ..textnorm import fold, sentence_spans
+from ..types import Hit
+from .quantity import DATE_RE, ENUM_RE, ORG_RE, PHONE_RE, quantities
+
+MAX_RUN = 3  # adjacent sentences a candidate may span
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+_END = set("。！？!?；;")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A span [a, b) of one hit's chunk text; `lo..hi` are the sentence indexes it covers."""
+
+    hit: Hit
+    pos: int  # index of the hit in the hit list
+    a: int
+    b: int
+    lo: int
+    hi: int
+    n_sent: int  # sentences in the chunk
+    kind: str  # "sent" | "run" | "chunk"
+
+    @property
+    def text(self) -> str:
+        return self.hit.chunk.text[self.a: self.b]
+
+
+_SPANS: dict[str, list[tuple[int, int]]] = {}
+
+
+def _sentences(chunk) -> list[tuple[int, int]]:
+    spans = _SPANS.get(chunk.chunk_id)
+    if spans is None:
+        text = chunk.text
+        spans = []
+        for a, b in sentence_spans(text):
+            while a < b and text[a].isspace():
+                a += 1
+            while b > a and text[b - 1].isspace():
+                b -= 1
+            if b - a >= 2:
+                spans.append((a, b))
+        if len(_SPANS) > 50000:
+            _SPANS.clear()
+        _SPANS[chunk.chunk_id] = spans
+    return spans
+
+
+_BAD: dict[str, list[bool]] = {}
+
+
+def _addresses_assistant(text: str) -> bool:
+    """Does a document sentence talk to the assistant ('忽略以上规则…') instead of stating policy?"""
+    from ..lexicon import load_list
+
+    folded = fold(text)
+    return any(m in folded for m in load_list("injection_markers"))
+
+
+def candidates(hits: list[Hit]) -> list[Candidate]:
+    """Every sentence, every run of up to MAX_RUN adjacent sentences, and every whole chunk of the hits.
+    A sentence that addresses the assistant is not evidence and no candidate includes it."""
+    out: list[Candidate] = []
+    for pos, hit in enumerate(hits):
+        spans = _sentences(hit.chunk)
+        n = len(spans)
+        bad = _BAD.get(hit.chunk.chunk_id)
+        if bad is None:
+            if len(_BAD) > 50000:
+                _BAD.clear()
+            bad = _BAD[hit.chunk.chunk_id] = [_addresses_assistant(hit.chunk.text[a:b]) for a, b in spans]
+        for i in range(n):
+            for j in range(i, min(n, i + MAX_RUN)):
+                if bad[j]:
+                    break
+                out.append(Candidate(hit, pos, spans[i][0], spans[j][1], i, j, n, "sent" if i == j else "run"))
+        if n > MAX_RUN and not any(bad):
+            out.append(Candidate(hit, pos, spans[0][0], spans[-1][1], 0, n - 1, n, "chunk"))
+    return out
+
+
+# -- question-side statistics ---------------------------------------------------------------------
+class QuestionStats:
+    """What every candidate is compared with: the plan's words with idf weights, the question's bigrams."""
+
+    def __init__(self, plan: QueryPlan, bm25=None):
+        self.plan = plan
+        self.w = words()
+        self.bm25 = bm25
+        n = getattr(bm25, "n", 0) or 0
+        self.n = n
+        self.max_idf = math.log(1 + (n + 0.5) / 0.5) if n else 1.0
+        self.terms = [(t, self.idf(t)) for t in plan.terms]
+        self.focus = [(t, self.idf(t)) for t in plan.focus]
+        q = fold(plan.text)
+        if self.w.ask_re.pattern:
+            q = self.w.ask_re.sub("，", q)
+        grams = []
+        for run in _CJK_RUN.finditer(q):
+            s = run.group()
+            grams.extend(s[i: i + 2] for i in range(len(s) - 1))
+        self.bigrams = [(g, self.idf("bi:" + g)) for g in dict.fromkeys(grams)]
+        self.unknown = sum(1 for t in plan.terms if self.df(t) == 0) / max(1, len(plan.terms))
+
+    def df(self, term: str) -> int:
+        if self.bm25 is None:
+            return 1
+        post = self.bm25.postings.get(term)
+        return 0 if post is None else len(post[0])
+
+    def idf(self, term: str) -> float:
+        if self.bm25 is None or not self.n:
+            return 1.0
+        df = self.df(term)
+        if df == 0:
+            return 0.3 * self.max_idf  # an unseen word is mostly a paraphrase: weigh it like a rare-ish word
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+
+    def term_match(self, term: str, text: str) -> float:
+        """1 when the text has the term, 0.9 through a synonym, else the share of its bigrams it has (>= 1/2)."""
+        if term in text:
+            return 1.0
+        if any(s in text for s in self.w.synonyms.get(term, ())):
+            return 0.9
+        if len(term) >= 3:
+            grams = {term[i: i + 2] for i in range(len(term) - 1)}
+            share = sum(g in text for g in grams) / len(grams)
+            return 0.6 * share if share >= 0.5 else 0.0
+        return 0.0
+
+    def coverage(self, weighted: list[tuple[str, float]], text: str) -> float:
+        total = sum(w for _, w in weighted)
+        if not total:
+            return 0.0
+        return sum(w * self.term_match(t, text) for t, w in weighted) / total
+
+    def bigram_recall(self, text: str) -> float:
+        total = sum(w for _, w in self.bigrams)
+        return sum(w for g, w in self.bigrams if g in text) / total if total else 0.0
+
+
+# -- features -------------------------------------------------------------------------------------
+FEATURES = (
+    "term_cov", "focus_cov", "bigram_rec", "bigram_prec", "head_cov", "prev_cov", "sent_ctx_cov",
+    "term_cov_rel", "bigram_rec_rel", "log_len", "n_units", "is_run", "is_chunk", "pos_rel", "is_first",
+    "rank", "score", "score_rel", "dense", "keyword_rel",
+    "has_qty_ok", "has_number", "has_date", "has_duration", "has_org", "has_phone", "n_enum", "n_dun",
+    "year_match", "year_other", "place_doc", "place_text", "ends_sentence", "heading_like", "unknown_terms",
+    "n_terms",
+) + tuple(f"type_{t}" for t in ANSWER_TYPES)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What a sentence holds that does not depend on the question (computed once per chunk)."""
+
+    folded: str
+    length: int
+    classes: frozenset[str]
+    years: frozenset[int]
+    has_date: bool
+    has_org: bool
+    has_phone: bool
+    n_enum: int
+    n_dun: int
+    grams: tuple[str, ...]
+    ends: bool
+
+
+_SENT_INFO: dict[str, tuple[_Sent, ...]] = {}
+
+
+def _sentence_info(chunk) -> tuple[_Sent, ...]:
+    info = _SENT_INFO.get(chunk.chunk_id)
+    if info is None:
+        out = []
+        for a, b in _sentences(chunk):
+            t = chunk.text[a:b]
+            ft = fold(t)
+            cj = re.sub(r"[^\u4e00-\u9fff]", "", ft)
+            out.append(_Sent(ft, len(t), frozenset(q.cls for q in quantities(t)), frozenset(years_in(t)),
+                             bool(DATE_RE.search(t)), bool(ORG_RE.search(t)), bool(PHONE_RE.search(t)),
+                             len(ENUM_RE.findall(t)), t.count("、"), tuple(cj[i: i + 2] for i in range(len(cj) - 1)),
+                             t[-1] in _END))
+        info = tuple(out)
+        if len(_SENT_INFO) > 50000:
+            _SENT_INFO.clear()
+        _SENT_INFO[chunk.chunk_id] = info
+    return info
+
+
+def _qty_ok(classes: set[str], plan: QueryPlan) -> float:
+    if not plan.unit_classes:
+        return float(bool(classes - {"year", "date"}))
+    if classes & plan.unit_classes:
+        return 1.0
+    counts = {"count", "org", "people"}
+    return 0.5 if plan.unit_classes & counts and classes & counts else 0.0
+
+
+def features(plan: QueryPlan, cands: list[Candidate], hits: list[Hit], docs: dict, bm25=None,
+             stats: QuestionStats | None = None) -> np.ndarray:
+    """One row of FEATURES per candidate. Sentence-level matches are computed once per sentence; a candidate
+    spanning several sentences takes the best match of each word over them."""
+    st = stats or QuestionStats(plan, bm25)
+    X = np.zeros((len(cands), len(FEATURES)), dtype=np.float32)
+    if not cands:
+        return X
+    col = {f: i for i, f in enumerate(FEATURES)}
+    max_score = max((h.score for h in hits), default=1.0) or 1.0
+    max_kw = max((h.scores.get("keyword", 0.0) for h in hits), default=0.0) or 1.0
+    place_docs = set(plan.docs)
+    qtext = fold(plan.text)
+    tw = np.array([w for _, w in st.terms], dtype=np.float32)
+    fw = np.array([w for _, w in st.focus], dtype=np.float32)
+    bw = np.array([w for _, w in st.bigrams], dtype=np.float32)
+    tsum, fsum, bsum = float(tw.sum()) or 1.0, float(fw.sum()) or 1.0, float(bw.sum()) or 1.0
+    per_chunk: dict[str, tuple] = {}
+    for r, c in enumerate(cands):
+        chunk = c.hit.chunk
+        got = per_chunk.get(chunk.chunk_id)
+        if got is None:
+            info = _sentence_info(chunk)
+            tm = np.array([[st.term_match(t, s.folded) for t, _ in st.terms] for s in info],
+                          dtype=np.float32).reshape(len(info), len(st.terms))
+            fm = np.array([[st.term_match(t, s.folded) for t, _ in st.focus] for s in info],
+                          dtype=np.float32).reshape(len(info), len(st.focus))
+            bm = np.array([[g in s.folded for g, _ in st.bigrams] for s in info],
+                          dtype=np.float32).reshape(len(info), len(st.bigrams))
+            qg = np.array([sum(g in qtext for g in s.grams) for s in info], dtype=np.float32)
+            ng = np.array([len(s.grams) for s in info], dtype=np.float32)
+            rec = docs.get(chunk.doc_id)
+            regions = " ".join(rec.doc.metadata.get("regions") or []) if rec else ""
+            head = fold(f"{chunk.title} {chunk.section_path} {regions}")
+            head_cov = st.coverage(st.terms, head)
+            head_years = frozenset(years_in(chunk.section_path))
+            got = (info, tm, fm, bm, qg, ng, head, head_cov, head_years)
+            per_chunk[chunk.chunk_id] = got
+        info, tm, fm, bm, qg, ng, head, head_cov, head_years = got
+        lo, hi = c.lo, c.hi + 1
+        sents = info[lo:hi]
+        classes = set().union(*(s.classes for s in sents))
+        cand_years = set().union(*(s.years for s in sents))
+        prev_years = info[lo - 1].years if lo > 0 else frozenset()
+        ctx_years = cand_years or prev_years or head_years
+        row = X[r]
+        row[col["term_cov"]] = float(tm[lo:hi].max(axis=0) @ tw) / tsum if len(tw) else 0.0
+        row[col["focus_cov"]] = float(fm[lo:hi].max(axis=0) @ fw) / fsum if len(fw) else 0.0
+        row[col["bigram_rec"]] = float(bm[lo:hi].max(axis=0) @ bw) / bsum if len(bw) else 0.0
+        n_grams = float(ng[lo:hi].sum())
+        row[col["bigram_prec"]] = float(qg[lo:hi].sum()) / n_grams if n_grams else 0.0
+        row[col["head_cov"]] = head_cov
+        row[col["prev_cov"]] = float(tm[lo - 1] @ tw) / tsum if lo > 0 and len(tw) else 0.0
+        a, b = max(0, lo - 2), min(len(info), hi + 1)
+        row[col["sent_ctx_cov"]] = float(tm[a:b].max(axis=0) @ tw) / tsum if len(tw) else 0.0
+        length = c.b - c.a
+        row[col["log_len"]] = math.log(1 + length)
+        row[col["n_units"]] = hi - lo
+        row[col["is_run"]] = float(c.kind == "run")
+        row[col["is_chunk"]] = float(c.kind == "chunk")
+        row[col["pos_rel"]] = lo / max(1, c.n_sent - 1) if c.n_sent > 1 else 0.0
+        row[col["is_first"]] = float(lo == 0)
+        row[col["rank"]] = c.pos
+        row[col["score"]] = c.hit.score
+        row[col["score_rel"]] = c.hit.score / max_score if max_score > 0 else 0.0
+        row[col["dense"]] = c.hit.scores.get("dense", 0.0)
+        row[col["keyword_rel"]] = c.hit.scores.get("keyword", 0.0) / max_kw
+        row[col["has_qty_ok"]] = _qty_ok(classes, plan)
+        row[col["has_number"]] = float(bool(classes - {"year", "date"}))
+        row[col["has_date"]] = float(any(s.has_date for s in sents))
+        row[col["has_duration"]] = float("duration" in classes)
+        row[col["has_org"]] = float(any(s.has_org for s in sents))
+        row[col["has_phone"]] = float(any(s.has_phone for s in sents))
+        row[col["n_enum"]] = min(8, sum(s.n_enum for s in sents))
+        row[col["n_dun"]] = min(10, sum(s.n_dun for s in sents))
+        if plan.years:
+            row[col["year_match"]] = float(bool(set(plan.years) & ctx_years))
+            row[col["year_other"]] = float(bool(ctx_years) and not set(plan.years) & ctx_years)
+        if plan.places:
+            row[col["place_doc"]] = float(chunk.doc_id in place_docs)
+            row[col["place_text"]] = float(any(p in head or any(p in s.folded for s in sents) for p in plan.places))
+        row[col["ends_sentence"]] = float(sents[-1].ends)
+        row[col["heading_like"]] = float(length < 30 and not sents[-1].ends)
+        row[col["unknown_terms"]] = st.unknown
+        row[col["n_terms"]] = len(plan.terms)
+        row[col["type_" + plan.answer_type]] = 1.0
+    for name in ("term_cov", "bigram_rec"):
+        v = X[:, col[name]]
+        m = float(v.max())
+        X[:, col[name + "_rel"]] = v / m if m > 0 else 0.0
+    return X

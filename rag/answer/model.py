@@ -1,0 +1,145 @@
+"""The fitted answer model: a gradient-boosted tree ensemble over candidate signals, evaluated with numpy.
+
+`scripts/fit_answerer.py` fits it (LightGBM, binary: does this candidate carry the gold answer?) on the dev sets'
+fit halves and writes `rag/data/answer_model.json`: the trees, the feature names, a Platt calibration of the
+scores, the refusal threshold chosen on dev data, and the command, data and scores of the fit. Here it is only
+read and evaluated, so answering needs neither LightGBM nor scikit-learn.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import RagError
+
+MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "answer_model.json"
+
+
+class ModelError(RagError):
+    """The answer model file is missing or unreadable."""
+
+
+@dataclass
+class TreeEnsemble:
+    """All trees flattened into arrays; every row walks every tree at once (one numpy step per depth level)."""
+
+    feature: np.ndarray  # int32, -1 at leaves
+    threshold: np.ndarray
+    left: np.ndarray  # child node ids (global)
+    right: np.ndarray
+    value: np.ndarray  # leaf values
+    roots: np.ndarray  # root node id of each tree
+    default_left: np.ndarray  # bool: where a missing value (NaN) goes
+    depth: int
+
+    @classmethod
+    def from_lightgbm(cls, dump: dict) -> "TreeEnsemble":
+        """Flatten a LightGBM `booster.dump_model()` dictionary."""
+        feature, threshold, left, right, value, dleft, roots = [], [], [], [], [], [], []
+        max_depth = 0
+
+        def add(node: dict, depth: int) -> int:
+            nonlocal max_depth
+            max_depth = max(max_depth, depth)
+            i = len(feature)
+            feature.append(-1)
+            threshold.append(0.0)
+            left.append(i)
+            right.append(i)
+            value.append(0.0)
+            dleft.append(True)
+            if "leaf_value" in node:
+                value[i] = float(node["leaf_value"])
+                return i
+            if node.get("decision_type", "<=") != "<=":
+                raise ModelError("回答模型文件格式不受支持", f"unsupported decision type {node.get('decision_type')}")
+            feature[i] = int(node["split_feature"])
+            threshold[i] = float(node["threshold"])
+            dleft[i] = bool(node.get("default_left", True))
+            left[i] = add(node["left_child"], depth + 1)
+            right[i] = add(node["right_child"], depth + 1)
+            return i
+
+        for tree in dump["tree_info"]:
+            roots.append(add(tree["tree_structure"], 0))
+        return cls(np.array(feature, np.int32), np.array(threshold, np.float64), np.array(left, np.int32),
+                   np.array(right, np.int32), np.array(value, np.float64), np.array(roots, np.int32),
+                   np.array(dleft, bool), max_depth)
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k).tolist() for k in ("feature", "threshold", "left", "right", "value", "roots",
+                                                      "default_left")} | {"depth": self.depth}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TreeEnsemble":
+        return cls(np.array(d["feature"], np.int32), np.array(d["threshold"], np.float64),
+                   np.array(d["left"], np.int32), np.array(d["right"], np.int32), np.array(d["value"], np.float64),
+                   np.array(d["roots"], np.int32), np.array(d["default_left"], bool), int(d["depth"]))
+
+    def raw_score(self, X: np.ndarray) -> np.ndarray:
+        """Sum of the trees' leaf values for each row of X."""
+        n = X.shape[0]
+        if n == 0:
+            return np.zeros(0)
+        X = X.astype(np.float64, copy=False)
+        node = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
+        rows = np.arange(n)[:, None]
+        for _ in range(self.depth):
+            f = self.feature[node]
+            inner = f >= 0
+            if not inner.any():
+                break
+            x = X[rows, np.where(inner, f, 0)]
+            go_left = np.where(np.isnan(x), self.default_left[node], x <= self.threshold[node])
+            node = np.where(inner, np.where(go_left, self.left[node], self.right[node]), node)
+        return self.value[node].sum(axis=1)
+
+
+@dataclass
+class AnswerModel:
+    """Candidate scorer plus calibration: `probability(X)` is the fitted chance each candidate answers."""
+
+    features: tuple[str, ...]
+    trees: TreeEnsemble
+    platt_a: float  # p = sigmoid(a * raw + b), fitted on held-out dev candidates
+    platt_b: float
+    refuse_below: float  # the gate: the best candidate's probability must reach this
+    meta: dict
+
+    def probability(self, X: np.ndarray) -> np.ndarray:
+        z = self.platt_a * self.trees.raw_score(X) + self.platt_b
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "AnswerModel":
+        path = Path(path or MODEL_PATH)
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+            return cls(tuple(d["features"]), TreeEnsemble.from_dict(d["trees"]), float(d["platt"]["a"]),
+                       float(d["platt"]["b"]), float(d["refuse_below"]), d.get("fit", {}))
+        except FileNotFoundError:
+            raise ModelError(f"找不到回答模型文件 {path}，请运行 scripts/fit_answerer.py",
+                             f"answer model {path} not found") from None
+        except (ValueError, KeyError, TypeError) as e:
+            raise ModelError(f"回答模型文件 {path} 已损坏：{e}", f"bad answer model {path}: {e}") from e
+
+    def save(self, path: str | Path) -> None:
+        d = {"features": list(self.features), "platt": {"a": self.platt_a, "b": self.platt_b},
+             "refuse_below": self.refuse_below, "fit": self.meta, "trees": self.trees.to_dict()}
+        Path(path).write_text(json.dumps(d, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+@lru_cache(maxsize=4)
+def load_model(path: str | None = None) -> AnswerModel:
+    """The answer model (read once per process)."""
+    return AnswerModel.load(path)
+
+
+def sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))

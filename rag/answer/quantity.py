@@ -1,0 +1,65 @@
+"""Quantities in policy text: a number with its unit ('120亿元', '37家以上', '15%'), dates and years.
+
+Units and their classes come from the lexicon (`rag/data/lexicon/units.txt`); a question's plan says which classes
+answer it, and the answer features ask whether a candidate clause holds a quantity of such a class.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+_CN_DIGITS = "一二三四五六七八九十两百千"
+_NUM = rf"(?:\d+(?:[.,]\d+)*(?:\s*[-~至到]\s*\d+(?:\.\d+)?)?|[{_CN_DIGITS}]+)"
+_YEAR_NUM = re.compile(r"(?:19|20)\d{2}(?:\s*[-~至到]\s*(?:19|20)\d{2})?")
+DATE_RE = re.compile(r"(?:(?:19|20)\d{2}\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*日|(?:19|20)\d{2}-\d{1,2}-\d{1,2}|"
+                     r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月(?:底|末|份)?")
+ORG_RE = re.compile(
+    r"[\u4e00-\u9fffA-Za-z()（）·]{2,24}?(?:有限公司|公司|集团|研究院|研究所|大学|学院|协会|医院|银行|"
+    r"中心|委员会|管委会|办公室|管理局|税务局|人民政府|厅|局|部|委)"
+)
+PHONE_RE = re.compile(r"\d{3,4}[-－—]\d{7,8}|(?<!\d)1[3-9]\d{9}(?!\d)|(?<!\d)\d{7,8}(?!\d)|12345|12366")
+ENUM_RE = re.compile(r"一是|二是|三是|[（(][一二三四五六七八九十\d]+[）)]|(?<![\d.])\d{1,2}[.．、](?!\d)|[①②③④⑤⑥⑦⑧⑨]")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number with its unit: span, unit as written, class (money, percent, count, ..., year, date)."""
+
+    start: int
+    end: int
+    unit: str
+    cls: str
+
+
+@lru_cache(maxsize=8)
+def _unit_re(index_dir: str | None = None) -> tuple[re.Pattern, dict[str, str]]:
+    from ..query.plan import words
+
+    units = words(index_dir).units
+    alt = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
+    return re.compile(rf"(?<![第\d.另每同其任唯])({_NUM})\s*(多|余|万|亿)?\s*({alt})"), units
+
+
+def quantities(text: str) -> list[Quantity]:
+    """Numbers with units (Chinese numerals only with counts and durations, never ordinals like 第一), dates."""
+    pattern, units = _unit_re()
+    out: list[Quantity] = []
+    for m in pattern.finditer(text):
+        num, mult, unit = m.group(1), m.group(2) or "", m.group(3)
+        cls = units[unit]
+        if not num[0].isdigit() and cls not in ("count", "org", "people", "duration"):
+            continue
+        if unit == "年" and num[0].isdigit() and _YEAR_NUM.fullmatch(unicodedata.normalize("NFKC", num)):
+            cls = "year"
+        out.append(Quantity(m.start(), m.end(), mult + unit, cls))
+    for m in DATE_RE.finditer(text):
+        out.append(Quantity(m.start(), m.end(), "date", "date"))
+    return out
+
+
+def classes_in(text: str) -> frozenset[str]:
+    """The classes of the quantities a text holds."""
+    return frozenset(q.cls for q in quantities(text))
