@@ -3,7 +3,8 @@
 
 Each passage (context) is one document; each question is an item whose first answer text is its must_contain.
 The passages are written as .txt files into a cache folder and indexed with `rag.ingest`; the index is cached under
-~/.cache/policyqa/ keyed by the settings that shape it, so reruns skip the embedding.
+~/.cache/policyqa/ keyed by the settings that shape it, so reruns skip the embedding. Loader and index are
+`rag.eval_sets`' (shared with `rag eval cmrc`, which measures answers too).
 
     python benchmarks/cmrc.py                      # table: hybrid + keyword, dense, langchain_naive, chatchat
     python benchmarks/cmrc.py --json               # one JSON object on stdout
@@ -28,12 +29,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag import eval_metrics as M  # noqa: E402
+from rag import eval_sets  # noqa: E402
 from rag.baselines import BASELINE_NAMES, VECTOR_CACHE, PolicyQASystem, build_systems  # noqa: E402
 from rag.evaluate import EvalItem, doc_hit_rows, run_retrieval, summarize_retrieval  # noqa: E402
 from rag.eval_report import fmt  # noqa: E402
 
 DEFAULT_DATA = Path("/work/shared/external/cmrc2018_trial.json")
-CACHE = Path(os.environ.get("POLICYQA_CACHE", Path.home() / ".cache" / "policyqa"))
+CACHE = eval_sets.CACHE_DIR
 CREDIT = ("CMRC 2018 trial set — Cui et al., \"A Span-Extraction Dataset for Chinese Machine Reading Comprehension\", "
           "EMNLP-IJCNLP 2019 — licensed CC BY-SA 4.0 (https://github.com/ymcui/cmrc2018); read locally, not redistributed.")
 BARS = {"hit_at_1": 0.96, "hit_at_5": 0.99}
@@ -52,45 +54,20 @@ log = logging.getLogger("benchmarks.cmrc")
 
 def load_cmrc(path: Path) -> tuple[list[tuple[str, str]], list[EvalItem]]:
     """Passages as (doc id, text) and questions as eval items (first answer text = must_contain)."""
-    if not path.exists():
-        sys.exit(f"找不到 CMRC 数据 {path}（用 --data 指定）/ CMRC data not found at {path}")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    passages, items = [], []
-    for article in data["data"]:
-        for para in article["paragraphs"]:
-            doc_id = f"{para['id']}.txt"
-            passages.append((doc_id, para["context"]))
-            for qa in para["qas"]:
-                answers = [a["text"] for a in qa.get("answers", []) if a.get("text", "").strip()]
-                if answers:
-                    items.append(EvalItem(id=qa["id"], question=qa["question"], type="cmrc",
-                                          must_contain=(answers[0],), doc=(doc_id,)))
-    return passages, items
+    try:
+        return eval_sets.load_cmrc(path)
+    except eval_sets.EvalSetError as e:
+        sys.exit(f"{e}（用 --data 指定）/ {e.log_message}")
 
 
 def build_index(passages: list[tuple[str, str]], settings, data_sha: str, say) -> Path:
-    """Write the passages as files and index them (incremental: an unchanged cached index is reused as is)."""
-    from rag.ingest import ingest
-
-    passage_dir = CACHE / f"cmrc-passages-{data_sha[:12]}"
-    if not passage_dir.exists():
-        tmp = passage_dir.with_name(passage_dir.name + ".tmp")
-        tmp.mkdir(parents=True, exist_ok=True)
-        for doc_id, text in passages:
-            (tmp / doc_id).write_text(text, encoding="utf-8")
-        tmp.rename(passage_dir)
-    key = json.dumps([settings.embedding_fingerprint(), settings.chunker_settings().fingerprint(),
-                      settings.faiss_index, data_sha], sort_keys=True)
-    index_dir = CACHE / f"cmrc-index-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
-    say(f"索引 {index_dir} …（首次需嵌入约 {sum(len(t) for _, t in passages):,} 字，可能要几分钟）")
+    """The passages indexed in the cache folder, shared with `rag eval cmrc` (an unchanged index is reused)."""
     t0 = time.perf_counter()
-    # Files are listed one by one: rag.loaders.find_files skips a folder under any hidden path part (~/.cache).
-    files = [passage_dir / doc_id for doc_id, _ in passages]
-    report = ingest(files, settings, index_dir=index_dir, prune=True)
-    if report.n_docs != len(passages):
-        sys.exit(f"索引只有 {report.n_docs} 篇，应为 {len(passages)} 篇 / indexed {report.n_docs} of {len(passages)} "
-                 f"passages; skipped: {report.skipped[:3]}")
-    say(f"  {report.n_docs} 篇 / {report.n_chunks} 块，本次嵌入 {report.n_embedded} 块，用时 {time.perf_counter() - t0:.1f} 秒")
+    try:
+        index_dir = eval_sets.cmrc_index(passages, settings, data_sha, say)
+    except eval_sets.EvalSetError as e:
+        sys.exit(f"{e} / {e.log_message}")
+    say(f"索引 {index_dir}：{len(passages)} 篇，用时 {time.perf_counter() - t0:.1f} 秒")
     return index_dir
 
 

@@ -178,10 +178,13 @@ def cmd_ask(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    from .eval_sets import named_sets
     from .evaluate import main as eval_main
 
     settings = _settings(args)
-    _ensure_default_index(settings, True)
+    known = named_sets()
+    if any(name not in known for name in args.sets):  # a JSONL file is answered over --index or the default index
+        _ensure_default_index(settings, True)
     return eval_main(args, settings)
 
 
@@ -234,14 +237,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stream", action="store_true", help="print the answer as it is generated")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("eval", help="measure retrieval and answers on a Q&A set (JSONL)")
-    p.add_argument("file", help="eval set, e.g. eval/qa.jsonl")
+    p = sub.add_parser("eval", help="measure retrieval and answers on one or more Q&A sets, side by side",
+                       description="SET is a JSONL file (answered over --index or the default index) or a set named "
+                                   "in eval/sets.json (qa, ncp2020, ncp2020-unanswerable, cmrc), whose index is built "
+                                   "on first use.")
+    p.add_argument("sets", nargs="+", metavar="SET", help="eval set: a JSONL file or a name from eval/sets.json")
     common(p)
+    p.add_argument("--split", choices=["all", "fit", "report"], default="all",
+                   help="questions of one half of a stable split by document (default all)")
     p.add_argument("--baselines", action="store_true", help="also run keyword, dense, LangChain and Chatchat baselines")
     p.add_argument("--llm", choices=["none", "openai", "llamacpp"], help="answer backend to evaluate")
     p.add_argument("--no-answers", action="store_true", help="retrieval metrics only")
+    p.add_argument("--details", metavar="OUT.jsonl", help="write one JSON line per question (answer, metrics, hits)")
     p.add_argument("--report", help="write a Markdown report with a chart (e.g. eval/report.md)")
-    p.add_argument("--limit", type=int, help="evaluate only the first N items")
+    p.add_argument("--by-type", action="store_true", help="also print each set's tables by question type")
+    p.add_argument("--limit", type=int, help="evaluate only the first N items of each set")
     p.set_defaults(func=cmd_eval)
     return parser
 

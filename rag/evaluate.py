@@ -1,31 +1,31 @@
-"""`rag eval`: retrieval and answer quality of an index on a Q&A set (JSONL), with baselines side by side.
+"""`rag eval`: retrieval and answer quality on one or more Q&A sets, side by side, with anchors and baselines.
 
-Each line of the set: id, question, answer, must_contain (list of exact source substrings), doc (file name, list,
-or null), evidence (a quote, a list, or null), type (fact|list|paraphrase|cross_doc|unanswerable|distractor).
-Retrieval metrics cover the answerable items; answer metrics call `Assistant.ask` end to end. The metric
-definitions live in `rag.eval_metrics`, the baselines in `rag.baselines`, tables and the report in `rag.eval_report`.
+Each line of a set: id, question, answer (gold text), must_contain (list of exact source substrings), doc (file
+name, list, or null), evidence (a quote, a list, or null), type (fact|list|paraphrase|cross_doc|unanswerable|
+distractor). Retrieval metrics cover the answerable items; answer metrics call `Assistant.ask` end to end and are
+set beside anchors computed on the same hits (`rag.eval_anchors`). Named sets and their indexes: `rag.eval_sets`;
+metric definitions: `rag.eval_metrics`; baselines: `rag.baselines`; tables and the report: `rag.eval_report`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import eval_metrics as M
 from .errors import RagError
+from .eval_sets import EvalSetError  # noqa: F401  (re-exported: callers catch it from here)
 
 log = logging.getLogger(__name__)
 
 WARMUP_QUERY = "预热查询：产业园区的发展目标是什么"  # not from any eval set; loads caches before timing
-
-
-class EvalSetError(RagError):
-    """The eval file is missing or malformed."""
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,39 @@ class EvalItem:
     must_contain: tuple[str, ...] = ()
     doc: tuple[str, ...] = ()
     evidence: tuple[str, ...] = ()
+    answer: str = ""  # the gold answer text, when the set gives one
 
     @property
     def answerable(self) -> bool:
         return self.type != "unanswerable" and bool(self.must_contain)
+
+    @property
+    def gold(self) -> str:
+        """The text the span metrics compare answers with: `answer`, else the must_contain strings joined."""
+        return self.answer or " ".join(self.must_contain)
+
+
+SPLITS = ("all", "fit", "report")
+
+
+def split_of(item: EvalItem) -> str:
+    """`"fit"` or `"report"`: a stable 50/50 split by document, from a hash of the item's sorted doc list (an item
+    without a document: of its id), so every question about one document falls on the same side. Fitting scripts
+    use the fit half; reported numbers come from the report half."""
+    key = "doc:" + "\x1f".join(sorted(item.doc)) if item.doc else "id:" + item.id
+    return "fit" if hashlib.sha1(key.encode("utf-8")).digest()[0] < 128 else "report"
+
+
+def select(items: Sequence[EvalItem], split: str = "all", limit: int | None = None, source="") -> list[EvalItem]:
+    """The items of one split (`all`, `fit`, `report`), then the first `limit` of them."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}")
+    out = [it for it in items if split == "all" or split_of(it) == split]
+    if limit is not None:
+        out = out[: max(limit, 0)]
+    if not out:
+        raise EvalSetError(f"评测集 {source} 中没有可评测的题目（split={split}）", f"no items in {source} (split={split})")
+    return out
 
 
 def _as_list(value) -> tuple[str, ...]:
@@ -74,10 +103,11 @@ def load_items(path: str | Path, limit: int | None = None) -> list[EvalItem]:
             question = j["question"]
             if not isinstance(question, str) or not question.strip():
                 raise TypeError("question must be a non-empty string")
+            answer = j.get("answer")
             items.append(EvalItem(
                 id=str(j.get("id") or f"line{no}"), question=question, type=str(j.get("type") or "fact"),
                 must_contain=_as_list(j.get("must_contain")), doc=_as_list(j.get("doc")),
-                evidence=_as_list(j.get("evidence")),
+                evidence=_as_list(j.get("evidence")), answer=answer if isinstance(answer, str) else "",
             ))
         except (ValueError, KeyError, TypeError) as e:
             raise EvalSetError(
@@ -237,10 +267,29 @@ def evidence_cited(answer, spans: list[tuple[str, int, int]]) -> bool:
     )
 
 
+def scored_text(answer) -> str:
+    """The answer text the span metrics read: empty for a refusal, else without [n] markers and refusal text
+    (a cross-document answer may refuse one of its parts)."""
+    from .answer.base import REFUSAL
+
+    return "" if answer is None or answer.refused else M.clean_answer(answer.text, REFUSAL)
+
+
+def span_scores(text: str, item: EvalItem) -> dict[str, float]:
+    """answer_contains, answer_recall and answer_f1 of one text against an answerable item's gold."""
+    return {
+        "answer_contains": float(M.answer_contains(text, item.must_contain)),
+        "answer_recall": M.answer_recall(text, item.gold),
+        "answer_f1": M.answer_f1(text, item.gold),
+    }
+
+
 def summarize_answers(run: AnswerRun, items: Sequence[EvalItem], docs) -> dict:
-    """answer_contains, citation_valid, evidence_cited, refusal precision/recall, ask latency; overall and by type."""
+    """Span metrics (contains, recall, F1), citation_valid, evidence_cited, refusal precision/recall, the false
+    refusal rate over answerable items and ask latency; overall and by type."""
     locator = EvidenceLocator(docs)
     ev_spans = {it.id: locator.spans(it) for it in items if it.answerable and it.evidence}
+    rows = {it.id: span_scores(scored_text(run.answers.get(it.id)), it) for it in items if it.answerable}
 
     def block(subset: Sequence[EvalItem]) -> dict:
         answered = [(it, run.answers.get(it.id)) for it in subset]
@@ -249,8 +298,9 @@ def summarize_answers(run: AnswerRun, items: Sequence[EvalItem], docs) -> dict:
         valid = citation_validity([c for _, a in ok for c in a.citations], docs)
         precision, recall = M.refusal_scores([a.refused for _, a in ok], [not it.answerable for it, _ in ok])
         lat = [run.latencies_ms[it.id] for it in subset if it.id in run.latencies_ms]
+        spans = [rows[it.id] for it in subset if it.id in rows]  # an ask that failed scores 0, as a wrong answer
         return {
-            "answer_contains": M.mean(float(M.answer_contains(a.text, it.must_contain)) for it, a in answerable),
+            **{k: M.mean(r[k] for r in spans) for k in M.SPAN_KEYS},
             "citation_valid": M.mean(map(float, valid)),
             "n_citations": len(valid),
             "evidence_cited": M.mean(
@@ -258,7 +308,7 @@ def summarize_answers(run: AnswerRun, items: Sequence[EvalItem], docs) -> dict:
             ),
             "refusal_precision": precision,
             "refusal_recall": recall,
-            "refusal_rate": M.mean(float(a.refused) for _, a in ok),
+            "refusal_rate": M.mean(float(a.refused) for _, a in answerable),
             "ask_latency_ms_p50": M.percentile(lat, 50),
             "ask_latency_ms_p95": M.percentile(lat, 95),
             "answer_errors": len(subset) - len(ok),
@@ -280,11 +330,14 @@ def backend_label(settings, answers: AnswerRun | None) -> str:
 
 # -- the whole evaluation --------------------------------------------------------------------------
 def evaluate(items: Sequence[EvalItem], retriever, assistant=None, baselines: bool = False, settings=None,
-             say: Callable[[str], None] | None = None, systems=None, details: dict | None = None) -> dict:
-    """Run retrieval (hybrid, and the baselines when asked) and, with an assistant, the answer metrics.
+             say: Callable[[str], None] | None = None, systems=None, details: dict | None = None,
+             anchors: bool = True, vectors=None) -> dict:
+    """Run retrieval (hybrid, and the baselines when asked) and, with an assistant, the answer metrics and the
+    anchors on the assistant's own hits.
 
     Returns the JSON-ready result: hybrid metrics at the top level, `by_type`, answer metrics merged in,
-    and `baselines` {name: retrieval metrics}. `details`, when given, receives the per-item runs.
+    `anchors` {name: span metrics} and `baselines` {name: retrieval metrics}. `details`, when given, receives the
+    per-item runs. `vectors` (an `eval_anchors.SentenceVectors`) lets several sets share one sentence-vector cache.
     """
     from .baselines import BASELINE_NAMES, build_systems
 
@@ -314,6 +367,16 @@ def evaluate(items: Sequence[EvalItem], retriever, assistant=None, baselines: bo
         out["by_type"] = {t: {**by_type.get(t, {}), **ans["by_type"].get(t, {})} for t in by_type}
         if settings is not None:
             out["backend"] = backend_label(settings, arun)
+        if anchors:
+            from .eval_anchors import SentenceVectors, anchor_rows, summarize_anchors
+
+            say("锚点 / anchors")
+            k = settings.top_k if settings is not None else assistant.settings.top_k
+            rows = anchor_rows(items, arun.answers, k, vectors or SentenceVectors(assistant.retriever.embedder),
+                               progress=_progress_bar("sentence vectors"), say=say)
+            out["anchors"] = summarize_anchors(rows, items)
+            if details is not None:
+                details["anchors"] = rows
     if len(systems) > 1:
         out["baselines"] = {s.name: results[s.name] for s in systems[1:]}
     return M.rounded(out)
@@ -335,7 +398,7 @@ def misses(items: Sequence[EvalItem], details: dict, main: str = "hybrid") -> li
                 failed.append("backend error")
             elif it.answerable and answer.refused:
                 failed.append("refused")
-            elif it.answerable and not M.answer_contains(answer.text, it.must_contain):
+            elif it.answerable and not M.answer_contains(scored_text(answer), it.must_contain):
                 failed.append("answer lacks must_contain")
             elif not it.answerable and not answer.refused:
                 failed.append("answered an unanswerable question")
@@ -343,6 +406,42 @@ def misses(items: Sequence[EvalItem], details: dict, main: str = "hybrid") -> li
             out.append({"id": it.id, "type": it.type, "question": it.question, "must_contain": list(it.must_contain),
                         "failed": "; ".join(failed)})
     return out
+
+
+def hit_record(hit) -> dict:
+    """One retrieved hit for --details: document, section, fused and per-signal scores, first 80 characters."""
+    return {"doc": hit.chunk.doc_id, "section": hit.chunk.section_path, "score": round(hit.score, 4),
+            "scores": {k: round(v, 4) for k, v in hit.scores.items()}, "text": hit.chunk.text[:80]}
+
+
+def detail_records(set_name: str, items: Sequence[EvalItem], details: dict, k: int):
+    """One JSON-ready record per question for `rag eval --details`: the answer, its citations and `confidence`
+    (null when the answerer gives none), the gold, the item's metrics, the anchors and the top-k hits."""
+    run = details.get("retrieval", {}).get("hybrid")
+    arun = details.get("answers")
+    anchors = details.get("anchors", {})
+    for it in items:
+        a = arun.answers.get(it.id) if arun is not None else None
+        metrics = dict(run.rows.get(it.id, {})) if run is not None else {}
+        if arun is not None and it.answerable:
+            metrics.update(span_scores(scored_text(a), it))
+        if a is not None:
+            hits = [hit_record(h) for h in a.hits[:k]]
+        else:  # retrieval only (--no-answers): the ranked passages without scores
+            hits = [{"doc": r.doc, "text": r.text[:80]} for r in (run.ranked.get(it.id, [])[:k] if run else [])]
+        confidence = getattr(a, "confidence", None)
+        yield M.rounded({
+            "set": set_name, "id": it.id, "type": it.type, "split": split_of(it), "question": it.question,
+            "answer": a.text if a is not None else None, "refused": a.refused if a is not None else None,
+            "confidence": float(confidence) if confidence is not None else None,
+            "citations": [c.to_dict() for c in a.citations] if a is not None else [],
+            "gold": it.gold if it.answerable else None, "must_contain": list(it.must_contain), "doc": list(it.doc),
+            "metrics": metrics,
+            "anchors": anchors.get(it.id, {}),
+            "hits": hits,
+            "ask_ms": arun.latencies_ms.get(it.id) if arun is not None else None,
+            "error": arun.errors.get(it.id) if arun is not None else None,
+        })
 
 
 def _progress_bar(label: str):
@@ -364,23 +463,63 @@ def _say(msg: str) -> None:
 
 
 def main(args, settings) -> int:
-    """`rag eval FILE`: print the table (or one JSON object with --json); write a report with --report."""
+    """`rag eval SET [SET ...]`: evaluate each set over its own index, print one side-by-side table (or one JSON
+    object with --json); write per-question details with --details and a Markdown report with --report."""
     from .assistant import Assistant
-    from .eval_report import METRIC_NOTES, command_line, render_table, write_report
+    from .eval_anchors import SentenceVectors
+    from .eval_report import METRIC_NOTES, command_line, render_sets, write_report
+    from .eval_sets import CACHE_DIR, load_set, resolve_sets, show_path
 
-    items = load_items(args.file, getattr(args, "limit", None))
-    assistant = Assistant.load(settings.index_dir, settings)
-    details: dict = {}
-    result = evaluate(
-        items, assistant.retriever, None if getattr(args, "no_answers", False) else assistant,
-        baselines=getattr(args, "baselines", False), settings=settings, say=_say, details=details,
-    )
+    split = getattr(args, "split", None) or "all"
+    no_answers = getattr(args, "no_answers", False)
+    sets = resolve_sets(list(args.sets), settings.index_dir, say=_say)
+    results: dict[str, dict] = {}
+    missed: dict[str, list[dict]] = {}
+    vectors = None
+    assistants: dict[Path, Assistant] = {}
+    details_path = Path(args.details) if getattr(args, "details", None) else None
+    if details_path is not None:
+        details_path.parent.mkdir(parents=True, exist_ok=True)
+    with details_path.open("w", encoding="utf-8") if details_path else nullcontext() as details_file:
+        for s in sets:
+            _say(f"== {s.describe()}" + (f"\n   {s.credit}" if s.credit else ""))
+            items, index_dir = load_set(s, settings, getattr(args, "limit", None), split, say=_say,
+                                        progress=_ingest_progress())
+            set_settings = settings.model_copy(update={"index_dir": Path(index_dir)})
+            key = Path(index_dir).resolve()  # sets over one index (ncp2020 and its unanswerable questions) share it
+            assistant = assistants.get(key) or assistants.setdefault(key, Assistant.load(index_dir, set_settings))
+            if vectors is None and not no_answers:
+                vectors = SentenceVectors(assistant.retriever.embedder, CACHE_DIR)
+            details: dict = {}
+            result = evaluate(items, assistant.retriever, None if no_answers else assistant,
+                              baselines=getattr(args, "baselines", False), settings=set_settings, say=_say,
+                              details=details, vectors=vectors)
+            result["set"] = {"questions": show_path(s.questions), "corpus": show_path(s.corpus),
+                             "index": show_path(Path(index_dir)), "credit": s.credit, "split": split}
+            results[s.name] = result
+            missed[s.name] = misses(items, details)
+            for rec in detail_records(s.name, items, details, set_settings.top_k) if details_file else ():
+                details_file.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    if details_path is not None:
+        _say(f"逐题明细已写入 {details_path}")
     if getattr(args, "report", None):
-        md, png = write_report(result, Path(args.report), settings, command=command_line(args),
-                               misses=misses(items, details), notes=METRIC_NOTES)
+        md, png = write_report(results, Path(args.report), settings, command=command_line(args), misses=missed,
+                               notes=METRIC_NOTES)
         _say(f"报告已写入 {md}（图表 {png}）")
     if getattr(args, "json", False):
-        print(json.dumps(result, ensure_ascii=False))
+        print(json.dumps({"split": split, "sets": results}, ensure_ascii=False))
     else:
-        print(render_table(result))
+        print(render_sets(results, by_type=len(results) == 1 or getattr(args, "by_type", False)))
     return 0
+
+
+def _ingest_progress():
+    if not sys.stderr.isatty():
+        return None
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "embed" and total:
+            sys.stderr.write(f"\r  计算向量 {done}/{total}" + ("\n" if done >= total else ""))
+            sys.stderr.flush()
+
+    return progress

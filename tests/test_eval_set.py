@@ -1,4 +1,5 @@
-"""The eval set is honest: every quote and every must_contain string is really in the corpus, all types covered."""
+"""The eval set is honest: every quote and every must_contain string is really in the corpus, all types covered;
+the named sets of eval/sets.json point at real questions, documents and index folders."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 import subprocess
 import sys
 from collections import Counter
+
+import pytest
 
 from rag.loaders import load_document
 from rag.textnorm import normalize_text
@@ -54,3 +57,62 @@ def test_coverage_of_types_and_documents():
 def test_checker_script_passes():
     proc = subprocess.run([sys.executable, "eval/check_qa.py"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# -- the named sets of eval/sets.json ---------------------------------------------------------------
+def test_named_sets_point_at_their_questions_documents_and_indexes():
+    from rag.eval_sets import named_sets
+    from rag.evaluate import load_items
+
+    sets = named_sets()
+    assert {"qa", "ncp2020", "ncp2020-unanswerable", "cmrc"} <= set(sets)
+    qa = sets["qa"]
+    assert qa.questions == ROOT / "eval" / "qa.jsonl" and qa.corpus == CORPUS and qa.index == ROOT / "index" / "default"
+    assert sets["ncp2020"].index == sets["ncp2020-unanswerable"].index == ROOT / "index" / "ncp2020"
+    assert sets["ncp2020"].corpus == sets["ncp2020-unanswerable"].corpus
+    assert sets["ncp2020-unanswerable"].optional and not sets["ncp2020"].optional
+    assert sets["cmrc"].format == "cmrc" and sets["cmrc"].index is None  # indexed in the cache folder
+    for name in ("ncp2020", "cmrc"):  # external data is credited and read in place, outside the repository
+        assert sets[name].credit and ROOT not in sets[name].questions.resolve().parents
+    ncp = sets["ncp2020"]
+    if ncp.questions.exists():
+        items = load_items(ncp.questions)
+        assert len(items) == 634 and all(it.answer and it.doc for it in items)
+        assert len(list(ncp.corpus.glob("*.txt"))) == 599
+
+
+def test_set_paths_take_env_vars_with_defaults_and_absolute_paths(monkeypatch, tmp_path):
+    from rag.eval_sets import EvalSetError, expand_path
+
+    monkeypatch.delenv("POLICYQA_TEST_DATA", raising=False)
+    assert expand_path("${POLICYQA_TEST_DATA:-../data}/dev.jsonl") == ROOT / "../data/dev.jsonl"
+    monkeypatch.setenv("POLICYQA_TEST_DATA", str(tmp_path))
+    assert expand_path("${POLICYQA_TEST_DATA:-../data}/dev.jsonl") == tmp_path / "dev.jsonl"
+    assert expand_path("$POLICYQA_TEST_DATA/x.json") == tmp_path / "x.json"
+    assert expand_path(str(tmp_path / "abs.jsonl")) == tmp_path / "abs.jsonl"
+    monkeypatch.delenv("POLICYQA_TEST_DATA")
+    with pytest.raises(EvalSetError, match="POLICYQA_TEST_DATA"):
+        expand_path("${POLICYQA_TEST_DATA}/dev.jsonl")
+
+
+def test_resolving_sets_files_names_missing_optional_and_unknown(monkeypatch, tmp_path):
+    from rag.eval_sets import EvalSetError, resolve_sets
+
+    sets_file = tmp_path / "sets.json"
+    sets_file.write_text(json.dumps({"sets": {
+        "mine": {"questions": str(tmp_path / "mine.jsonl"), "corpus": "corpus", "index": str(tmp_path / "ix")},
+        "later": {"questions": str(tmp_path / "not_written_yet.jsonl"), "optional": True},
+    }}), encoding="utf-8")
+    (tmp_path / "mine.jsonl").write_text('{"question": "问", "must_contain": ["x"]}\n', encoding="utf-8")
+    monkeypatch.setenv("RAG_EVAL_SETS", str(sets_file))
+    warnings = []
+    got = resolve_sets(["mine", "later", str(ROOT / "eval" / "qa.jsonl")], ROOT / "index" / "other",
+                       say=warnings.append)
+    assert [s.name for s in got] == ["mine", "qa"]
+    assert got[0].corpus == CORPUS and got[0].index == tmp_path / "ix"
+    assert got[1].questions.name == "qa.jsonl" and got[1].index == ROOT / "index" / "other" and got[1].corpus is None
+    assert len(warnings) == 1 and "later" in warnings[0]
+    with pytest.raises(EvalSetError, match="未知的评测集 no-such-set"):
+        resolve_sets(["no-such-set"], ROOT / "index", say=warnings.append)
+    with pytest.raises(EvalSetError, match="没有可评测的评测集"):  # the only set asked for was skipped
+        resolve_sets(["later"], ROOT / "index", say=warnings.append)
