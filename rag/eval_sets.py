@@ -198,7 +198,9 @@ def load_set(s: EvalSet, settings, limit: int | None = None, split: str = "all",
 
 def ensure_index(corpus: Path, index_dir: Path, settings, say=log.info, progress=None) -> None:
     """Build the set's index from its corpus folder on first use, or bring it up to date (incremental: unchanged
-    documents are not embedded again)."""
+    documents are not embedded again). The index is derived from the set's documents, so one built under other
+    settings (embedding model, chunker) is rebuilt, as the default index is."""
+    from .errors import IndexMismatchError
     from .ingest import index_is_stale, ingest
 
     corpus = corpus.resolve()  # a '..' part must not read as a hidden folder
@@ -207,4 +209,8 @@ def ensure_index(corpus: Path, index_dir: Path, settings, say=log.info, progress
     if not index_is_stale(settings, index_dir, corpus):
         return
     say(f"更新索引 {show_path(index_dir)}（文档 {show_path(corpus)}；首次构建需要计算全部向量）…")
-    ingest([corpus], settings, index_dir=index_dir, prune=True, progress=progress)
+    try:
+        ingest([corpus], settings, index_dir=index_dir, prune=True, progress=progress)
+    except IndexMismatchError as e:
+        say(f"索引 {show_path(index_dir)} 的设置与当前不同，按当前设置重建（{e.log_message}）")
+        ingest([corpus], settings, index_dir=index_dir, rebuild=True, progress=progress)

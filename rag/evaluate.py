@@ -473,6 +473,8 @@ def main(args, settings) -> int:
     split = getattr(args, "split", None) or "all"
     no_answers = getattr(args, "no_answers", False)
     sets = resolve_sets(list(args.sets), settings.index_dir, say=_say)
+    if getattr(args, "index", None) and all(s.corpus is not None or s.format == "cmrc" for s in sets):
+        _say("注意：--index 只用于 JSONL 文件评测集；命名评测集使用 eval/sets.json 中的索引")
     results: dict[str, dict] = {}
     missed: dict[str, list[dict]] = {}
     vectors = None

@@ -116,3 +116,22 @@ def test_resolving_sets_files_names_missing_optional_and_unknown(monkeypatch, tm
         resolve_sets(["no-such-set"], ROOT / "index", say=warnings.append)
     with pytest.raises(EvalSetError, match="没有可评测的评测集"):  # the only set asked for was skipped
         resolve_sets(["later"], ROOT / "index", say=warnings.append)
+
+
+def test_a_named_sets_index_is_built_on_first_use_reused_then_rebuilt_under_other_settings(tmp_path, settings_factory):
+    from rag.eval_sets import ensure_index
+    from rag.store import read_manifest
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notice.txt").write_text("关于减免房租的通知\n一、对个体工商户减免3个月房租。\n二、申请材料报送区政府。\n",
+                                     encoding="utf-8")
+    index_dir = tmp_path / "index"
+    said = []
+    ensure_index(docs, index_dir, settings_factory(index_dir), say=said.append)
+    first = read_manifest(index_dir)
+    assert list(first["documents"]) == ["notice.txt"] and len(said) == 1
+    ensure_index(docs, index_dir, settings_factory(index_dir), say=said.append)
+    assert len(said) == 1  # up to date: nothing read, nothing written
+    ensure_index(docs, index_dir, settings_factory(index_dir, chunk_max_chars=120), say=said.append)
+    assert read_manifest(index_dir)["chunker"]["max_chars"] == 120 and "重建" in said[-1]
