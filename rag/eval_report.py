@@ -81,7 +81,7 @@ def side_by_side(results: dict[str, dict], table) -> list[tuple[str, str]]:
 
     names = list(results)
     out = []
-    answered = [n for n in names if "answer_contains" in results[n]]
+    answered = [n for n in names if "answer_contains" in results[n] and results[n].get("n_answerable")]
     if answered:
         backends = sorted({results[n].get("backend", "?") for n in answered})
         systems = [(f"answerer ({', '.join(backends)})", lambda r: r)]
@@ -160,7 +160,10 @@ def chart(results: dict[str, dict], path: Path) -> Path:
         result = results[name]
         bars = [(sys_name, [m.get(k) or 0.0 for k, _ in CHART_METRICS]) for sys_name, m in systems_of(result)]
         _bars(axes[0][col], bars, [label for _, label in CHART_METRICS], f"{name}: retrieval")
-        if with_answers:
+        if with_answers and not result.get("n_answerable"):  # only unanswerable questions: nothing to score
+            axes[1][col].axis("off")
+            axes[1][col].set_title(f"{name}: no answerable questions", fontsize=10)
+        elif with_answers:
             anchors = result.get("anchors") or {}
             bars = [("answerer", [result.get(k) or 0.0 for k, _ in SPAN_COLS])]
             bars += [(label, [anchors[key].get(k) or 0.0 for k, _ in SPAN_COLS]) for key, label in ANCHORS
