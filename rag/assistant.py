@@ -139,9 +139,10 @@ class Assistant:
         bm25 = retriever.bm25
         docs = retriever.index.docs
         if part_hits:
-            selections = [select(p, h, docs, bm25) for p, h in zip(plan.parts, part_hits)]
+            selections = [select(p, h, docs, bm25, refuse_below=self.settings.refuse_below)
+                          for p, h in zip(plan.parts, part_hits)]
         else:
-            selections = [select(plan, hits, docs, bm25)]
+            selections = [select(plan, hits, docs, bm25, refuse_below=self.settings.refuse_below)]
         confidence = max(s.confidence for s in selections)
         t2 = time.perf_counter()
         ctx = AnswerContext(docs=docs, history=list(history or []), retriever=retriever, filters=flt, plan=plan,

@@ -113,11 +113,14 @@ class Retriever:
         place's documents, and the results are interleaved so each place's best clause ranks near the top. A
         question about one place prefers that place's documents and also gets the best passages from within them.
         """
-        return self.retrieve(query, k, mode, filters)[0]
+        k = k or self.settings.top_k
+        return self.retrieve(query, k, mode, filters)[0][:k]
 
     def retrieve(self, query: "QueryPlan | str", k: int | None = None, mode: str | None = None,
                  filters=None) -> tuple[list[Hit], list[list[Hit]]]:
-        """`search`, also returning the hits of each part of a question that compares places ([] otherwise)."""
+        """`search`, also returning the hits of each part of a question that compares places ([] otherwise). For
+        a question about one place the hits may run past k: that place's own best passages are appended for the
+        answerer to read."""
         k = k or self.settings.top_k
         plan = query if not isinstance(query, str) else self.plan(self._cut(query))
         parts = self.search_parts(plan, k, mode, filters)

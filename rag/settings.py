@@ -40,7 +40,9 @@ class Settings(BaseSettings):
     place_bonus: float = Field(default=0.1, ge=0.0, le=1.0)  # hybrid score added to documents of the one place asked
 
     # Answering
-    refuse_below: float = 0.5
+    # The refusal gate's threshold comes from the fitted answer model (rag/data/answer_model.json); set this to
+    # override it (a stricter or looser gate), e.g. RAG_REFUSE_BELOW=0.6
+    refuse_below: float | None = Field(default=None, ge=0.0, le=1.0)
     max_question_chars: int = 500
 
     # LLM generation (issue: generated answers); `none` is the extractive answerer

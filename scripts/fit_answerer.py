@@ -8,10 +8,13 @@
 For every question of a set's fit half (`rag.evaluate.split_of`, by document) the pipeline reads the question,
 retrieves, and lists every candidate span with its signals (`rag.answer.features`). A candidate is labelled
 positive when it carries the gold answer: it contains every must_contain string, or it recovers most of a long
-gold answer (LCS recall >= 0.8) without being much longer than it. A LightGBM classifier is fitted on two folds
-(split by document) to get out-of-fold scores; those fit the Platt calibration and the refusal threshold (the
-lowest probability with refusal precision >= 0.9 on the fit halves' answerable and unanswerable questions); the
-final trees are fitted on the whole fit half. The report halves are never read here: `rag eval --split report`
+gold answer (LCS recall >= 0.8) without being much longer than it. A LightGBM LambdaRank ensemble (graded: most of the
+gold and little else > positive > half the gold > nothing) is fitted on two folds (split by document) to get
+out-of-fold scores. From those, each policy question (qa, ncp2020 and its unanswerable set: CMRC has none) gets
+the gate's signals (`features.gate_features`: the best candidates' scores and signals), a logistic gate is fitted
+on them (answerable or not), and the refusal threshold is the one with the highest refusal recall whose refusal
+precision is >= 0.9 on the fit halves' out-of-fold gate probabilities. The final ranker and gate are fitted on
+the whole fit half. The report halves are never read here: `rag eval --split report`
 measures on them. The model file records the command, the data and the scores reached.
 """
 
@@ -30,17 +33,21 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag import eval_metrics as M  # noqa: E402
-from rag.answer.features import FEATURES, QuestionStats, candidates, features  # noqa: E402
-from rag.answer.model import MODEL_PATH, AnswerModel, TreeEnsemble  # noqa: E402
+from rag.answer.features import (  # noqa: E402
+    FEATURES, GATE_FEATURES, GATE_MONOTONE, QuestionStats, candidates, features, gate_features,
+)
+from rag.answer.model import MODEL_PATH, AnswerModel, Gate, TreeEnsemble  # noqa: E402
 from rag.eval_sets import load_set, named_sets  # noqa: E402
 from rag.retriever import Retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 log = logging.getLogger("fit_answerer")
 DEFAULT_SETS = "qa,ncp2020,ncp2020-unanswerable,cmrc"
-PARAMS = dict(objective="binary", learning_rate=0.05, num_leaves=31, min_child_samples=20, n_estimators=300,
+GATE_SETS = "qa,ncp2020,ncp2020-unanswerable"  # policy questions; CMRC has no unanswerable items
+PARAMS = dict(objective="lambdarank", learning_rate=0.05, num_leaves=31, min_child_samples=20, n_estimators=300,
               subsample=0.8, subsample_freq=1, colsample_bytree=0.8, reg_lambda=1.0, verbose=-1)
 MIN_PRECISION = 0.9  # refusal precision the gate must reach on dev data
+MAX_ANSWERABLE_REFUSED = 0.05  # when it cannot: refuse at most this share of answerable questions
 
 
 def gold_of(item) -> str:
@@ -108,12 +115,19 @@ def collect(set_names: list[str], settings: Settings, limit: int | None):
             np.array(answerable), np.array(folds))
 
 
-def fit_trees(X, y):
+def grades(y, recs, precs):
+    """Relevance grades for the ranker: 3 recovers most of the gold and little else, 2 positive, 1 half of the
+    gold, 0 nothing."""
+    return np.where((recs >= 0.8) & (precs >= 0.5), 3, np.where(y == 1, 2, np.where(recs >= 0.5, 1, 0)))
+
+
+def fit_trees(X, rel, qids):
+    """A LambdaRank ensemble: candidates of one question are ranked against each other."""
     import lightgbm as lgb
 
-    clf = lgb.LGBMClassifier(**PARAMS)
-    clf.fit(X, y)
-    return clf
+    order = np.argsort(qids, kind="stable")
+    _, counts = np.unique(qids[order], return_counts=True)
+    return lgb.LGBMRanker(**PARAMS).fit(X[order], rel[order], group=counts)
 
 
 def best_per_question(scores, qids):
@@ -125,25 +139,63 @@ def best_per_question(scores, qids):
 
 
 def choose_threshold(p_best, answerable) -> tuple[float, dict]:
-    """The lowest threshold whose refusals (p < t) reach MIN_PRECISION on dev data, scanning from the top down:
-    refusal precision = refused unanswerable / refused."""
-    best = (0.0, {"precision": 1.0, "recall": 0.0, "refusal_rate_answerable": 0.0})
+    """The refusal threshold (refuse when p < t): the one with the highest refusal recall whose refusal precision
+    (refused unanswerable / refused) is >= MIN_PRECISION; when no threshold with recall > 0 reaches it, the one
+    with the best refusal F1 that refuses at most MAX_ANSWERABLE_REFUSED of the answerable questions."""
     n_un = int((~answerable).sum())
+    rows = []
     for t in np.unique(np.round(p_best, 4)):
         refused = p_best < t
         if not refused.any():
             continue
-        prec = float((~answerable & refused).sum() / refused.sum())
-        rec = float((~answerable & refused).sum() / max(1, n_un))
-        if prec >= MIN_PRECISION and rec >= best[1]["recall"]:
-            best = (float(t), {"precision": prec, "recall": rec,
-                               "refusal_rate_answerable": float((answerable & refused).sum() / max(1, answerable.sum()))})
-    return best
+        hit = int((~answerable & refused).sum())
+        prec, rec = hit / refused.sum(), hit / max(1, n_un)
+        rate = float((answerable & refused).sum() / max(1, answerable.sum()))
+        rows.append((float(t), float(prec), float(rec), rate))
+    stats = lambda r, rule: {"precision": round(r[1], 4), "recall": round(r[2], 4),  # noqa: E731
+                             "refusal_rate_answerable": round(r[3], 4), "rule": rule}
+    ok = [r for r in rows if r[1] >= MIN_PRECISION and r[2] > 0]
+    if ok:
+        best = max(ok, key=lambda r: (r[2], -r[0]))
+        return best[0], stats(best, f"highest recall with precision >= {MIN_PRECISION}")
+    capped = [r for r in rows if r[3] <= MAX_ANSWERABLE_REFUSED]
+    if not capped:
+        return 0.0, {"precision": None, "recall": 0.0, "refusal_rate_answerable": 0.0, "rule": "never refuse"}
+    f1 = lambda r: 2 * r[1] * r[2] / (r[1] + r[2]) if r[1] + r[2] else 0.0  # noqa: E731
+    best = max(capped, key=f1)
+    return best[0], stats(best, f"precision {MIN_PRECISION} unreachable: best refusal F1 refusing <= "
+                                f"{MAX_ANSWERABLE_REFUSED:.0%} of answerable questions")
+
+
+def question_gate_rows(X, raw, qids):
+    """Gate signals of every question (rows in order of question id) from its candidates' ranker scores."""
+    out = {}
+    for qi in np.unique(qids):
+        m = qids == qi
+        out[int(qi)] = gate_features(X[m], raw[m])
+    keys = sorted(out)
+    return np.array(keys), np.vstack([out[k] for k in keys])
+
+
+GATE_PARAMS = dict(objective="binary", learning_rate=0.05, n_estimators=150, num_leaves=7, min_child_samples=10,
+                   subsample=0.8, subsample_freq=1, reg_lambda=1.0, verbose=-1)
+
+
+def fit_gate(G, labels):
+    """The gate: boosted trees, monotone in the evidence signals (GATE_MONOTONE), classes weighted equally."""
+    import lightgbm as lgb
+
+    mono = [GATE_MONOTONE.get(f, 0) for f in GATE_FEATURES]
+    clf = lgb.LGBMClassifier(**GATE_PARAMS, monotone_constraints=mono, class_weight="balanced")
+    clf.fit(G, labels.astype(int))
+    return Gate(TreeEnsemble.from_lightgbm(clf.booster_.dump_model()))
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sets", default=DEFAULT_SETS, help=f"comma-separated set names (default {DEFAULT_SETS})")
+    ap.add_argument("--gate-sets", default=GATE_SETS,
+                    help=f"sets whose questions calibrate the refusal gate (default {GATE_SETS})")
     ap.add_argument("--limit", type=int, help="first N fit questions per set (a quick look)")
     ap.add_argument("--out", default=str(MODEL_PATH), help="model file to write")
     ap.add_argument("--dump", help="also save the candidate matrix (npz) for analysis")
@@ -155,44 +207,51 @@ def main(argv=None) -> int:
     if args.dump:
         np.savez_compressed(args.dump, X=X, y=y, qids=qids, sets=sets, recs=recs, precs=precs,
                             answerable=answerable, folds=folds)
-    # Out-of-fold scores (two folds by document) for calibration and the threshold.
+    rel = grades(y, recs, precs)
+    # Out-of-fold ranker scores (two folds by document): what the gate and the threshold are fitted on.
     oof = np.zeros(len(y))
     for f in (0, 1):
         tr, te = folds != f, folds == f
-        oof[te] = fit_trees(X[tr], y[tr]).predict_proba(X[te], raw_score=True)
-    from sklearn.linear_model import LogisticRegression
-
-    platt = LogisticRegression(C=1e4).fit(oof[:, None], y)
-    a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
-    p_oof = 1 / (1 + np.exp(-(a * oof + b)))
-    best = best_per_question(p_oof, qids)
-    q_answerable = answerable[best]
-    threshold, gate = choose_threshold(p_oof[best], q_answerable)
-    scores = {"threshold": threshold, "gate_fit_halves": gate}
+        oof[te] = fit_trees(X[tr], rel[tr], qids[tr]).predict(X[te], raw_score=True)
+    best = best_per_question(oof, qids)  # sorted by question id
+    q_sets, q_answerable, q_folds = sets[best], answerable[best], folds[best]
+    _, G = question_gate_rows(X, oof, qids)
+    gate_sets = {s for s in args.gate_sets.split(",") if s}
+    in_gate = np.isin(q_sets, list(gate_sets))
+    p_oof = np.zeros(len(best))
+    for f in (0, 1):
+        tr = in_gate & (q_folds != f)
+        p_oof[q_folds == f] = [fit_gate(G[tr], q_answerable[tr]).probability(g) for g in G[q_folds == f]]
+    threshold, gate = choose_threshold(p_oof[in_gate], q_answerable[in_gate])
+    scores = {"threshold": threshold, "gate_fit_halves_out_of_fold": gate}
     for name in dict.fromkeys(sets):
-        sel = best[sets[best] == name]
-        ans = sel[answerable[sel]]
+        sel = np.where(q_sets == name)[0]
+        ans = sel[q_answerable[sel]]
+        row = {"questions": int(len(sel))}
         if len(ans):
-            scores[name] = {"questions": int(len(sel)), "oof_best_positive": round(float(y[ans].mean()), 4),
-                            "oof_best_recall": round(float(recs[ans].mean()), 4),
-                            "oof_refusal_rate": round(float((p_oof[ans] < threshold).mean()), 4)}
-        else:
-            scores[name] = {"questions": int(len(sel)), "oof_refused": round(float((p_oof[sel] < threshold).mean()), 4)}
-    final = fit_trees(X, y)
-    dump = final.booster_.dump_model()
+            row.update({"oof_best_positive": round(float(y[best[ans]].mean()), 4),
+                        "oof_best_recall": round(float(recs[best[ans]].mean()), 4),
+                        "oof_refusal_rate": round(float((p_oof[ans] < threshold).mean()), 4)})
+        if len(sel) > len(ans):
+            un = sel[~q_answerable[sel]]
+            row["oof_refused_unanswerable"] = round(float((p_oof[un] < threshold).mean()), 4)
+        scores[name] = row
+    final = fit_trees(X, rel, qids)
+    final_gate = fit_gate(G[in_gate], q_answerable[in_gate])
     meta = {
         "command": "python scripts/fit_answerer.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "data": {n: str(named_sets()[n].questions) for n in dict.fromkeys(sets)},
         "split": "fit halves (rag.evaluate.split_of); report halves untouched",
-        "candidates": int(len(y)), "positives": int(y.sum()), "questions": int(qids.max() + 1),
-        "params": PARAMS, "label": "contains every must_contain as one sentence or with precision >= 0.25, or LCS "
-                                   "recall >= 0.8 with precision >= 0.4",
+        "candidates": int(len(y)), "positives": int(y.sum()), "questions": int(len(best)),
+        "gate_sets": sorted(gate_sets), "params": PARAMS, "gate_params": GATE_PARAMS,
+        "label": "contains every must_contain as one sentence or with precision >= 0.25, or LCS recall >= 0.8 with "
+                 "precision >= 0.4; graded 3 when recall >= 0.8 and precision >= 0.5",
+        "gate_label": "the question is answerable (dev sets' unanswerable items are 0)",
         "scores": scores, "date": time.strftime("%Y-%m-%d"),
     }
-    model = AnswerModel(FEATURES, TreeEnsemble.from_lightgbm(dump), a, b, threshold, meta)
-    raw_ours = model.trees.raw_score(X[:200])
-    raw_lgb = final.predict_proba(X[:200], raw_score=True)
-    if not np.allclose(raw_ours, raw_lgb, atol=1e-6):
+    model = AnswerModel(FEATURES, TreeEnsemble.from_lightgbm(final.booster_.dump_model()), GATE_FEATURES, final_gate,
+                        threshold, meta)
+    if not np.allclose(model.scores(X[:200]), final.predict(X[:200], raw_score=True), atol=1e-6):
         raise SystemExit("numpy tree evaluation disagrees with LightGBM")
     model.save(args.out)
     print(json.dumps(scores, ensure_ascii=False, indent=1))

@@ -9,13 +9,48 @@ the documents do not answer for.
 from __future__ import annotations
 
 import logging
+import re
 
+from ..query.plan import years_in
 from ..types import Answer, Citation, Hit
 from .base import REFUSAL, AnswerContext, Answerer
 from .cite import make_citation
 from .select import Selection, select
 
 log = logging.getLogger(__name__)
+_CLAUSE_END = re.compile(r"[，,；;。]")
+
+
+def trim_to_years(text: str, a: int, b: int, years: tuple[int, ...]) -> tuple[int, int]:
+    """The clauses of text[a:b] that speak about the asked years, when the span also speaks about other years
+    ('到2027年…200亿元，到2030年…500亿元' asked about 2030 keeps the 2030 clause): from the first clause naming an
+    asked year to the clause before the next one naming another year. Unchanged when nothing narrows it."""
+    if not years:
+        return a, b
+    span = text[a:b]
+    named = years_in(span)
+    if not set(named) & set(years) or not set(named) - set(years):
+        return a, b
+    cuts = [0] + [m.end() for m in _CLAUSE_END.finditer(span)]
+    clauses = [(cuts[i], cuts[i + 1] if i + 1 < len(cuts) else len(span)) for i in range(len(cuts))]
+    clauses = [(x, y) for x, y in clauses if span[x:y].strip()]
+    start = end = None
+    for x, y in clauses:
+        ys = set(years_in(span[x:y]))
+        if start is None:
+            if ys & set(years):
+                start, end = x, y
+        elif ys and not ys & set(years):
+            break
+        else:
+            end = y
+    if start is None:
+        return a, b
+    piece = span[start:end].rstrip("，,；; ")
+    lead = len(piece) - len(piece.lstrip())
+    if not re.search(r"\d", piece):
+        return a, b
+    return a + start + lead, a + start + len(piece)
 
 
 class ExtractiveAnswerer(Answerer):
@@ -59,7 +94,8 @@ class ExtractiveAnswerer(Answerer):
             if record is None:
                 parts.append(f"{label}{REFUSAL}")
                 continue
-            cit = make_citation(len(cits) + 1, record, best.hit.chunk, best.a, best.b)
+            a, b = trim_to_years(best.hit.chunk.text, best.a, best.b, sel.plan.years)
+            cit = make_citation(len(cits) + 1, record, best.hit.chunk, a, b)
             if not cit.quote:
                 parts.append(f"{label}{REFUSAL}")
                 continue

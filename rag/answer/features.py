@@ -167,8 +167,11 @@ FEATURES = (
     "rank", "score", "score_rel", "dense", "keyword_rel",
     "has_qty_ok", "has_number", "has_date", "has_duration", "has_org", "has_phone", "n_enum", "n_dun",
     "year_match", "year_other", "place_doc", "place_text", "ends_sentence", "heading_like", "unknown_terms",
-    "n_terms",
+    "n_terms", "is_question", "prev_is_question", "title_overlap", "news_lead", "starts_heading", "doc_pos",
+    "focus_cov_rel", "dense_rel", "term_cov_rank", "next_cov", "asks_place", "asks_year",
+    "place_missing",
 ) + tuple(f"type_{t}" for t in ANSWER_TYPES)
+_HEADING_START = re.compile(r"^(?:[一二三四五六七八九十]+[、．.]|[（(][一二三四五六七八九十\d]+[）)]|\d{1,2}[、．.](?!\d)|第[一二三四五六七八九十百]+条)")
 
 
 @dataclass(frozen=True)
@@ -186,9 +189,18 @@ class _Sent:
     n_dun: int
     grams: tuple[str, ...]
     ends: bool
+    question: bool  # the sentence asks something (an FAQ's question, a heading phrased as one)
+    news: bool  # a news lead or dateline
+    heading: bool  # opens with a heading marker (一、 （二） 3. 第X条)
 
 
 _SENT_INFO: dict[str, tuple[_Sent, ...]] = {}
+
+
+def news_markers() -> tuple[str, ...]:
+    from ..lexicon import load_list
+
+    return load_list("news_markers")
 
 
 def _sentence_info(chunk) -> tuple[_Sent, ...]:
@@ -202,7 +214,8 @@ def _sentence_info(chunk) -> tuple[_Sent, ...]:
             out.append(_Sent(ft, len(t), frozenset(q.cls for q in quantities(t)), frozenset(years_in(t)),
                              bool(DATE_RE.search(t)), bool(ORG_RE.search(t)), bool(PHONE_RE.search(t)),
                              len(ENUM_RE.findall(t)), t.count("、"), tuple(cj[i: i + 2] for i in range(len(cj) - 1)),
-                             t[-1] in _END))
+                             t[-1] in _END, t.rstrip()[-1:] in ("？", "?"),
+                             any(m in t for m in news_markers()), bool(_HEADING_START.match(t))))
         info = tuple(out)
         if len(_SENT_INFO) > 50000:
             _SENT_INFO.clear()
@@ -255,9 +268,14 @@ def features(plan: QueryPlan, cands: list[Candidate], hits: list[Hit], docs: dic
             head = fold(f"{chunk.title} {chunk.section_path} {regions}")
             head_cov = st.coverage(st.terms, head)
             head_years = frozenset(years_in(chunk.section_path))
-            got = (info, tm, fm, bm, qg, ng, head, head_cov, head_years)
+            tt = re.sub(r"[^\u4e00-\u9fff]", "", fold(chunk.title))
+            title_grams = {tt[i: i + 2] for i in range(len(tt) - 1)}
+            tg = np.array([sum(g in title_grams for g in s.grams) for s in info], dtype=np.float32)
+            doc_len = len(rec.doc.source_text) if rec else 0
+            doc_pos = chunk.start / doc_len if doc_len else 0.0
+            got = (info, tm, fm, bm, qg, ng, head, head_cov, head_years, tg, doc_pos)
             per_chunk[chunk.chunk_id] = got
-        info, tm, fm, bm, qg, ng, head, head_cov, head_years = got
+        info, tm, fm, bm, qg, ng, head, head_cov, head_years, tg, doc_pos = got
         lo, hi = c.lo, c.hi + 1
         sents = info[lo:hi]
         classes = set().union(*(s.classes for s in sents))
@@ -305,8 +323,52 @@ def features(plan: QueryPlan, cands: list[Candidate], hits: list[Hit], docs: dic
         row[col["unknown_terms"]] = st.unknown
         row[col["n_terms"]] = len(plan.terms)
         row[col["type_" + plan.answer_type]] = 1.0
-    for name in ("term_cov", "bigram_rec"):
+        row[col["is_question"]] = float(sents[-1].question)
+        row[col["prev_is_question"]] = float(lo > 0 and info[lo - 1].question)
+        row[col["title_overlap"]] = float(tg[lo:hi].sum()) / n_grams if n_grams else 0.0
+        row[col["news_lead"]] = float(any(s.news for s in sents))
+        row[col["starts_heading"]] = float(sents[0].heading)
+        row[col["doc_pos"]] = doc_pos
+        row[col["next_cov"]] = float(tm[hi] @ tw) / tsum if hi < len(info) and len(tw) else 0.0
+        row[col["asks_place"]] = float(bool(plan.places))
+        row[col["asks_year"]] = float(bool(plan.years))
+        row[col["place_missing"]] = float(bool(plan.missing_places))
+    for name in ("term_cov", "bigram_rec", "focus_cov", "dense"):
         v = X[:, col[name]]
         m = float(v.max())
         X[:, col[name + "_rel"]] = v / m if m > 0 else 0.0
+    tc = X[:, col["term_cov"]]
+    X[:, col["term_cov_rank"]] = (tc[:, None] < tc[None, :]).sum(axis=1) / max(1, len(tc))
     return X
+
+
+# -- the refusal gate's signals -------------------------------------------------------------------
+GATE_TOP = 5  # the gate looks at this many best-ranked candidates
+_BEST = ("term_cov", "focus_cov", "bigram_rec", "has_qty_ok", "year_match", "year_other", "unknown_terms", "dense",
+         "head_cov", "place_doc", "place_text", "asks_place", "asks_year", "type_amount", "type_date", "type_duration",
+         "type_yesno", "type_description", "type_enumeration", "place_missing")
+GATE_FEATURES = ("best_score", "score_margin") + tuple(f"best_{f}" for f in _BEST) + (
+    "top_qty_focus", "top_year_match", "top_place_doc", "top_focus_cov")
+# The direction each signal may move the gate's probability (1 up, -1 down, 0 free): more evidence never makes an
+# answer less likely, so a model fitted on few unanswerable questions cannot learn that matching nothing helps.
+GATE_MONOTONE = {f: 1 for f in ("best_score", "score_margin", "best_term_cov", "best_focus_cov", "best_bigram_rec",
+                                "best_has_qty_ok", "best_year_match", "best_place_doc", "best_place_text", "best_dense",
+                                "best_head_cov", "top_qty_focus", "top_year_match", "top_place_doc", "top_focus_cov")}
+GATE_MONOTONE.update({f: -1 for f in ("best_year_other", "best_unknown_terms", "best_place_missing")})
+
+
+def gate_features(X: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """What the gate reads about one question: the best candidate's ranker score and signals, its margin over the
+    runner-up, and the best values among the top GATE_TOP candidates (is there any clause with an amount of the
+    asked kind that names the focus, any with the asked year, any from the place asked about)."""
+    col = {f: i for i, f in enumerate(FEATURES)}
+    if len(raw) == 0:
+        return np.zeros(len(GATE_FEATURES), dtype=np.float64)
+    order = np.argsort(-raw, kind="stable")[:GATE_TOP]
+    top = X[order]
+    b = top[0]
+    out = [raw[order[0]], raw[order[0]] - (raw[order[1]] if len(order) > 1 else raw[order[0]])]
+    out += [b[col[f]] for f in _BEST]
+    out += [float((top[:, col["has_qty_ok"]] * top[:, col["focus_cov"]]).max()), float(top[:, col["year_match"]].max()),
+            float(top[:, col["place_doc"]].max()), float(top[:, col["focus_cov"]].max())]
+    return np.array(out, dtype=np.float64)

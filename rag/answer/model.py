@@ -1,9 +1,10 @@
 """The fitted answer model: a gradient-boosted tree ensemble over candidate signals, evaluated with numpy.
 
-`scripts/fit_answerer.py` fits it (LightGBM, binary: does this candidate carry the gold answer?) on the dev sets'
-fit halves and writes `rag/data/answer_model.json`: the trees, the feature names, a Platt calibration of the
-scores, the refusal threshold chosen on dev data, and the command, data and scores of the fit. Here it is only
-read and evaluated, so answering needs neither LightGBM nor scikit-learn.
+`scripts/fit_answerer.py` fits it on the dev sets' fit halves (a LightGBM LambdaRank ensemble that ranks a
+question's candidates, and a small monotone tree gate over the best candidates' signals) and writes
+`rag/data/answer_model.json`: the trees, the gate's weights, the refusal threshold chosen on dev data, and the
+command, data and scores of the fit. Here it is only read and evaluated, so answering needs neither LightGBM nor
+scikit-learn.
 """
 
 from __future__ import annotations
@@ -102,27 +103,45 @@ class TreeEnsemble:
 
 
 @dataclass
+class Gate:
+    """A small boosted-tree classifier over `features.GATE_FEATURES` (monotone in the evidence signals): the
+    probability that the best candidate answers."""
+
+    trees: TreeEnsemble
+
+    def probability(self, g: np.ndarray) -> float:
+        return sigmoid(float(self.trees.raw_score(np.asarray(g, dtype=np.float64)[None, :])[0]))
+
+    def to_dict(self) -> dict:
+        return {"trees": self.trees.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Gate":
+        return cls(TreeEnsemble.from_dict(d["trees"]))
+
+
+@dataclass
 class AnswerModel:
-    """Candidate scorer plus calibration: `probability(X)` is the fitted chance each candidate answers."""
+    """The candidate ranker, the gate, and the refusal threshold chosen on dev data."""
 
     features: tuple[str, ...]
     trees: TreeEnsemble
-    platt_a: float  # p = sigmoid(a * raw + b), fitted on held-out dev candidates
-    platt_b: float
+    gate_features: tuple[str, ...]
+    gate: Gate
     refuse_below: float  # the gate: the best candidate's probability must reach this
     meta: dict
 
-    def probability(self, X: np.ndarray) -> np.ndarray:
-        z = self.platt_a * self.trees.raw_score(X) + self.platt_b
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """Ranker scores of candidate rows (comparable within one question)."""
+        return self.trees.raw_score(X)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "AnswerModel":
         path = Path(path or MODEL_PATH)
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
-            return cls(tuple(d["features"]), TreeEnsemble.from_dict(d["trees"]), float(d["platt"]["a"]),
-                       float(d["platt"]["b"]), float(d["refuse_below"]), d.get("fit", {}))
+            return cls(tuple(d["features"]), TreeEnsemble.from_dict(d["trees"]), tuple(d["gate_features"]),
+                       Gate.from_dict(d["gate"]), float(d["refuse_below"]), d.get("fit", {}))
         except FileNotFoundError:
             raise ModelError(f"找不到回答模型文件 {path}，请运行 scripts/fit_answerer.py",
                              f"answer model {path} not found") from None
@@ -130,7 +149,7 @@ class AnswerModel:
             raise ModelError(f"回答模型文件 {path} 已损坏：{e}", f"bad answer model {path}: {e}") from e
 
     def save(self, path: str | Path) -> None:
-        d = {"features": list(self.features), "platt": {"a": self.platt_a, "b": self.platt_b},
+        d = {"features": list(self.features), "gate_features": list(self.gate_features), "gate": self.gate.to_dict(),
              "refuse_below": self.refuse_below, "fit": self.meta, "trees": self.trees.to_dict()}
         Path(path).write_text(json.dumps(d, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 

@@ -1,7 +1,7 @@
 """Answer selection and the refusal gate: the fitted model scores every candidate span of the hits.
 
-`select` returns the candidates ranked by the fitted probability that each carries the answer; `Selection.ok`
-is the one refusal gate: the best candidate's probability must reach the threshold chosen on dev data
+`select` returns the candidates ranked by the fitted ranker; `Selection.ok` is the one refusal gate: the fitted
+probability that the best candidate answers must reach the threshold chosen on dev data
 (`refuse_below` in `rag/data/answer_model.json`, written by `scripts/fit_answerer.py`). The pipeline
 (`Assistant.stream`) applies the gate before any answerer runs, so it holds in every retrieval mode and for the
 LLM answerers too.
@@ -15,31 +15,31 @@ import numpy as np
 
 from ..query import QueryPlan
 from ..types import Hit
-from .features import Candidate, QuestionStats, candidates, features
-from .model import AnswerModel, load_model
+from .features import FEATURES, GATE_FEATURES, Candidate, QuestionStats, candidates, features, gate_features
+from .model import AnswerModel, ModelError, load_model
 
 
 @dataclass
 class Selection:
-    """Candidates of one (part of a) question, best first, with their probabilities."""
+    """Candidates of one (part of a) question, best first, with their ranker scores, and the gate's probability
+    that the best one answers."""
 
     plan: QueryPlan
     ranked: list[tuple[float, Candidate]] = field(default_factory=list)
     refuse_below: float = 0.5
+    confidence: float = 0.0
 
     @property
     def best(self) -> Candidate | None:
         return self.ranked[0][1] if self.ranked else None
 
     @property
-    def confidence(self) -> float:
-        """The fitted probability that the best candidate answers (0 when there is none)."""
-        return self.ranked[0][0] if self.ranked else 0.0
-
-    @property
     def ok(self) -> bool:
         """The gate: answer only when the best candidate is likely enough to answer."""
-        return bool(self.ranked) and self.confidence >= self.refuse_below and not self.plan.missing_places
+        # A question with no content word (only punctuation or ask words) names nothing a clause could answer; a
+        # place no document mentions cannot be answered by any of them.
+        return (bool(self.ranked) and bool(self.plan.terms) and self.confidence >= self.refuse_below
+                and not self.plan.missing_places)
 
 
 def select(plan: QueryPlan, hits: list[Hit], docs: dict, bm25=None, model: AnswerModel | None = None,
@@ -51,16 +51,10 @@ def select(plan: QueryPlan, hits: list[Hit], docs: dict, bm25=None, model: Answe
     if not cands:
         return Selection(plan, [], threshold)
     X = features(plan, cands, hits, docs, bm25, QuestionStats(plan, bm25))
-    cols = _columns(model)
-    p = model.probability(X[:, cols] if cols is not None else X)
-    order = np.argsort(-p, kind="stable")
-    return Selection(plan, [(float(p[i]), cands[i]) for i in order], threshold)
-
-
-def _columns(model: AnswerModel):
-    from .features import FEATURES
-
-    if tuple(model.features) == FEATURES:
-        return None
-    index = {f: i for i, f in enumerate(FEATURES)}
-    return [index[f] for f in model.features]
+    if tuple(model.features) != FEATURES or tuple(model.gate_features) != GATE_FEATURES:
+        raise ModelError("回答模型与当前代码的特征不一致，请运行 scripts/fit_answerer.py 重新拟合",
+                         "answer model features differ from the code's; refit with scripts/fit_answerer.py")
+    raw = model.scores(X)
+    order = np.argsort(-raw, kind="stable")
+    confidence = model.gate.probability(gate_features(X, raw))
+    return Selection(plan, [(float(raw[i]), cands[i]) for i in order], threshold, confidence)
