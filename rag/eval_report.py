@@ -210,8 +210,76 @@ def command_line(args) -> str:
 MISSES_SHOWN = 40  # per set in the report; --details lists every question
 
 
+def refusal_curve(points: list[tuple[bool, float | None]]) -> list[tuple[float, float, float, float]]:
+    """(threshold, refusal precision, refusal recall, share of answerable questions refused) for every threshold
+    on the gate's confidence: a question is refused when its confidence is below the threshold."""
+    pts = [(ans, c) for ans, c in points if c is not None]
+    n_un = sum(1 for ans, _ in pts if not ans)
+    n_ans = len(pts) - n_un
+    out = []
+    for t in sorted({round(c, 4) for _, c in pts} | {1.0001}):
+        refused = [ans for ans, c in pts if c < t]
+        if not refused:
+            continue
+        hit = sum(1 for ans in refused if not ans)
+        out.append((t, hit / len(refused), hit / n_un if n_un else 0.0,
+                    (len(refused) - hit) / n_ans if n_ans else 0.0))
+    return out
+
+
+def refusal_chart(curves: dict[str, list[tuple[float, float, float, float]]], path: Path,
+                  marks: dict[str, tuple[float, float]] | None = None) -> Path:
+    """Refusal precision against recall, one line per set, the shipped threshold's point marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=110)
+    for name, pts in curves.items():
+        if pts:
+            ax.plot([p[2] for p in pts], [p[1] for p in pts], marker=".", label=name)
+        if marks and name in marks:
+            ax.scatter([marks[name][1]], [marks[name][0]], s=80, marker="*", zorder=5)
+    ax.set_xlabel("refusal recall (unanswerable questions refused)")
+    ax.set_ylabel("refusal precision")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.axhline(0.9, color="grey", lw=0.8, ls="--")
+    ax.set_title("refusal gate: precision-recall over the threshold (* = shipped threshold)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _refusal_section(gate_points: dict, path: Path) -> list[str]:
+    from .answer.model import load_model
+
+    threshold = load_model().refuse_below
+    curves = {name: refusal_curve(pts) for name, pts in gate_points.items()
+              if any(not ans for ans, _ in pts) and any(c is not None for _, c in pts)}
+    if not curves:
+        return []
+    marks, rows = {}, []
+    for name, pts in curves.items():
+        at = [p for p in pts if p[0] <= threshold + 1e-9]
+        p = at[-1] if at else (threshold, 0.0, 0.0, 0.0)
+        marks[name] = (p[1], p[2])
+        rows.append([name, fmt(threshold), fmt(p[1]), fmt(p[2]), fmt(p[3])])
+    png = refusal_chart(curves, path.with_name(path.stem + "_refusal.png"), marks)
+    return ["## 拒答门限 / refusal gate", "",
+            "The gate refuses when the fitted probability that the best candidate answers is below the threshold "
+            "written by `scripts/fit_answerer.py` (a place no document mentions is refused outright). The curve moves "
+            "the threshold over the confidence every answered and refused question got; the star is the shipped "
+            "threshold.", "", f"![refusal precision-recall]({png.name})", "",
+            _md_table(["set", "threshold", "refusal precision", "refusal recall", "answerable refused"], rows), ""]
+
+
 def write_report(results: dict[str, dict], path: Path, settings, command: str = "",
-                 misses: dict[str, list[dict]] | None = None, notes: str = "") -> tuple[Path, Path]:
+                 misses: dict[str, list[dict]] | None = None, notes: str = "",
+                 gate_points: dict | None = None) -> tuple[Path, Path]:
     """Write the Markdown report (the sets side by side, each set's metrics per type and systems, the misses,
     settings, date, command, data credits) and its chart next to it (same name, .png). Returns both paths."""
     path = Path(path)
@@ -249,6 +317,8 @@ def write_report(results: dict[str, dict], path: Path, settings, command: str = 
             ), ""]
             if more > 0:
                 lines += [f"…and {more} more: `rag eval {name} --details out.jsonl` lists every question.", ""]
+    if gate_points:
+        lines += _refusal_section(gate_points, path)
     if notes:
         lines += [notes.strip(), ""]
     credits = [f"- **{name}**: {r['set']['credit']}" for name, r in results.items()

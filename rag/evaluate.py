@@ -477,6 +477,7 @@ def main(args, settings) -> int:
         _say("注意：--index 只用于 JSONL 文件评测集；命名评测集使用 eval/sets.json 中的索引")
     results: dict[str, dict] = {}
     missed: dict[str, list[dict]] = {}
+    gate_points: dict[str, list[tuple[bool, float | None]]] = {}  # (answerable, gate confidence) per question
     vectors = None
     assistants: dict[Path, Assistant] = {}
     details_path = Path(args.details) if getattr(args, "details", None) else None
@@ -500,13 +501,17 @@ def main(args, settings) -> int:
                              "index": show_path(Path(index_dir)), "credit": s.credit, "split": split}
             results[s.name] = result
             missed[s.name] = misses(items, details)
+            arun = details.get("answers")
+            if arun is not None:
+                gate_points[s.name] = [(it.answerable, getattr(arun.answers.get(it.id), "confidence", None))
+                                       for it in items if it.id in arun.answers]
             for rec in detail_records(s.name, items, details, set_settings.top_k) if details_file else ():
                 details_file.write(json.dumps(rec, ensure_ascii=False) + "\n")
     if details_path is not None:
         _say(f"逐题明细已写入 {details_path}")
     if getattr(args, "report", None):
         md, png = write_report(results, Path(args.report), settings, command=command_line(args), misses=missed,
-                               notes=METRIC_NOTES)
+                               notes=METRIC_NOTES, gate_points=gate_points)
         _say(f"报告已写入 {md}（图表 {png}）")
     if getattr(args, "json", False):
         print(json.dumps({"split": split, "sets": results}, ensure_ascii=False))
