@@ -254,10 +254,19 @@ def refusal_chart(curves: dict[str, list[tuple[float, float, float, float]]], pa
     return path
 
 
-def _refusal_section(gate_points: dict, path: Path) -> list[str]:
+def _refusal_section(gate_points: dict, path: Path, results: dict | None = None) -> list[str]:
     from .answer.model import load_model
 
     threshold = load_model().refuse_below
+    gate_points = dict(gate_points)
+    by_index: dict[str, list[str]] = {}  # sets asked over one index (answerable and unanswerable) form one curve
+    for name in gate_points:
+        index = ((results or {}).get(name, {}).get("set") or {}).get("index")
+        if index:
+            by_index.setdefault(index, []).append(name)
+    for names in by_index.values():
+        if len(names) > 1:
+            gate_points[" + ".join(names)] = [p for n in names for p in gate_points[n]]
     curves = {name: refusal_curve(pts) for name, pts in gate_points.items()
               if any(not ans for ans, _ in pts) and any(c is not None for _, c in pts)}
     if not curves:
@@ -274,7 +283,8 @@ def _refusal_section(gate_points: dict, path: Path) -> list[str]:
             "written by `scripts/fit_answerer.py` (a place no document mentions is refused outright). The curve moves "
             "the threshold over the confidence every answered and refused question got; the star is the shipped "
             "threshold.", "", f"![refusal precision-recall]({png.name})", "",
-            _md_table(["set", "threshold", "refusal precision", "refusal recall", "answerable refused"], rows), ""]
+            _md_table(["set", "threshold", "gate-alone refusal precision", "gate-alone refusal recall",
+                      "answerable refused"], rows), ""]
 
 
 def write_report(results: dict[str, dict], path: Path, settings, command: str = "",
@@ -318,7 +328,7 @@ def write_report(results: dict[str, dict], path: Path, settings, command: str = 
             if more > 0:
                 lines += [f"…and {more} more: `rag eval {name} --details out.jsonl` lists every question.", ""]
     if gate_points:
-        lines += _refusal_section(gate_points, path)
+        lines += _refusal_section(gate_points, path, results)
     if notes:
         lines += [notes.strip(), ""]
     credits = [f"- **{name}**: {r['set']['credit']}" for name, r in results.items()

@@ -74,7 +74,12 @@ def test_chat_handler_streams_then_renders_citation_cards(demo, assistant):
     contents = [s[0][-1]["content"] for s in steps]
     assert "正在检索" in contents[0]
     partial = [c for c in contents if "ans-streaming" in c]
-    assert partial and len(partial) >= 2, "the answer text should appear progressively"
+    from webui.handlers import REVEAL_MIN
+
+    if len(turn["answer"]) > REVEAL_MIN:
+        assert len(partial) >= 2, "a long answer should appear progressively"
+    else:
+        assert len(partial) == 1, "a short answer appears in one piece"
     for c in turn["citations"]:
         record = assistant.document(c["doc"])
         assert verify_quote(record.doc.source_text, c["start"], c["end"], c["quote"])

@@ -23,7 +23,7 @@ _CLAUSE_END = re.compile(r"[，,；;。]")
 
 def trim_to_years(text: str, a: int, b: int, years: tuple[int, ...]) -> tuple[int, int]:
     """The clauses of text[a:b] that speak about the asked years, when the span also speaks about other years
-    ('到2027年…200亿元，到2030年…500亿元' asked about 2030 keeps the 2030 clause): from the first clause naming an
+    ('到2027年…120亿元，到2030年…360亿元' asked about 2030 keeps the 2030 clause): from the first clause naming an
     asked year to the clause before the next one naming another year. Unchanged when nothing narrows it."""
     if not years:
         return a, b
