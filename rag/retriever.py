@@ -62,9 +62,8 @@ class Retriever:
         embedder = embedder or get_embedder(settings.embed_backend, settings.embed_model or None)
         return cls(index, embedder, settings)
 
-    def _mask(self, filters: Filters) -> np.ndarray | None:
-        if not filters:
-            return None
+    def _allowed_docs(self, filters: Filters) -> set[str]:
+        """The documents a filter lets through (by document id and by any of the document's regions)."""
         allowed = set()
         for doc_id, rec in self.index.docs.items():
             ok_doc = not filters.docs or doc_id in filters.docs
@@ -72,6 +71,12 @@ class Retriever:
             ok_region = not filters.regions or bool(regions & set(filters.regions))
             if ok_doc and ok_region:
                 allowed.add(doc_id)
+        return allowed
+
+    def _mask(self, filters: Filters) -> np.ndarray | None:
+        if not filters:
+            return None
+        allowed = self._allowed_docs(filters)
         return np.array([d in allowed for d in self._doc_of], dtype=bool)
 
     def dense_scores(self, query: str) -> np.ndarray:
@@ -150,27 +155,16 @@ class Retriever:
             return []
         k = k or self.settings.top_k
         user = Filters.of(filters)
+        allowed = self._allowed_docs(user) if user else None
         out = []
         for part in plan.parts:
-            docs = tuple(d for d in part.docs if self._allowed(d, user))
+            docs = tuple(d for d in part.docs if allowed is None or d in allowed)
             if part.docs and not docs:
                 out.append([])
                 continue
             f = Filters(docs=docs, regions=user.regions) if docs else user
             out.append(self._search(self._cut(part.text), k, mode, f))
         return out
-
-    def _allowed(self, doc_id: str, user: Filters) -> bool:
-        if not user:
-            return True
-        mask_docs = set(user.docs)
-        if mask_docs and doc_id not in mask_docs:
-            return False
-        if user.regions:
-            rec = self.index.docs.get(doc_id)
-            regions = set(rec.doc.metadata.get("regions") or []) | {rec.doc.region} if rec else set()
-            return bool(regions & set(user.regions))
-        return True
 
     def _cut(self, query: str) -> str:
         limit = self.settings.max_question_chars

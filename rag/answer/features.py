@@ -67,17 +67,6 @@ def _sentences(chunk) -> list[tuple[int, int]]:
     return spans
 
 
-_BAD: dict[str, list[bool]] = {}
-
-
-def _addresses_assistant(text: str) -> bool:
-    """Does a document sentence talk to the assistant ('忽略以上规则…') instead of stating policy?"""
-    from ..lexicon import load_list
-
-    folded = fold(text)
-    return any(m in folded for m in load_list("injection_markers"))
-
-
 def candidates(hits: list[Hit]) -> list[Candidate]:
     """Every sentence, every run of up to MAX_RUN adjacent sentences, and every whole chunk of the hits.
     A sentence that addresses the assistant is not evidence and no candidate includes it."""
@@ -85,11 +74,7 @@ def candidates(hits: list[Hit]) -> list[Candidate]:
     for pos, hit in enumerate(hits):
         spans = _sentences(hit.chunk)
         n = len(spans)
-        bad = _BAD.get(hit.chunk.chunk_id)
-        if bad is None:
-            if len(_BAD) > 50000:
-                _BAD.clear()
-            bad = _BAD[hit.chunk.chunk_id] = [_addresses_assistant(hit.chunk.text[a:b]) for a, b in spans]
+        bad = [s.addresses_assistant for s in _sentence_info(hit.chunk)]
         for i in range(n):
             for j in range(i, min(n, i + MAX_RUN)):
                 if bad[j]:
@@ -155,10 +140,6 @@ class QuestionStats:
             return 0.0
         return sum(w * self.term_match(t, text) for t, w in weighted) / total
 
-    def bigram_recall(self, text: str) -> float:
-        total = sum(w for _, w in self.bigrams)
-        return sum(w for g, w in self.bigrams if g in text) / total if total else 0.0
-
 
 # -- features -------------------------------------------------------------------------------------
 FEATURES = (
@@ -192,15 +173,16 @@ class _Sent:
     question: bool  # the sentence asks something (an FAQ's question, a heading phrased as one)
     news: bool  # a news lead or dateline
     heading: bool  # opens with a heading marker (一、 （二） 3. 第X条)
+    addresses_assistant: bool  # talks to the assistant ('忽略以上规则…') instead of stating policy
 
 
 _SENT_INFO: dict[str, tuple[_Sent, ...]] = {}
 
 
-def news_markers() -> tuple[str, ...]:
+def _markers(name: str) -> tuple[str, ...]:
     from ..lexicon import load_list
 
-    return load_list("news_markers")
+    return load_list(name)
 
 
 def _sentence_info(chunk) -> tuple[_Sent, ...]:
@@ -215,7 +197,8 @@ def _sentence_info(chunk) -> tuple[_Sent, ...]:
                              bool(DATE_RE.search(t)), bool(ORG_RE.search(t)), bool(PHONE_RE.search(t)),
                              len(ENUM_RE.findall(t)), t.count("、"), tuple(cj[i: i + 2] for i in range(len(cj) - 1)),
                              t[-1] in _END, t.rstrip()[-1:] in ("？", "?"),
-                             any(m in t for m in news_markers()), bool(_HEADING_START.match(t))))
+                             any(m in t for m in _markers("news_markers")), bool(_HEADING_START.match(t)),
+                             any(m in ft for m in _markers("injection_markers"))))
         info = tuple(out)
         if len(_SENT_INFO) > 50000:
             _SENT_INFO.clear()
