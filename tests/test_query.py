@@ -71,3 +71,9 @@ def test_plan_word_lists_come_from_data_and_can_be_overridden(tmp_path):
     (tmp_path / "lexicon" / "answer_types.txt").write_text("place\t坐标\n", encoding="utf-8")
     assert answer_type("园区的坐标？", words(None)) != "place"
     assert answer_type("园区的坐标？", words(str(tmp_path))) == "place"
+
+
+def test_a_county_and_its_city_are_one_area():
+    """A district belongs to its city through the gazetteer's parents, not only through a shared province."""
+    assert plan_question("宁波和鄞州区分别有什么政策？").parts == ()
+    assert [p.label for p in plan_question("杭州和宁波分别有什么政策？").parts] == ["杭州", "宁波"]

@@ -201,19 +201,12 @@ def resolve_places(places: list[str], docs: dict | None) -> tuple[tuple[str, tup
 
 
 def _same_area(a: str, b: str) -> bool:
-    """Does one place contain the other (a city and its province)?"""
-    from .. import metadata
+    """Does one place contain the other (a county and its city, a city and its province)?"""
+    from ..metadata import province_of
+    from ..places import parent_names
 
     def chain(p: str) -> set[str]:
-        up = {p}
-        parents = getattr(metadata, "parent_names", None)
-        if parents is not None:
-            up.update(parents(p))
-        prov = metadata.province_of(p)
-        if prov:
-            up.add(prov)
-            up.add(re.sub(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$", "", prov))
-        return up
+        return {p, province_of(p), *parent_names(p)} - {""}
 
     return a in chain(b) or b in chain(a)
 
