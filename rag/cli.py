@@ -39,6 +39,7 @@ def _progress_printer(enabled: bool):
 
 
 def _settings(args):
+    from .errors import RagError
     from .settings import Settings
 
     overrides = {}
@@ -50,7 +51,12 @@ def _settings(args):
         overrides["embed_model"] = args.embed_model
     if getattr(args, "llm", None):
         overrides["llm"] = args.llm
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValueError as e:  # pydantic's ValidationError: a RAG_* variable out of range or of the wrong type
+        bad = ", ".join(f"RAG_{'_'.join(str(x) for x in err['loc']).upper()}" for err in getattr(e, "errors", list)())
+        raise RagError(f"环境变量设置有误：{bad or e}（见 rag/settings.py 的取值范围）",
+                       f"invalid settings from the environment: {e}") from None
     return settings.model_copy(update=overrides) if overrides else settings
 
 

@@ -70,3 +70,14 @@ def test_search_with_a_huge_query_says_it_was_cut_and_still_answers(corpus_index
     assert proc.returncode == 0, proc.stderr
     assert "问题过长" in proc.stderr
     assert json.loads(proc.stdout)
+
+
+def test_a_setting_out_of_range_is_a_chinese_message_not_a_traceback(corpus_index):
+    import os
+
+    env = {**os.environ, "RAG_REFUSE_BELOW": "2"}
+    proc = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "测试", "--index", str(corpus_index)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=180, env=env)
+    assert proc.returncode == 2
+    assert "RAG_REFUSE_BELOW" in proc.stderr and "环境变量" in proc.stderr
+    assert "Traceback" not in proc.stderr
