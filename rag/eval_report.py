@@ -95,6 +95,10 @@ def side_by_side(results: dict[str, dict], table) -> list[tuple[str, str]]:
     rows = [[label] + [fmt(results[n].get(key)) for n in names] for key, label in SET_ROWS
             if any(results[n].get(key) is not None for n in names)]
     out.append(("检索、拒答、引用、延迟 / retrieval, refusals, citations, latency", table(["metric"] + names, rows)))
+    for n in names:  # --baselines: each set's systems, also when several sets are compared
+        if results[n].get("baselines"):
+            out.append((f"{n}: 系统对比 / systems (same eval set, same embedding model)",
+                        _systems_table(results[n], table)))
     return out
 
 
@@ -112,10 +116,15 @@ def _tables(result: dict, table) -> list[tuple[str, str]]:
         rows = [[t, fmt(get(t).get("n"))] + [fmt(get(t).get(k)) for k, _ in ANSWER_COLS] for t in types]
         out.append((f"回答 / answers (backend {result.get('backend', '?')})", table(header, rows)))
     if result.get("baselines"):
-        header = ["system"] + [h for _, h in SYSTEM_COLS]
-        rows = [[name] + [fmt(m.get(k)) for k, _ in SYSTEM_COLS] for name, m in systems_of(result)]
-        out.append(("系统对比 / systems (same eval set, same embedding model)", table(header, rows)))
+        out.append(("系统对比 / systems (same eval set, same embedding model)", _systems_table(result, table)))
     return out
+
+
+def _systems_table(result: dict, table) -> str:
+    """Retrieval of our system beside each baseline on one set."""
+    header = ["system"] + [h for _, h in SYSTEM_COLS]
+    rows = [[name] + [fmt(m.get(k)) for k, _ in SYSTEM_COLS] for name, m in systems_of(result)]
+    return table(header, rows)
 
 
 def render_table(result: dict) -> str:

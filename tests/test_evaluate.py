@@ -400,3 +400,14 @@ def test_chatchat_splitter_keeps_sentence_ends_and_size(retriever):
 def test_eval_item_answerable():
     assert EvalItem("x", "问", "fact", ("a",)).answerable
     assert not EvalItem("y", "问", "unanswerable").answerable
+
+
+def test_a_multi_set_run_shows_each_sets_baselines():
+    """`rag eval qa cmrc --baselines` prints the baselines of every set, not only in single-set runs."""
+    from rag.eval_report import render_sets
+
+    results = {"a": {"n": 2, "hit_at_1": 0.5, "baselines": {"keyword": {"hit_at_1": 0.25}}},
+               "b": {"n": 2, "hit_at_1": 0.75}}
+    out = render_sets(results)
+    assert "a: 系统对比" in out and "keyword" in out and "0.250" in out
+    assert "b: 系统对比" not in out
