@@ -14,7 +14,6 @@ from pathlib import Path
 log = logging.getLogger("app")
 CONCURRENCY = 4  # questions answered at once: the embedder serialises its own calls, the rest is thread-safe
 MAX_QUEUE = 64
-STAGES = {"read": "读取文件", "embed": "计算向量", "write": "写入索引"}
 
 
 def parse_args(argv=None, settings=None) -> argparse.Namespace:
@@ -27,19 +26,6 @@ def parse_args(argv=None, settings=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def print_progress(stage: str, done: int, total: int) -> None:
-    """Ingest progress as a bar on stderr."""
-    label = STAGES.get(stage, stage)
-    if total:
-        filled = int(30 * done / max(total, 1))
-        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
-        if done >= total:
-            sys.stderr.write("\n")
-    else:
-        sys.stderr.write(f"{label}…\n")
-    sys.stderr.flush()
-
-
 def ensure_index(settings) -> None:
     """Build the index from the corpus when it is missing or behind it (uploaded documents are kept)."""
     from rag.errors import IndexMismatchError
@@ -48,6 +34,9 @@ def ensure_index(settings) -> None:
     index_dir = Path(settings.index_dir)
     if not index_is_stale(settings, index_dir):
         return
+    from rag.progress import progress_reporter
+
+    print_progress = progress_reporter(sys.stderr)
     sys.stderr.write(f"正在从 {settings.corpus_dir} 构建索引 {index_dir}（首次约需一分钟）…\n")
     try:
         report = ingest([settings.corpus_dir], settings, index_dir, progress=print_progress)

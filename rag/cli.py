@@ -21,23 +21,12 @@ to choose another) and starts empty: `rag ingest YOUR_FOLDER/` first."""
 
 
 def _progress_printer(enabled: bool):
+    """A bar on a terminal, timestamped progress lines every few seconds in a log (rag.progress)."""
     if not enabled:
         return None
-    labels = {"read": "读取文件", "embed": "计算向量", "write": "写入索引"}
+    from .progress import progress_reporter
 
-    def progress(stage: str, done: int, total: int) -> None:
-        label = labels.get(stage, stage)
-        if total:
-            width = 30
-            filled = int(width * done / max(total, 1))
-            sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-            if done >= total:
-                sys.stderr.write("\n")
-        else:
-            sys.stderr.write(f"{label}…\n")
-        sys.stderr.flush()
-
-    return progress
+    return progress_reporter(sys.stderr)
 
 
 def _settings(args):
@@ -89,7 +78,7 @@ def cmd_ingest(args) -> int:
     paths = args.paths or [settings.corpus_dir]
     report = ingest(
         paths, settings, rebuild=args.rebuild, prune=args.prune, remove=args.remove,
-        progress=_progress_printer(not args.json and sys.stderr.isatty() or args.progress),
+        progress=_progress_printer(not args.no_progress),
         require_documents=True,  # a folder with nothing readable is a mistake to report, not an empty success
     )
     if args.json:
@@ -97,7 +86,8 @@ def cmd_ingest(args) -> int:
         return 0
     print(f"索引：{settings.index_dir}")
     print(f"文档 {report.n_docs} 篇，分块 {report.n_chunks} 个；新增 {len(report.added)}，更新 {len(report.updated)}，"
-          f"未变 {len(report.unchanged)}，删除 {len(report.removed)}；本次计算向量 {report.n_embedded} 个")
+          f"未变 {len(report.unchanged)}，删除 {len(report.removed)}；本次计算向量 {report.n_embedded} 个"
+          + (f"（另有 {report.n_resumed} 个取自上次中断时的缓存）" if report.n_resumed else ""))
     if report.n_embedded:
         print(f"用时 {report.seconds:.1f} 秒（向量 {report.embed_seconds:.1f} 秒），{report.chars_per_second:.0f} 字/秒")
     else:
@@ -220,7 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index and build from scratch")
     p.add_argument("--prune", action="store_true", help="remove indexed documents that are not among PATHS")
     p.add_argument("--remove", action="append", metavar="DOC", help="remove a document (file name) from the index")
-    p.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
+    p.add_argument("--progress", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for old scripts
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress on stderr (by default a bar on a terminal, else a line every 5 s)")
     p.set_defaults(func=cmd_ingest)
 
     def filters(p):

@@ -45,3 +45,7 @@ class BackendError(RagError):
 
 class InputError(RagError):
     """A question or a request that cannot be served as given (empty, too long)."""
+
+
+class StorageError(RagError):
+    """The index or the embedding cache could not be written (disk full, no permission); the old index stays."""

@@ -521,12 +521,6 @@ def main(args, settings) -> int:
 
 
 def _ingest_progress():
-    if not sys.stderr.isatty():
-        return None
+    from .progress import progress_reporter
 
-    def progress(stage: str, done: int, total: int) -> None:
-        if stage == "embed" and total:
-            sys.stderr.write(f"\r  计算向量 {done}/{total}" + ("\n" if done >= total else ""))
-            sys.stderr.flush()
-
-    return progress
+    return progress_reporter(sys.stderr)

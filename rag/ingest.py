@@ -3,6 +3,11 @@
 Incremental: an unchanged document (same file hash, same chunker) keeps its chunks and vectors; a chunk whose text
 was embedded before reuses its vector (cache by content hash), so adding one document embeds only its chunks and
 re-ingesting an unchanged corpus embeds nothing and writes nothing.
+
+A pipeline: files are parsed and chunked in worker processes (rag.parsing) while this process embeds what is parsed,
+batch by batch; each batch is committed to the resume cache (rag.embed_cache) at once, so an ingest killed at any
+point and started again embeds only what it had not finished. The new generation is switched in atomically at the
+end (rag.store), so the previous index stays readable throughout.
 """
 
 from __future__ import annotations
@@ -10,26 +15,28 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .chunker import chunk_document
+from .embed_cache import EmbeddingCache, storage_error
 from .embeddings import Embedder, get_embedder
 from .errors import (
-    BackendError, IndexCorruptError, IndexMismatchError, IndexNotFoundError, InputError, LoadError, RagError,
+    BackendError, IndexCorruptError, IndexMismatchError, IndexNotFoundError, InputError, RagError,
 )
 from .keyword import TOKENIZER_VERSION, tokenize
-from .loaders import SUPPORTED_SUFFIXES, doc_id_for, find_files, load_document
+from .loaders import SUPPORTED_SUFFIXES, doc_id_for, find_files
+from .parsing import Parsed, ParsePool, Parser, default_workers, load_and_chunk
+from .progress import IngestProgress, Progress
 from .settings import Settings
 from .store import DocRecord, StoredIndex, load_index, write_index, write_lock
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
+__all__ = ["IngestProgress", "IngestReport", "Progress", "index_is_stale", "ingest"]
 
 
 @dataclass
@@ -43,10 +50,12 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, Chinese reason)
     n_docs: int = 0
     n_chunks: int = 0
-    n_embedded: int = 0
+    n_embedded: int = 0  # texts sent to the embedding model in this run
+    n_resumed: int = 0  # texts whose vectors an interrupted earlier run had left in the resume cache
     chars_embedded: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    workers: int = 0  # parse worker processes (0: parsed in this process)
     wrote: bool = False
 
     @property
@@ -57,9 +66,10 @@ class IngestReport:
         return {
             "added": self.added, "updated": self.updated, "unchanged": self.unchanged, "removed": self.removed,
             "skipped": [{"file": f, "reason": r} for f, r in self.skipped], "n_docs": self.n_docs,
-            "n_chunks": self.n_chunks, "n_embedded": self.n_embedded, "chars_embedded": self.chars_embedded,
-            "seconds": round(self.seconds, 3), "embed_seconds": round(self.embed_seconds, 3),
-            "chars_per_second": round(self.chars_per_second, 1), "wrote": self.wrote,
+            "n_chunks": self.n_chunks, "n_embedded": self.n_embedded, "n_resumed": self.n_resumed,
+            "chars_embedded": self.chars_embedded, "seconds": round(self.seconds, 3),
+            "embed_seconds": round(self.embed_seconds, 3), "chars_per_second": round(self.chars_per_second, 1),
+            "workers": self.workers, "wrote": self.wrote,
         }
 
 
@@ -91,12 +101,14 @@ def ingest(
     remove: list[str] | None = None,
     progress: Progress | None = None,
     require_documents: bool = False,
+    parser: Parser = load_and_chunk,
 ) -> IngestReport:
     """Add or update the documents under `paths` in the index (see module docstring).
 
     `prune` also removes indexed documents that are no longer among the files found; `remove` names doc ids to drop.
     `require_documents` makes an ingest that finds no readable document (and prunes or removes nothing) an
     InputError, raised before anything is written (the `rag ingest` command; an upload lists its rejects instead).
+    `parser` turns one file into a record and chunks in a worker process (settings.ingest_workers of them).
     """
     t0 = time.perf_counter()
     index_dir = Path(index_dir or settings.index_dir)
@@ -108,11 +120,9 @@ def ingest(
         own = index_dir.resolve()
         files = [f for f in find_files(paths) if own not in f.resolve().parents]  # never index the index itself
         found_ids: set[str] = set()
-        new_docs: list[tuple[DocRecord, list, bool]] = []  # (record, chunks, is_update)
+        jobs: list[tuple[int, Path]] = []
         keep_ids: list[str] = []
         for i, path in enumerate(files):
-            if progress:
-                progress("read", i + 1, len(files))
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 if path.suffix:  # silently pass over files without an extension (READMEs of tools, etc.)
                     report.skipped.append((str(path), f"不支持的文件类型 {path.suffix}"))
@@ -130,100 +140,226 @@ def ingest(
                     keep_ids.append(doc_id)
                     report.unchanged.append(doc_id)
                     continue
-            try:
-                doc = load_document(path)
-            except LoadError as e:
-                log.warning("skipped %s: %s", path, e.log_message)
-                report.skipped.append((str(path), str(e)))
-                continue
-            chunks, sections = chunk_document(doc, chunker)
-            if not chunks:
-                report.skipped.append((str(path), "文件中没有可用的文字内容"))
-                continue
-            new_docs.append((DocRecord(doc, sections, len(chunks)), chunks, prev is not None))
-            (report.updated if prev is not None else report.added).append(doc_id)
-        if require_documents and not new_docs and not keep_ids and not prune and not remove:
-            raise _nothing_found(paths, report.skipped)
-        dropped = set(remove or [])
-        if prune:  # only documents that came from the folders being synced (uploads elsewhere stay)
-            roots = [Path(p).resolve() for p in paths]
-            dropped |= {
-                d for d in set(old_docs) - found_ids
-                if any(r == Path(old_docs[d].doc.source).resolve().parent or r in Path(old_docs[d].doc.source).resolve().parents for r in roots)
-            }
-        replaced = {rec.doc.doc_id for rec, _, _ in new_docs}
-        report.removed = sorted(d for d in dropped if d in old_docs and d not in replaced)
+            jobs.append((i, path))
+        run = _Run(settings, index_dir, old, embedder, progress, t0)
+        workers = default_workers() if settings.ingest_workers is None else settings.ingest_workers
+        pool = ParsePool(jobs, chunker, workers, parser)
+        report.workers = pool.workers
+        try:
+            return _finish(paths, settings, index_dir, old, run.embed_as_parsed(pool, report), run, report,
+                           keep_ids, found_ids, prune, remove, require_documents)
+        finally:
+            pool.close()
+            run.finish()
 
-        # Assemble: kept documents first (their chunks and vectors as they were), then new/updated ones.
-        records: list[DocRecord] = []
-        all_chunks, all_tokens, vec_parts = [], [], []
-        if old is not None:
-            kept = [d for d in old.docs if d not in dropped and d not in replaced]
-            kept_set = set(kept)
-            idx = [i for i, c in enumerate(old.chunks) if c.doc_id in kept_set]
-            records.extend(old.docs[d] for d in kept)
-            all_chunks.extend(old.chunks[i] for i in idx)
-            all_tokens.extend(old.tokens[i] for i in idx)
-            if idx:
-                vec_parts.append(old.vectors[idx])
-        retokenised = old is not None and old.manifest.get("keyword") != TOKENIZER_VERSION
-        if not new_docs and not report.removed and old is not None and not retokenised:
-            report.n_docs, report.n_chunks = len(old.docs), len(old.chunks)
-            report.seconds = time.perf_counter() - t0
-            return report  # nothing changed: nothing to embed, nothing to write
-        cache: dict[str, np.ndarray] = {}
-        if old is not None:
-            cache = {_text_key(c.embed_text()): old.vectors[i] for i, c in enumerate(old.chunks)}
-        new_chunks = [c for _, chunks, _ in new_docs for c in chunks]
-        to_embed = [c.embed_text() for c in new_chunks if _text_key(c.embed_text()) not in cache]
-        to_embed = list(dict.fromkeys(to_embed))
-        embedder = embedder or get_embedder(settings.embed_backend, settings.embed_model or None)
-        # Keyword tokens (and jieba's dictionary load, ~0.7 s) are made in a thread while the embedding model,
-        # which releases the GIL, encodes: ingest then costs little beyond the embedding itself.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            new_tokens = pool.submit(lambda: [tokenize(c.embed_text()) for c in new_chunks])
-            te = time.perf_counter()
-            if to_embed:
-                try:
-                    vecs = embedder.embed_passages(
-                        to_embed, progress=(lambda n: progress("embed", n, len(to_embed))) if progress else None
-                    )
-                except RagError:
-                    raise
-                except Exception as e:  # the model failed mid-way: nothing is written, the live index stays
-                    raise BackendError(
-                        f"计算向量时嵌入模型出错（{type(e).__name__}）：原有索引未改动，请检查模型后重试",
-                        f"embedding {len(to_embed)} chunks failed ({type(e).__name__}: {e}); index left as it was",
-                    ) from e
-                cache.update({_text_key(t): v for t, v in zip(to_embed, vecs)})
-            report.embed_seconds = time.perf_counter() - te
-            all_new_tokens = new_tokens.result()
-        report.n_embedded = len(to_embed)
-        report.chars_embedded = sum(len(t) for t in to_embed)
-        for rec, chunks, _ in new_docs:
-            records.append(rec)
-            all_chunks.extend(chunks)
-        all_tokens.extend(all_new_tokens)
-        if new_chunks:
-            vec_parts.append(np.stack([cache[_text_key(c.embed_text())] for c in new_chunks]))
-        dim = embedder.dim
-        vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, dim), dtype=np.float32)
-        manifest = {
-            "embedding": {**settings.embedding_fingerprint(), "dim": dim},
-            "chunker": chunker.fingerprint(),
-            "faiss": settings.faiss_index,
-            "keyword": TOKENIZER_VERSION,
-            "documents": {
-                r.doc.doc_id: {"source": r.doc.source, "sha256": r.doc.sha256, "chunks": r.chunk_count} for r in records
-            },
+
+def _finish(paths, settings: Settings, index_dir: Path, old: StoredIndex | None, parsed: list[Parsed], run: "_Run",
+            report: IngestReport, keep_ids: list[str], found_ids: set[str], prune: bool, remove: list[str] | None,
+            require_documents: bool) -> IngestReport:
+    """Decide what the new generation holds (kept, new, updated, removed documents) and write it."""
+    old_docs = old.docs if old is not None else {}
+    chunker = settings.chunker_settings()
+    new_docs = [(p.record, p.chunks, p.record.doc.doc_id in old_docs) for p in parsed]
+    for rec, _, is_update in new_docs:
+        (report.updated if is_update else report.added).append(rec.doc.doc_id)
+    if require_documents and not new_docs and not keep_ids and not prune and not remove:
+        raise _nothing_found(paths, report.skipped)
+    dropped = set(remove or [])
+    if prune:  # only documents that came from the folders being synced (uploads elsewhere stay)
+        roots = [Path(p).resolve() for p in paths]
+        dropped |= {
+            d for d in set(old_docs) - found_ids
+            if any(r == Path(old_docs[d].doc.source).resolve().parent or r in Path(old_docs[d].doc.source).resolve().parents for r in roots)
         }
-        if progress:
-            progress("write", 0, 1)
+    replaced = {rec.doc.doc_id for rec, _, _ in new_docs}
+    report.removed = sorted(d for d in dropped if d in old_docs and d not in replaced)
+
+    # Assemble: kept documents first (their chunks and vectors as they were), then new/updated ones.
+    records: list[DocRecord] = []
+    all_chunks, all_tokens, vec_parts = [], [], []
+    if old is not None:
+        kept = [d for d in old.docs if d not in dropped and d not in replaced]
+        kept_set = set(kept)
+        idx = [i for i, c in enumerate(old.chunks) if c.doc_id in kept_set]
+        records.extend(old.docs[d] for d in kept)
+        all_chunks.extend(old.chunks[i] for i in idx)
+        all_tokens.extend(old.tokens[i] for i in idx)
+        if idx:
+            vec_parts.append(old.vectors[idx])
+    retokenised = old is not None and old.manifest.get("keyword") != TOKENIZER_VERSION
+    if not new_docs and not report.removed and old is not None and not retokenised:
+        report.n_docs, report.n_chunks = len(old.docs), len(old.chunks)
+        report.seconds = time.perf_counter() - run.t0
+        return report  # nothing changed: nothing to embed, nothing to write
+    for rec, chunks, _ in new_docs:
+        records.append(rec)
+        all_chunks.extend(chunks)
+    all_tokens.extend(run.tokens_in_order(parsed))
+    new_chunks = [c for _, chunks, _ in new_docs for c in chunks]
+    if new_chunks:
+        vec_parts.append(np.stack([run.vectors[_text_key(c.embed_text())] for c in new_chunks]))
+    dim = run.dim()
+    vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, dim), dtype=np.float32)
+    manifest = {
+        "embedding": {**settings.embedding_fingerprint(), "dim": dim},
+        "chunker": chunker.fingerprint(),
+        "faiss": settings.faiss_index,
+        "keyword": TOKENIZER_VERSION,
+        "documents": {
+            r.doc.doc_id: {"source": r.doc.source, "sha256": r.doc.sha256, "chunks": r.chunk_count} for r in records
+        },
+    }
+    run.report("write")
+    try:
         write_index(index_dir, records, all_chunks, all_tokens, vectors, manifest)
-        report.wrote = True
-        report.n_docs, report.n_chunks = len(records), len(all_chunks)
-    report.seconds = time.perf_counter() - t0
+    except OSError as e:  # disk full, no permission: write_index removed its half-written generation
+        raise storage_error("写入索引", "writing the index", e, index_dir) from e
+    run.written()
+    report.wrote = True
+    report.n_docs, report.n_chunks = len(records), len(all_chunks)
+    report.seconds = time.perf_counter() - run.t0
     return report
+
+
+class _Run:
+    """The embedding side of one ingest: takes parsed files as they come, embeds their new texts in batches, commits
+    each batch to the resume cache, tokenises chunks in a thread, and reports progress."""
+
+    def __init__(self, settings: Settings, index_dir: Path, old: StoredIndex | None, embedder: Embedder | None,
+                 progress: Progress | None, t0: float):
+        self.settings, self.index_dir, self.progress, self.t0 = settings, index_dir, progress, t0
+        self._embedder = embedder
+        # The live index is the first cache: a chunk text it already holds is never embedded again.
+        self.vectors: dict[str, np.ndarray] = (
+            {_text_key(c.embed_text()): old.vectors[i] for i, c in enumerate(old.chunks)} if old is not None else {}
+        )
+        self._dim = old.dim if old is not None else 0
+        self.cache: EmbeddingCache | None = None
+        self._tokens: dict[int, Future] = {}
+        self._tokenizer = ThreadPoolExecutor(max_workers=1)  # jieba runs while the model (GIL released) encodes
+        self.docs_total = self.docs_done = self.chunks_total = self.chunks_done = 0
+        self.chars_embedded, self.embed_started = 0, None
+
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder(self.settings.embed_backend, self.settings.embed_model or None)
+        return self._embedder
+
+    def dim(self) -> int:
+        if not self._dim:
+            self._dim = self.embedder().dim
+        return self._dim
+
+    def embed_as_parsed(self, pool: ParsePool, report: IngestReport) -> list[Parsed]:
+        """Run the pipeline until every file is parsed and every new text embedded; parsed files in file order."""
+        self.docs_total = pool.total
+        if pool.done:
+            return []
+        batch, dim = self.embedder().batch_size, self.dim()
+        self.cache = EmbeddingCache(self.index_dir, self.settings.embedding_fingerprint(), dim)
+        resumable = self.cache.load()
+        parsed: dict[int, Parsed] = {}
+        queue: deque[tuple[str, str]] = deque()  # (text key, text) waiting for the model
+        queued: set[str] = set()
+        doc_ends: deque[int] = deque()  # per parsed document, the number of texts embedded when it is complete
+        n_done = n_queued = 0
+        queued_chars, parsed_bytes = 0, 0
+
+        def progress_now() -> None:
+            while doc_ends and doc_ends[0] <= n_done:
+                doc_ends.popleft()
+                self.docs_done += 1
+            self.chunks_done = self.chunks_total - (n_queued - n_done)
+            est_total = queued_chars  # characters to embed, extrapolated over the files not parsed yet by size
+            if parsed_bytes and pool.remaining_bytes:
+                est_total += queued_chars * pool.remaining_bytes / parsed_bytes
+            self.report("embed" if self.embed_started else "read", est_total - self.chars_embedded)
+
+        self.report("read")
+        while True:
+            for res in pool.take(block=not queue and not pool.done):
+                parsed_bytes += pool.size_of(res.index)
+                if res.record is None:
+                    log.warning("skipped %s: %s", res.path, res.log_reason)
+                    report.skipped.append((str(res.path), res.reason))
+                    self.docs_total -= 1
+                    continue
+                parsed[res.index] = res
+                self.chunks_total += len(res.chunks)
+                self._tokens[res.index] = self._tokenizer.submit(lambda cs=res.chunks: [tokenize(c.embed_text()) for c in cs])
+                for c in res.chunks:
+                    text = c.embed_text()
+                    key = _text_key(text)
+                    if key in self.vectors or key in queued:
+                        continue
+                    vec = resumable.get(key)
+                    if vec is not None and len(vec) == dim:
+                        self.vectors[key] = vec
+                        report.n_resumed += 1
+                        continue
+                    queue.append((key, text))
+                    queued.add(key)
+                    n_queued += 1
+                    queued_chars += len(text)
+                doc_ends.append(n_queued)
+            progress_now()
+            if queue:
+                todo = [queue.popleft() for _ in range(min(batch, len(queue)))]
+                te = time.perf_counter()
+                if self.embed_started is None:
+                    self.embed_started = te
+                    self.report("embed", None)
+                vecs = self._embed([t for _, t in todo])
+                report.embed_seconds += time.perf_counter() - te
+                keys = [k for k, _ in todo]
+                self.cache.put(keys, vecs)
+                self.vectors.update(zip(keys, vecs))
+                n_done += len(todo)
+                report.n_embedded += len(todo)
+                self.chars_embedded += sum(len(t) for _, t in todo)
+                report.chars_embedded = self.chars_embedded
+            progress_now()
+            if not queue and pool.done:
+                break
+        return [parsed[i] for i in sorted(parsed)]
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        try:
+            return self.embedder().embed_passages(texts)
+        except RagError:
+            raise
+        except Exception as e:  # the model failed mid-way: nothing is written, the live index stays
+            raise BackendError(
+                f"计算向量时嵌入模型出错（{type(e).__name__}）：原有索引未改动，已算好的向量保存在缓存中，请检查模型后重试",
+                f"embedding {len(texts)} chunks failed ({type(e).__name__}: {e}); index left as it was",
+            ) from e
+
+    def tokens_in_order(self, parsed: list[Parsed]) -> list[list[str]]:
+        return [toks for p in parsed for toks in self._tokens[p.index].result()]
+
+    def snapshot(self, stage: str, chars_left: float | None = None) -> IngestProgress:
+        elapsed = time.perf_counter() - self.t0
+        rate = self.chars_embedded / (time.perf_counter() - self.embed_started) if self.embed_started else 0.0
+        eta = chars_left / rate if rate and chars_left is not None else None
+        return IngestProgress(stage, self.docs_done, self.docs_total, self.chunks_done, self.chunks_total,
+                              self.chars_embedded, rate, eta, elapsed)
+
+    def report(self, stage: str, chars_left: float | None = None) -> None:
+        if self.progress:
+            self.progress(self.snapshot(stage, chars_left))
+
+    def written(self) -> None:
+        """The new generation is live and holds every vector: the resume cache has nothing left to offer."""
+        if self.cache is not None:
+            self.cache.clear()
+            self.cache = None
+
+    def finish(self) -> None:
+        self._tokenizer.shutdown(wait=True)
+        if self.cache is not None:
+            self.cache.close()
+            self.cache = None
+        self.report("end")
 
 
 def _nothing_found(paths: list[str | Path], skipped: list[tuple[str, str]]) -> InputError:

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     chunk_max_chars: int = Field(default=300, ge=50, le=4000)
     chunk_min_chars: int = Field(default=80, ge=0, le=2000)
 
+    # Ingest: worker processes that parse files while the model embeds (unset: one per core the model leaves free,
+    # at least one; 0 parses in the ingesting process, without protection from a parser that crashes)
+    ingest_workers: int | None = Field(default=None, ge=0, le=64)
+
     # Vector index kind: exact inner product, or approximate for large corpora
     faiss_index: Literal["flat", "hnsw", "ivf"] = "flat"
 

@@ -9,11 +9,13 @@ import logging
 
 import gradio as gr
 
+from rag.progress import IngestProgress, describe
+
 from . import render
 from .assets import CSS, SOURCE_VIEW_JS
 from .examples import example_questions
 from .handlers import MODE_CHOICES, Handlers, new_session
-from .uploads import MAX_UPLOAD_MB, STAGE_LABELS, UPLOAD_SUFFIXES, add_uploads, remove_document
+from .uploads import MAX_UPLOAD_MB, UPLOAD_SUFFIXES, add_uploads, remove_document
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +139,8 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
             if not paths:
                 return ("<div class='muted'>请先选择要上传的文件。</div>", *refreshed(selected), None)
 
-            def report(stage: str, done: int, total: int) -> None:
-                progress((done, total) if total else None, desc=STAGE_LABELS.get(stage, stage))
+            def report(p: IngestProgress) -> None:
+                progress((p.docs_done, p.docs_total) if p.docs_total else None, desc=describe(p))
 
             progress(0, desc="检查文件")
             result = add_uploads(assistant, list(paths), progress=report, max_mb=max_upload_mb)

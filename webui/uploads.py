@@ -21,7 +21,6 @@ UPLOAD_SUFFIXES = (".pdf", ".docx", ".txt", ".md", ".markdown", ".html", ".htm")
 MAX_UPLOAD_MB = 20
 # What the first bytes of a binary format must be: a renamed .exe is not a PDF.
 _MAGIC = {".pdf": (b"%PDF-",), ".docx": (b"PK\x03\x04",)}
-STAGE_LABELS = {"read": "读取文件", "embed": "计算向量", "write": "写入索引"}
 
 
 def uploads_dir(index_dir: Path) -> Path:
