@@ -229,10 +229,8 @@ class _Run:
                  progress: Progress | None, t0: float):
         self.settings, self.index_dir, self.progress, self.t0 = settings, index_dir, progress, t0
         self._embedder = embedder
-        # The live index is the first cache: a chunk text it already holds is never embedded again.
-        self.vectors: dict[str, np.ndarray] = (
-            {_text_key(c.embed_text()): old.vectors[i] for i, c in enumerate(old.chunks)} if old is not None else {}
-        )
+        self.old = old
+        self.vectors: dict[str, np.ndarray] = {}
         self._dim = old.dim if old is not None else 0
         self.cache: EmbeddingCache | None = None
         self._tokens: dict[int, Future] = {}
@@ -255,7 +253,9 @@ class _Run:
         self.docs_total = pool.total
         if pool.done:
             return []
-        batch, dim = self.embedder().batch_size, self.dim()
+        if self.old is not None:  # the live index is the first cache: a text it holds is never embedded again
+            self.vectors = {_text_key(c.embed_text()): self.old.vectors[i] for i, c in enumerate(self.old.chunks)}
+        batch, dim = getattr(self.embedder(), "batch_size", 32), self.dim()
         self.cache = EmbeddingCache(self.index_dir, self.settings.embedding_fingerprint(), dim)
         resumable = self.cache.load()
         parsed: dict[int, Parsed] = {}

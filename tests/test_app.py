@@ -269,7 +269,7 @@ def test_upload_docx_then_ask_about_it_then_remove(own_app, tmp_path):
                  ["到2028年，测试市低空经济产业规模力争突破888亿元，培育无人机整机企业12家。",
                   "设立低空经济专项资金，每年安排不少于3亿元，支持低空基础设施建设。"])
     stages = []
-    result = add_uploads(assistant, [path], progress=lambda s, d, t: stages.append(s))
+    result = add_uploads(assistant, [path], progress=lambda p: stages.append(p.stage))
     assert result.added == ["测试市低空经济方案.docx"] and not result.rejected, result.lines
     assert "embed" in stages and "write" in stages
     kept = uploads_dir(assistant.index_dir) / path.name
