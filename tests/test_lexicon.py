@@ -124,3 +124,17 @@ def test_lexicon_files_ship_in_the_package():
     data_files = [p.relative_to(root / "rag").as_posix() for p in (root / "rag" / "data").rglob("*") if p.is_file()]
     assert data_files
     assert all(any(fnmatch(f, pat) for pat in patterns) for f in data_files), data_files
+
+
+def test_answer_signals_read_the_corpus_synonyms(tmp_path):
+    """A synonym added next to the index reaches the answer selector's word matching, not only the query stage."""
+    from rag.answer.features import QuestionStats
+    from rag.query.plan import plan_question
+
+    index = tmp_path / "index"
+    _write(index / "lexicon" / "synonyms.txt", "孵化载体\t众创空间\n")
+    question = "孵化载体有什么补贴？"
+    with_corpus = QuestionStats(plan_question(question, index_dir=str(index)))
+    packaged = QuestionStats(plan_question(question))
+    assert with_corpus.term_match("孵化载体", "对众创空间给予补贴") == 0.9
+    assert packaged.term_match("孵化载体", "对众创空间给予补贴") < 0.9

@@ -91,7 +91,7 @@ class QuestionStats:
 
     def __init__(self, plan: QueryPlan, bm25=None):
         self.plan = plan
-        self.w = words()
+        self.w = words(plan.index_dir)
         self.bm25 = bm25
         n = getattr(bm25, "n", 0) or 0
         self.n = n

@@ -52,6 +52,7 @@ class QueryPlan:
         return tuple(sorted({d for _, ds in self.place_docs for d in ds}))
 
     unknown_places: tuple[str, ...] = ()  # places no indexed document even mentions
+    index_dir: str | None = None  # whose per-corpus word lists (lexicon overrides) this plan was read with
 
     @property
     def missing_places(self) -> tuple[str, ...]:
@@ -277,7 +278,7 @@ def plan_question(question: str, docs: dict | None = None, rewritten: str | None
         unit_classes=unit_classes(q, kind, unit_words, w), unit_words=unit_words,
         terms=tuple(terms), focus=tuple(focus_terms(q, terms, w)), places=tuple(places),
         place_docs=resolve_places(places, docs), years=years_in(text),
-        unknown_places=unknown_places(places, docs),
+        unknown_places=unknown_places(places, docs), index_dir=index_dir,
     )
     groups = place_groups(places, text)
     if len(groups) >= 2 and (_COMPARE.search(text) or all(_joined(text, groups[0][0], g[0]) for g in groups[1:])):
