@@ -6,14 +6,13 @@
     python scripts/fit_answerer.py --dump /tmp/cands.npz # also keep the candidate matrix for analysis
 
 For every question of a set's fit half (`rag.evaluate.split_of`, by document) the pipeline reads the question,
-retrieves, and lists every candidate span with its signals (`rag.answer.features`). A candidate is labelled
-positive when it carries the gold answer: it contains every must_contain string, or it recovers most of a long
-gold answer (LCS recall >= 0.8) without being much longer than it. A LightGBM LambdaRank ensemble (graded: most of the
-gold and little else > positive > half the gold > nothing) is fitted on two folds (split by document) to get
-out-of-fold scores. From those, each policy question (qa, ncp2020 and its unanswerable set: CMRC has none) gets
-the gate's signals (`features.gate_features`: the best candidates' scores and signals), a logistic gate is fitted
-on them (answerable or not), and the refusal threshold is the one with the highest refusal recall whose refusal
-precision is >= 0.9 on the fit halves' out-of-fold gate probabilities. The final ranker and gate are fitted on
+retrieves, and lists every candidate span with its signals (`rag.answer.features`). Each candidate is graded by
+what it would score as the answer (UTILITY: contains, LCS recall and CMRC F1 against the gold). A LightGBM
+LambdaRank ensemble is fitted on two folds (split by document) to get out-of-fold scores. From those, each policy
+question (qa, ncp2020 and its unanswerable set: CMRC has none) gets the gate's signals (`features.gate_features`:
+the best candidates' scores and signals), a monotone tree gate is fitted on them (answerable or not), and the
+refusal threshold is the one with the best refusal F1 on the fit halves' out-of-fold gate probabilities among those
+that refuse at most 5% of the answerable questions (`choose_threshold`). The final ranker and gate are fitted on
 the whole fit half. The report halves are never read here: `rag eval --split report`
 measures on them. The model file records the command, the data and the scores reached.
 """
@@ -45,7 +44,8 @@ log = logging.getLogger("fit_answerer")
 DEFAULT_SETS = "qa,ncp2020,ncp2020-unanswerable,cmrc"
 GATE_SETS = "qa,ncp2020,ncp2020-unanswerable"  # policy questions; CMRC has no unanswerable items
 PARAMS = dict(objective="lambdarank", learning_rate=0.05, num_leaves=31, min_child_samples=20, n_estimators=300,
-              subsample=0.8, subsample_freq=1, colsample_bytree=0.8, reg_lambda=1.0, verbose=-1)
+              subsample=0.8, subsample_freq=1, colsample_bytree=0.8, reg_lambda=1.0, verbose=-1,
+              label_gain=[float(g) for g in range(11)])
 MIN_PRECISION = 0.9  # refusal precision the gate must reach on dev data
 MAX_ANSWERABLE_REFUSED = 0.05  # when it cannot: refuse at most this share of answerable questions
 
@@ -55,24 +55,31 @@ def gold_of(item) -> str:
     return "".join(item.evidence) or item.answer or "".join(item.must_contain)
 
 
-def label(cand, item) -> tuple[int, float, float]:
-    """(positive?, LCS recall of the gold, share of the candidate that is gold) for one candidate: positive when
-    it holds every must_contain string (as one sentence, or at most 4x longer than the gold), or recovers most of
-    a long gold answer without being much longer."""
+def label(cand, item, must_contain=None) -> tuple[int, float, float, float, float]:
+    """(positive?, LCS recall of the gold, share of the candidate that is gold, CMRC F1 with the gold, holds every
+    must_contain string?) for one candidate: positive when it holds every must_contain string (as one sentence, or
+    at most 4x longer than the gold), or recovers most of a long gold answer without being much longer.
+    `must_contain`: the strings this candidate must hold (one part of a multi-place question: its own place's)."""
     if not item.answerable:
-        return 0, 0.0, 0.0
+        return 0, 0.0, 0.0, 0.0, 0.0
     text = cand.text
     gold = gold_of(item)
     rec = M.answer_recall(text, gold) or 0.0
     prec = min(1.0, rec * len(M.match_key(gold)) / max(1, len(M.match_key(text))))
-    contains = M.answer_contains(text, item.must_contain)
+    if must_contain is None:
+        contains = M.answer_contains(text, item.must_contain)
+    else:
+        contains = any(M.answer_contains(text, [m]) for m in must_contain)
     pos = (contains and (cand.kind == "sent" or prec >= 0.25)) or (rec >= 0.8 and prec >= 0.4)
-    return int(pos), rec, prec
+    if must_contain is not None:
+        pos = contains
+    return int(pos), rec, prec, M.answer_f1(text, item.gold) or 0.0, float(contains)
 
 
 def collect(set_names: list[str], settings: Settings, limit: int | None):
-    """Candidate rows of every fit-half question: X, y, question ids, set names, per-candidate recall/precision."""
-    rows, ys, qids, sets, recs, precs, answerable, folds = [], [], [], [], [], [], [], []
+    """Candidate rows of every fit-half question: X, y, question ids, set names, per-candidate recall/precision,
+    whether the question is answerable, its fold, per-candidate F1 and contains."""
+    rows, ys, qids, sets, recs, precs, answerable, folds, f1s, conts = [], [], [], [], [], [], [], [], [], []
     known = named_sets()
     qn = 0
     for name in set_names:
@@ -95,15 +102,15 @@ def collect(set_names: list[str], settings: Settings, limit: int | None):
                 if not cands:
                     continue
                 X = features(p, cands, h, retriever.index.docs, retriever.bm25, QuestionStats(p, retriever.bm25))
-                labs = [label(c, it) for c in cands]
-                if len(groups) > 1 and it.answerable:
-                    # a part is positive where it holds one of the must_contain strings of its own place
-                    labs = [(int(any(M.answer_contains(c.text, [m]) for m in it.must_contain)), r, pr)
-                            for c, (_, r, pr) in zip(cands, labs)]
+                # a part of a multi-place question is positive where it holds one of the must_contain strings
+                own = it.must_contain if len(groups) > 1 else None
+                labs = [label(c, it, own) for c in cands]
                 rows.append(X)
-                ys.extend(lb for lb, _, _ in labs)
-                recs.extend(r for _, r, _ in labs)
-                precs.extend(pr for _, _, pr in labs)
+                ys.extend(lb[0] for lb in labs)
+                recs.extend(lb[1] for lb in labs)
+                precs.extend(lb[2] for lb in labs)
+                f1s.extend(lb[3] for lb in labs)
+                conts.extend(lb[4] for lb in labs)
                 qids.extend([qn] * len(cands))
                 sets.extend([name] * len(cands))
                 answerable.extend([it.answerable] * len(cands))
@@ -112,13 +119,20 @@ def collect(set_names: list[str], settings: Settings, limit: int | None):
                 qn += 1
         log.warning("set %s: %d fit questions, %.1f s", name, len(items), time.perf_counter() - t0)
     return (np.vstack(rows), np.array(ys), np.array(qids), np.array(sets), np.array(recs), np.array(precs),
-            np.array(answerable), np.array(folds))
+            np.array(answerable), np.array(folds), np.array(f1s), np.array(conts))
 
 
-def grades(y, recs, precs):
-    """Relevance grades for the ranker: 3 recovers most of the gold and little else, 2 positive, 1 half of the
-    gold, 0 nothing."""
-    return np.where((recs >= 0.8) & (precs >= 0.5), 3, np.where(y == 1, 2, np.where(recs >= 0.5, 1, 0)))
+# What an answer is worth, in the terms it is measured by: holds the expected strings, recovers the gold's
+# characters (LCS recall), matches the gold span (CMRC F1, counted twice: it is the one that punishes padding).
+UTILITY = {"contains": 1.0, "recall": 1.0, "f1": 2.0}
+LEVELS = 10  # the ranker's relevance grades: utility in [0, 1] rounded to tenths
+
+
+def grades(conts, recs, f1s):
+    """Relevance grade of each candidate for the ranker: its utility (UTILITY-weighted contains, recall and F1
+    against the gold) in 0..LEVELS; a candidate of an unanswerable question is 0."""
+    u = (UTILITY["contains"] * conts + UTILITY["recall"] * recs + UTILITY["f1"] * f1s) / sum(UTILITY.values())
+    return np.round(u * LEVELS).astype(int)
 
 
 def fit_trees(X, rel, qids):
@@ -139,9 +153,10 @@ def best_per_question(scores, qids):
 
 
 def choose_threshold(p_best, answerable) -> tuple[float, dict]:
-    """The refusal threshold (refuse when p < t): the one with the highest refusal recall whose refusal precision
-    (refused unanswerable / refused) is >= MIN_PRECISION; when no threshold with recall > 0 reaches it, the one
-    with the best refusal F1 that refuses at most MAX_ANSWERABLE_REFUSED of the answerable questions."""
+    """The refusal threshold (refuse when p < t): of the thresholds that refuse at most MAX_ANSWERABLE_REFUSED of
+    the answerable questions, the one with the best refusal F1 (ties: the higher precision). A threshold that
+    reaches MIN_PRECISION by refusing one or two questions is not preferred: the gate must catch unanswerable
+    questions, not only avoid wrong refusals. The precision reached is recorded next to MIN_PRECISION."""
     n_un = int((~answerable).sum())
     rows = []
     for t in np.unique(np.round(p_best, 4)):
@@ -152,19 +167,14 @@ def choose_threshold(p_best, answerable) -> tuple[float, dict]:
         prec, rec = hit / refused.sum(), hit / max(1, n_un)
         rate = float((answerable & refused).sum() / max(1, answerable.sum()))
         rows.append((float(t), float(prec), float(rec), rate))
-    stats = lambda r, rule: {"precision": round(r[1], 4), "recall": round(r[2], 4),  # noqa: E731
-                             "refusal_rate_answerable": round(r[3], 4), "rule": rule}
-    ok = [r for r in rows if r[1] >= MIN_PRECISION and r[2] > 0]
-    if ok:
-        best = max(ok, key=lambda r: (r[2], -r[0]))
-        return best[0], stats(best, f"highest recall with precision >= {MIN_PRECISION}")
     capped = [r for r in rows if r[3] <= MAX_ANSWERABLE_REFUSED]
     if not capped:
         return 0.0, {"precision": None, "recall": 0.0, "refusal_rate_answerable": 0.0, "rule": "never refuse"}
     f1 = lambda r: 2 * r[1] * r[2] / (r[1] + r[2]) if r[1] + r[2] else 0.0  # noqa: E731
-    best = max(capped, key=f1)
-    return best[0], stats(best, f"precision {MIN_PRECISION} unreachable: best refusal F1 refusing <= "
-                                f"{MAX_ANSWERABLE_REFUSED:.0%} of answerable questions")
+    best = max(capped, key=lambda r: (round(f1(r), 4), r[1]))
+    return best[0], {"precision": round(best[1], 4), "recall": round(best[2], 4),
+                     "refusal_rate_answerable": round(best[3], 4), "target_precision": MIN_PRECISION,
+                     "rule": f"best refusal F1 refusing <= {MAX_ANSWERABLE_REFUSED:.0%} of answerable questions"}
 
 
 def question_gate_rows(X, raw, qids):
@@ -203,11 +213,11 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     settings = Settings()
     names = [s for s in args.sets.split(",") if s]
-    X, y, qids, sets, recs, precs, answerable, folds = collect(names, settings, args.limit)
+    X, y, qids, sets, recs, precs, answerable, folds, f1s, conts = collect(names, settings, args.limit)
     if args.dump:
         np.savez_compressed(args.dump, X=X, y=y, qids=qids, sets=sets, recs=recs, precs=precs,
-                            answerable=answerable, folds=folds)
-    rel = grades(y, recs, precs)
+                            answerable=answerable, folds=folds, f1s=f1s, conts=conts)
+    rel = grades(conts, recs, f1s)
     # Out-of-fold ranker scores (two folds by document): what the gate and the threshold are fitted on.
     oof = np.zeros(len(y))
     for f in (0, 1):
@@ -231,6 +241,8 @@ def main(argv=None) -> int:
         if len(ans):
             row.update({"oof_best_positive": round(float(y[best[ans]].mean()), 4),
                         "oof_best_recall": round(float(recs[best[ans]].mean()), 4),
+                        "oof_best_f1": round(float(f1s[best[ans]].mean()), 4),
+                        "oof_best_contains": round(float(conts[best[ans]].mean()), 4),
                         "oof_refusal_rate": round(float((p_oof[ans] < threshold).mean()), 4)})
         if len(sel) > len(ans):
             un = sel[~q_answerable[sel]]
@@ -244,8 +256,8 @@ def main(argv=None) -> int:
         "split": "fit halves (rag.evaluate.split_of); report halves untouched",
         "candidates": int(len(y)), "positives": int(y.sum()), "questions": int(len(best)),
         "gate_sets": sorted(gate_sets), "params": PARAMS, "gate_params": GATE_PARAMS,
-        "label": "contains every must_contain as one sentence or with precision >= 0.25, or LCS recall >= 0.8 with "
-                 "precision >= 0.4; graded 3 when recall >= 0.8 and precision >= 0.5",
+        "label": "graded 0..10: round(10 * utility), utility = weighted mean of contains (all must_contain; a part "
+                 f"of a multi-place question: one of them), LCS recall and CMRC F1 against the gold, weights {UTILITY}",
         "gate_label": "the question is answerable (dev sets' unanswerable items are 0)",
         "scores": scores, "date": time.strftime("%Y-%m-%d"),
     }

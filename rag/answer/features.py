@@ -106,6 +106,7 @@ class QuestionStats:
             s = run.group()
             grams.extend(s[i: i + 2] for i in range(len(s) - 1))
         self.bigrams = [(g, self.idf("bi:" + g)) for g in dict.fromkeys(grams)]
+        self.q_len = len(_CJK.findall(q))
         self.unknown = sum(1 for t in plan.terms if self.df(t) == 0) / max(1, len(plan.terms))
 
     def df(self, term: str) -> int:
@@ -150,7 +151,7 @@ FEATURES = (
     "year_match", "year_other", "place_doc", "place_text", "ends_sentence", "heading_like", "unknown_terms",
     "n_terms", "is_question", "prev_is_question", "title_overlap", "news_lead", "starts_heading", "doc_pos",
     "focus_cov_rel", "dense_rel", "term_cov_rank", "next_cov", "asks_place", "asks_year",
-    "place_missing",
+    "place_missing", "run_q", "after_run", "first_cov", "last_cov", "next_heading", "inner_heading", "q_len",
 ) + tuple(f"type_{t}" for t in ANSWER_TYPES)
 _HEADING_START = re.compile(r"^(?:[一二三四五六七八九十]+[、．.]|[（(][一二三四五六七八九十\d]+[）)]|\d{1,2}[、．.](?!\d)|第[一二三四五六七八九十百]+条)")
 
@@ -206,6 +207,16 @@ def _sentence_info(chunk) -> tuple[_Sent, ...]:
     return info
 
 
+def _longest_run(grams: tuple[str, ...], q_grams: set[str]) -> tuple[int, int]:
+    """(length, end) of the longest stretch of consecutive bigrams of a sentence that all occur in the question."""
+    best, end, cur = 0, 0, 0
+    for i, g in enumerate(grams):
+        cur = cur + 1 if g in q_grams else 0
+        if cur > best:
+            best, end = cur, i + 1
+    return best, end
+
+
 def _qty_ok(classes: set[str], plan: QueryPlan) -> float:
     if not plan.unit_classes:
         return float(bool(classes - {"year", "date"}))
@@ -228,6 +239,7 @@ def features(plan: QueryPlan, cands: list[Candidate], hits: list[Hit], docs: dic
     max_kw = max((h.scores.get("keyword", 0.0) for h in hits), default=0.0) or 1.0
     place_docs = set(plan.docs)
     qtext = fold(plan.text)
+    q_grams = {g for g, _ in st.bigrams}
     tw = np.array([w for _, w in st.terms], dtype=np.float32)
     fw = np.array([w for _, w in st.focus], dtype=np.float32)
     bw = np.array([w for _, w in st.bigrams], dtype=np.float32)
@@ -245,6 +257,7 @@ def features(plan: QueryPlan, cands: list[Candidate], hits: list[Hit], docs: dic
             bm = np.array([[g in s.folded for g, _ in st.bigrams] for s in info],
                           dtype=np.float32).reshape(len(info), len(st.bigrams))
             qg = np.array([sum(g in qtext for g in s.grams) for s in info], dtype=np.float32)
+            runs = np.array([_longest_run(s.grams, q_grams) for s in info], dtype=np.float32)
             ng = np.array([len(s.grams) for s in info], dtype=np.float32)
             rec = docs.get(chunk.doc_id)
             regions = " ".join(rec.doc.metadata.get("regions") or []) if rec else ""
@@ -256,9 +269,9 @@ def features(plan: QueryPlan, cands: list[Candidate], hits: list[Hit], docs: dic
             tg = np.array([sum(g in title_grams for g in s.grams) for s in info], dtype=np.float32)
             doc_len = len(rec.doc.source_text) if rec else 0
             doc_pos = chunk.start / doc_len if doc_len else 0.0
-            got = (info, tm, fm, bm, qg, ng, head, head_cov, head_years, tg, doc_pos)
+            got = (info, tm, fm, bm, qg, ng, head, head_cov, head_years, tg, doc_pos, runs)
             per_chunk[chunk.chunk_id] = got
-        info, tm, fm, bm, qg, ng, head, head_cov, head_years, tg, doc_pos = got
+        info, tm, fm, bm, qg, ng, head, head_cov, head_years, tg, doc_pos, runs = got
         lo, hi = c.lo, c.hi + 1
         sents = info[lo:hi]
         classes = set().union(*(s.classes for s in sents))
@@ -316,6 +329,16 @@ def features(plan: QueryPlan, cands: list[Candidate], hits: list[Hit], docs: dic
         row[col["asks_place"]] = float(bool(plan.places))
         row[col["asks_year"]] = float(bool(plan.years))
         row[col["place_missing"]] = float(bool(plan.missing_places))
+        # the longest stretch of the question copied into the first sentence, and how much text follows it there:
+        # an answer often continues right after the words the question repeats
+        run_len, run_end = runs[lo]
+        row[col["run_q"]] = (run_len + 1) / max(2, st.q_len) if run_len else 0.0
+        row[col["after_run"]] = (len(sents[0].grams) - run_end) / max(1, len(sents[0].grams)) if run_len else 1.0
+        row[col["first_cov"]] = float(tm[lo] @ tw) / tsum if len(tw) else 0.0
+        row[col["last_cov"]] = float(tm[hi - 1] @ tw) / tsum if len(tw) else 0.0
+        row[col["next_heading"]] = float(hi < len(info) and info[hi].heading)
+        row[col["inner_heading"]] = sum(s.heading for s in sents[1:])
+        row[col["q_len"]] = st.q_len
     for name in ("term_cov", "bigram_rec", "focus_cov", "dense"):
         v = X[:, col[name]]
         m = float(v.max())
