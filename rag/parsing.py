@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -69,6 +71,18 @@ def default_workers() -> int:
     return max(1, min(4, (os.cpu_count() or 1) - 1))
 
 
+def _exit_with_parent(parent: int) -> None:
+    """In a worker: exit when the ingesting process is gone (killed with SIGKILL, it cannot stop its pool; an idle
+    worker would otherwise wait on the task queue forever, since it holds that pipe's write end itself)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -104,7 +118,8 @@ class ParsePool:
 
     def _new_pool(self) -> ProcessPoolExecutor | None:
         # spawn, not fork: the parent may hold model threads and locks that a forked child would inherit mid-use
-        pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_exit_with_parent, initargs=(os.getpid(),))
         try:
             pool.submit(os.getpid).result(timeout=120)  # workers can start here (not e.g. a script read from stdin)
         except Exception as e:

@@ -46,6 +46,19 @@ def _rag(*args: str, **kw):
     return subprocess.Popen([sys.executable, "-m", "rag.cli", *args], cwd=ROOT, env=env, **kw)
 
 
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is `pid` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
 def _cache_rows(index: Path) -> int:
     path = index / "embed_cache.sqlite"
     if not path.exists():
@@ -76,8 +89,13 @@ def killed_and_resumed(corpus_index, settings_factory, tmp_path_factory):
         deadline = time.monotonic() + 600
         while proc.poll() is None and _cache_rows(index) < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
+        workers = _children(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)  # mid-ingest: some batches committed, the rest not embedded yet
         proc.wait(timeout=60)
+    deadline = time.monotonic() + 60
+    while any(Path(f"/proc/{w}").exists() for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    orphans = [w for w in workers if Path(f"/proc/{w}").exists()]
     cached = _cache_rows(index)
     after_kill = load_index(index)
     with open(tmp / "run2.log", "w") as err:
@@ -85,7 +103,8 @@ def killed_and_resumed(corpus_index, settings_factory, tmp_path_factory):
         out, _ = second.communicate(timeout=900)
     assert second.returncode == 0, (tmp / "run2.log").read_text(encoding="utf-8")
     return {"index": index, "before": before, "after_kill": after_kill, "texts": texts, "cached": cached,
-            "report": json.loads(out), "log": (tmp / "run2.log").read_text(encoding="utf-8"), "docs": docs}
+            "report": json.loads(out), "log": (tmp / "run2.log").read_text(encoding="utf-8"), "docs": docs,
+            "workers": workers, "orphans": orphans}
 
 
 def test_killed_ingest_restarts_where_it_stopped(killed_and_resumed):
@@ -95,6 +114,11 @@ def test_killed_ingest_restarts_where_it_stopped(killed_and_resumed):
     assert report["n_resumed"] == r["cached"]  # every vector committed before the kill is reused...
     assert report["n_embedded"] == len(r["texts"]) - r["cached"]  # ...and only the rest is embedded
     assert report["added"] == ["notice1.txt", "notice2.txt"]
+
+
+def test_parse_workers_of_a_killed_ingest_exit_too(killed_and_resumed):
+    assert killed_and_resumed["workers"], "the ingest should have parse workers"
+    assert killed_and_resumed["orphans"] == []
 
 
 def test_killed_ingest_leaves_the_old_index_and_the_restart_a_loadable_one(killed_and_resumed):
