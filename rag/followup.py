@@ -1,6 +1,6 @@
 """Follow-up questions ("那2028年呢？", "成都呢？") rewritten into standalone questions before retrieval.
 
-With an LLM configured the model rewrites (prompt `rag/data/prompts/rewrite.txt`), guarded so that a rewrite which loses
+With an LLM configured the model rewrites (prompt `prompts/rewrite.txt`), guarded so that a rewrite which loses
 the follow-up's own place or year is not used. Without one, or when the model fails, the previous question's
 entities are carried over by rule: place names (the gazetteer in rag.metadata), years, park and document names.
 """

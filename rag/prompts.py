@@ -1,4 +1,6 @@
-"""Prompts are data in `rag/data/prompts/*.txt` (string.Template, `$name` placeholders); rendering is strict both ways.
+"""Prompts are data in `prompts/*.txt` at the top of the repository (string.Template, `$name` placeholders), shipped
+inside the package as `rag/data/prompts` (a link to that folder, whose files the wheel build copies); rendering is
+strict both ways.
 
 A missing variable or an unexpected one raises PromptError, so a renamed placeholder can never silently send a
 prompt with a hole in it. Values are substituted once and never re-scanned, so `$` inside a passage is plain text.
@@ -13,7 +15,7 @@ from pathlib import Path
 from .errors import RagError
 from .settings import PACKAGE_DIR
 
-PROMPTS_DIR = PACKAGE_DIR / "data" / "prompts"  # shipped inside the package
+PROMPTS_DIR = PACKAGE_DIR / "data" / "prompts"  # prompts/, shipped inside the package
 
 
 class PromptError(RagError):
@@ -27,7 +29,7 @@ def prompt_names(directory: Path = PROMPTS_DIR) -> list[str]:
 
 @lru_cache(maxsize=64)
 def load_prompt(name: str, directory: Path = PROMPTS_DIR) -> string.Template:
-    """The template `rag/data/prompts/<name>.txt`; raises PromptError when it is missing or has a bad placeholder."""
+    """The template `prompts/<name>.txt`; raises PromptError when it is missing or has a bad placeholder."""
     path = directory / f"{name}.txt"
     try:
         template = string.Template(path.read_text(encoding="utf-8"))

@@ -37,7 +37,7 @@ FACT = "805亿元"
 
 # -- a scripted "model": it reads the passages it was sent and cites the one that holds a fact ---------------
 def passages_of(body: dict) -> dict[int, str]:
-    """Passage number -> text, parsed from the user message the answerer sent (rag/data/prompts/passage.txt format)."""
+    """Passage number -> text, parsed from the user message the answerer sent (prompts/passage.txt format)."""
     user = body["messages"][-1]["content"]
     return {int(n): text for n, text in re.findall(r"\[(\d+)\]《[^\n]*\n<<<\n(.*?)\n>>>", user, re.S)}
 

@@ -1,8 +1,9 @@
-"""Prompts are data in rag/data/prompts/ (shipped in the wheel): each one renders, and a missing or unexpected variable fails loudly."""
+"""Prompts are data in prompts/ (shipped in the wheel as rag/data/prompts): each one renders, and a missing or unexpected variable fails loudly."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,13 @@ def test_build_messages_numbers_real_passages_with_title_and_section(retriever):
             assert h.chunk.section_path in user.content
     assert "[5]" not in user.content
     assert user.content.rstrip().endswith("[n]。") and "深圳2021年高端医疗器械产业营业收入是多少？" in user.content
+
+
+def test_prompts_live_in_the_top_level_folder_the_package_ships():
+    """prompts/ at the top of the repository is what the package reads (rag/data/prompts is that folder)."""
+    from rag.prompts import PROMPTS_DIR
+
+    top = Path(__file__).resolve().parent.parent / "prompts"
+    assert top.is_dir() and not top.is_symlink()
+    assert PROMPTS_DIR.resolve() == top.resolve()
+    assert {p.name for p in top.glob("*.txt")} >= {"answer_system.txt", "rewrite.txt"}

@@ -24,7 +24,7 @@ FALLBACK_SUFFIX = "，已改用原文摘录。"
 PARTLY_UNVERIFIED = f"部分内容未能与文档核对，已标注“{UNVERIFIED}”。"
 UNGROUNDED = "生成的回答无法与文档核对"
 EMPTY_REPLY = "大模型没有返回内容"
-PASSAGE_OPEN = "<<<"  # as in rag/data/prompts/passage.txt
+PASSAGE_OPEN = "<<<"  # as in prompts/passage.txt
 
 
 def build_messages(question: str, passages: list[Hit]) -> list:
