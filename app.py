@@ -80,7 +80,7 @@ def main(argv=None) -> int:
         sys.stderr.write(f"错误：{e}\n")
         return 2
     from webui import build_app, launch_options
-    from webui.uploads import MAX_UPLOAD_MB
+    from rag.uploads import MAX_UPLOAD_MB
 
     demo = build_app(assistant)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=MAX_QUEUE).launch(

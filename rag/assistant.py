@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 import time
+from datetime import datetime, timezone
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +19,7 @@ from .embeddings import Embedder, get_embedder
 from .ingest import IngestReport, ingest
 from .retriever import Filters, Retriever
 from .settings import Settings
-from .store import DocRecord
+from .store import DocRecord, StoredIndex
 from .textnorm import normalize_text
 from .types import Answer
 from .verify import enforce_verified
@@ -48,6 +51,7 @@ class Assistant:
         if answerer is not None:
             self._answerers[self.settings.llm] = answerer
         self._lock = threading.RLock()  # guards swapping the retriever after an ingest
+        self._feedback_lock = threading.Lock()
 
     @classmethod
     def load(cls, index_dir: str | Path | None = None, settings: Settings | None = None,
@@ -62,6 +66,12 @@ class Assistant:
     @property
     def index_dir(self) -> Path:
         return Path(self.settings.index_dir)
+
+    @property
+    def generation(self) -> str:
+        """Id of the index generation now answering (changes whenever an ingest changes the index)."""
+        with self._lock:
+            return index_generation(self.retriever.index)
 
     def documents(self) -> list[DocRecord]:
         """Every indexed document (title, metadata, sections, chunk count)."""
@@ -90,6 +100,22 @@ class Assistant:
         fresh = Retriever.load(self.index_dir, self.settings, self.retriever.embedder)
         with self._lock:
             self.retriever = fresh
+
+    def record_feedback(self, record: dict) -> None:
+        """Append one feedback record (a vote on an answer) with the time to <index>/feedback.jsonl."""
+        record = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), **record}
+        path = self.index_dir / "feedback.jsonl"
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with self._feedback_lock:  # one line per write; several sessions may vote at once
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(line)
+
+    def search(self, query: str, k: int | None = None, mode: str | None = None, filters=None) -> tuple[list, str]:
+        """Retrieval only: the hits for a query, all from one index generation, and that generation's id."""
+        with self._lock:
+            retriever = self.retriever
+        return retriever.search(query, k=k, mode=mode, filters=filters), index_generation(retriever.index)
 
     # -- answering ---------------------------------------------------------------------------------
     def answerer(self, name: str | None = None) -> Answerer:
@@ -165,11 +191,17 @@ class Assistant:
         final.rewritten_question = rewritten if rewritten != q else ""
         final.notice = " ".join(x for x in (notice, final.notice) if x)
         final.confidence = confidence
+        final.generation = index_generation(retriever.index)
         final.timings_ms.update({"retrieve": (t1 - t_rw) * 1000, "select": (t2 - t1) * 1000,
                                  "total": (time.perf_counter() - t0) * 1000})
         if history:
             final.timings_ms["rewrite"] = (t_rw - t0) * 1000
         yield final
+
+
+def index_generation(index: StoredIndex) -> str:
+    """A short id of one loaded index generation, from its manifest (documents, hashes, chunk counts, settings)."""
+    return hashlib.sha1(json.dumps(index.manifest, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
 def default_embedder(settings: Settings) -> Embedder:

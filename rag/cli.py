@@ -15,6 +15,7 @@ EPILOG = """示例 / examples:
   rag search "某市到2025年的产业规模目标" -k 5
   rag ask "某市到2025年的产业规模目标是多少？"
   rag eval eval/qa.jsonl --baselines
+  rag serve --port 8000      # UI at /, JSON API at /api/v1 (docs /docs), OpenAI-compatible /v1
 Without --index the default index <RAG_HOME>/default is used: in a checkout RAG_HOME is index/ and the index is
 built from corpus/ on first use; an installed package keeps its data in the per-user data folder (set RAG_HOME
 to choose another) and starts empty: `rag ingest YOUR_FOLDER/` first."""
@@ -110,14 +111,7 @@ def cmd_search(args) -> int:
         sys.stderr.write(notice + "\n")
     hits = retriever.search(args.query, k=args.k, mode=args.mode, filters=filters)
     if args.json:
-        out = [
-            {
-                "chunk_id": h.chunk.chunk_id, "doc": h.chunk.doc_id, "title": h.chunk.title,
-                "section": h.chunk.section_path, "text": h.chunk.text, "start": h.chunk.start, "end": h.chunk.end,
-                "score": round(h.score, 6), "scores": {k: round(v, 6) for k, v in h.scores.items()},
-            }
-            for h in hits
-        ]
+        out = [h.to_dict() for h in hits]
         print(json.dumps(out, ensure_ascii=False))
         return 0
     if not hits:
@@ -136,11 +130,7 @@ def cmd_docs(args) -> int:
     settings = _settings(args)
     _ensure_default_index(settings, args.json)
     index = load_index(settings.index_dir)
-    rows = [
-        {"doc": r.doc.doc_id, "title": r.doc.title, "region": r.doc.region, "date": r.doc.date,
-         "chunks": r.chunk_count, "sections": len(r.sections)}
-        for r in index.docs.values()
-    ]
+    rows = [r.summary() for r in index.docs.values()]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return 0
@@ -174,6 +164,31 @@ def cmd_ask(args) -> int:
     if streamed:
         sys.stdout.write("\n\n")
     print(render_answer_text(answer, include_answer=True))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .assistant import Assistant
+    from .service import serve
+    from .service.auth import credentials_from
+
+    settings = _settings(args)
+    settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
+    credentials_from(settings)  # a malformed RAG_API_TOKENS / tokens file / RAG_AUTH stops here, before loading
+    _ensure_default_index(settings, False)
+    assistant = Assistant.load(settings.index_dir, settings)
+    serve(assistant, settings, with_ui=not args.no_ui)
+    return 0
+
+
+def cmd_token(args) -> int:
+    import secrets
+
+    from .service.auth import hash_token
+
+    token = "pqa-" + secrets.token_urlsafe(24)
+    print(f"令牌（只显示这一次，请交给调用方）：{token}")
+    print(f"令牌文件（RAG_API_TOKENS_FILE）中加入这一行：\n{hash_token(token)} {args.scope}")
     return 0
 
 
@@ -238,6 +253,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--llm", choices=["none", "openai", "llamacpp"], help="answer backend (default none: extractive)")
     p.add_argument("--stream", action="store_true", help="print the answer as it is generated")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="serve the UI (/), the JSON API (/api/v1, docs at /docs) and an OpenAI-compatible "
+                                     "endpoint (/v1) in one web server",
+                       description="RAG_API_TOKENS=token:read,token:write or RAG_API_TOKENS_FILE protect the API "
+                                   "(Authorization: Bearer …); RAG_AUTH=user:pass turns on the UI login; "
+                                   "RAG_CORS_ORIGINS allows browser origins; RAG_HOME is the data folder.")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--index", help="index folder (default: $RAG_HOME/default; index/default in a checkout)")
+    p.add_argument("--no-ui", action="store_true", help="API only, no web UI at /")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("token", help="make a new API token and print the line for the tokens file (hash only)")
+    p.add_argument("--scope", choices=["read", "write"], default="read", help="read: ask, search, list; "
+                   "write: also upload and remove (default read)")
+    p.set_defaults(func=cmd_token)
 
     p = sub.add_parser("eval", help="measure retrieval and answers on one or more Q&A sets, side by side",
                        description="SET is a JSONL file (answered over --index or the default index) or a set named "

@@ -81,10 +81,16 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=AliasChoices("RAG_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"))
     llm_timeout: float = 30.0
 
-    # Web UI
+    # Web UI and HTTP service (`rag serve`)
     host: str = "127.0.0.1"
     port: int = 7860
-    auth: str = ""
+    auth: str = ""  # RAG_AUTH=user:pass: the UI login (also accepted as HTTP Basic on the API)
+    # API tokens "token:scope,…" (scope read or write); or a file of "sha256-hex scope" lines (no token in clear)
+    api_tokens: SecretStr = SecretStr("")
+    api_tokens_file: Path | None = None
+    api_rate_limit: int = Field(default=120, ge=0)  # requests per minute per token; 0 = no limit
+    cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser; empty = CORS off
+    max_upload_mb: int = Field(default=20, ge=1, le=2048)
 
     @model_validator(mode="after")
     def _place_data(self) -> "Settings":

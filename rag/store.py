@@ -52,6 +52,12 @@ class DocRecord:
             "sections": [[s.path, s.start, s.end, s.level] for s in self.sections], "chunk_count": self.chunk_count,
         }
 
+    def summary(self) -> dict[str, Any]:
+        """The JSON form of `rag docs --json` and the HTTP API's document list."""
+        d = self.doc
+        return {"doc": d.doc_id, "title": d.title, "region": d.region, "date": d.date, "chunks": self.chunk_count,
+                "sections": len(self.sections)}
+
     @classmethod
     def from_json(cls, j: dict[str, Any]) -> "DocRecord":
         doc = Document(

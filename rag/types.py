@@ -87,6 +87,15 @@ class Hit:
     scores: dict[str, float] = field(default_factory=dict)
     rank: int = 0
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of `rag search --json` and the HTTP API's search."""
+        c = self.chunk
+        return {
+            "chunk_id": c.chunk_id, "doc": c.doc_id, "title": c.title, "section": c.section_path, "text": c.text,
+            "start": c.start, "end": c.end, "score": round(self.score, 6),
+            "scores": {k: round(v, 6) for k, v in self.scores.items()},
+        }
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -127,6 +136,7 @@ class Answer:
     notice: str = ""
     backend: str = "extractive"
     confidence: float | None = None  # fitted probability that the best candidate answers (the refusal gate's input)
+    generation: str = ""  # the index generation every hit and citation came from (see Assistant.generation)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -138,4 +148,5 @@ class Answer:
             "backend": self.backend,
             "rewritten_question": self.rewritten_question,
             "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "generation": self.generation,
         }

@@ -262,7 +262,7 @@ def _generation(index_dir: Path) -> str:
 
 
 def test_upload_docx_then_ask_about_it_then_remove(own_app, tmp_path):
-    from webui.uploads import add_uploads, remove_document, uploads_dir
+    from rag.uploads import add_uploads, remove_document, uploads_dir
 
     assistant, demo = own_app
     path = _docx(tmp_path / "测试市低空经济方案.docx", "测试市低空经济发展实施方案",
@@ -294,7 +294,7 @@ def test_upload_docx_then_ask_about_it_then_remove(own_app, tmp_path):
     ],
 )
 def test_unreadable_upload_is_rejected_in_chinese_and_index_unchanged(own_app, tmp_path, name, content, reason):
-    from webui.uploads import add_uploads, uploads_dir
+    from rag.uploads import add_uploads, uploads_dir
 
     assistant, _ = own_app
     before_gen, before_docs = _generation(assistant.index_dir), [r.doc.doc_id for r in assistant.documents()]
@@ -309,7 +309,7 @@ def test_unreadable_upload_is_rejected_in_chinese_and_index_unchanged(own_app, t
 
 
 def test_upload_size_limit_and_corpus_name_clash(own_app, tmp_path):
-    from webui.uploads import add_uploads
+    from rag.uploads import add_uploads
 
     assistant, _ = own_app
     big = tmp_path / "大文件.txt"
@@ -323,7 +323,7 @@ def test_upload_size_limit_and_corpus_name_clash(own_app, tmp_path):
 
 
 def test_uploaded_script_shows_as_text_everywhere(own_app, tmp_path):
-    from webui.uploads import add_uploads
+    from rag.uploads import add_uploads
 
     assistant, demo = own_app
     doc = tmp_path / "安全测试通知.txt"

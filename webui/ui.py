@@ -15,7 +15,7 @@ from . import render
 from .assets import CSS, SOURCE_VIEW_JS
 from .examples import example_questions
 from .handlers import MODE_CHOICES, Handlers, new_session
-from .uploads import MAX_UPLOAD_MB, UPLOAD_SUFFIXES, add_uploads, remove_document
+from rag.uploads import MAX_UPLOAD_MB, UPLOAD_SUFFIXES, add_uploads, remove_document
 
 log = logging.getLogger(__name__)
 

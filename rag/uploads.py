@@ -157,19 +157,26 @@ def _index(assistant, ready: list[tuple[Path, Path]], stage: Path, result: Uploa
             result.lines.append(f"✅ {p.name}：{verb}（{counts.get(p.name, 0)} 个片段）")
 
 
+def remove_upload(assistant, doc_id: str) -> bool:
+    """Remove one document from the index and its uploaded copy; True when it was an upload (its file is gone
+    too), False for a corpus document (back at the next sync). KeyError when not indexed; RagError on failure."""
+    record = assistant.document(doc_id)
+    assistant.remove_documents([doc_id])
+    if _is_upload(record.doc.source, uploads_dir(assistant.index_dir)):
+        Path(record.doc.source).unlink(missing_ok=True)
+        return True
+    return False
+
+
 def remove_document(assistant, doc_id: str) -> str:
     """Remove one document from the index (and its uploaded copy); returns the message for the user."""
     try:
-        record = assistant.document(doc_id)
+        was_upload = remove_upload(assistant, doc_id)
     except KeyError:
         return f"❌ 索引中没有文档 {doc_id}"
-    try:
-        assistant.remove_documents([doc_id])
     except RagError as e:
         log.warning("remove %s failed: %s", doc_id, e.log_message)
         return f"❌ 删除失败：{e}"
-    folder = uploads_dir(assistant.index_dir)
-    if _is_upload(record.doc.source, folder):
-        Path(record.doc.source).unlink(missing_ok=True)
+    if was_upload:
         return f"🗑️ 已删除 {doc_id}"
     return f"🗑️ 已从索引删除 {doc_id}（语料库中的文件在下次启动时会重新加入）"
