@@ -76,6 +76,7 @@ def test_wheel_ships_prompts_and_data(installed):
     assert {"rag/data/prompts/answer_system.txt", "rag/data/prompts/rewrite.txt", "rag/data/places.tsv",
             "rag/data/answer_model.json"} <= names
     assert any(n.startswith("rag/data/lexicon/") for n in names)
+    assert {"rag/service/app.py", "rag/uploads.py", "webui/mount.py"} <= names
 
 
 def test_installed_rag_ingests_asks_and_uses_the_llm_from_any_folder(installed):
