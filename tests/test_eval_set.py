@@ -135,3 +135,35 @@ def test_a_named_sets_index_is_built_on_first_use_reused_then_rebuilt_under_othe
     assert len(said) == 1  # up to date: nothing read, nothing written
     ensure_index(docs, index_dir, settings_factory(index_dir, chunk_max_chars=120), say=said.append)
     assert read_manifest(index_dir)["chunker"]["max_chars"] == 120 and "重建" in said[-1]
+
+
+# -- eval/bundled_dev.jsonl: fitting data over the bundled documents -------------------------------
+def test_bundled_dev_strings_are_in_their_documents_and_questions_are_new():
+    from rag.eval_sets import named_sets
+
+    sources = {p.name: load_document(p).source_text for p in CORPUS.iterdir()}
+    path = ROOT / "eval" / "bundled_dev.jsonl"
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len({i["id"] for i in items}) == len(items)
+    kinds = Counter("unanswerable" if i["type"] == "unanswerable" else "answerable" for i in items)
+    assert kinds["answerable"] >= 60 and kinds["unanswerable"] >= 30
+    for item in items:
+        assert item["type"] in {"fact", "list", "cross_doc", "unanswerable"}, item["id"]
+        docs = item["doc"] if isinstance(item["doc"], list) else ([item["doc"]] if item["doc"] else [])
+        assert all(d in sources for d in docs), item["id"]
+        if item["type"] == "unanswerable":
+            assert item["must_contain"] == [], item["id"]
+            continue
+        assert item["must_contain"] and item["answer"] and docs, item["id"]
+        for s in item["must_contain"]:
+            assert any(s in normalize_text(sources[d]) for d in docs), (item["id"], s)
+        evidence = item["evidence"] if isinstance(item["evidence"], list) else [item["evidence"]]
+        for quote in evidence:
+            assert any(quote in sources[d] for d in docs), (item["id"], quote)
+        if item["type"] == "cross_doc":
+            assert len(docs) >= 2, item["id"]
+    # fitting data must not repeat the questions of the sets it is compared with
+    others = {json.loads(line)["question"] for name in ("qa.jsonl", "paraphrase.jsonl")
+              for line in (ROOT / "eval" / name).read_text(encoding="utf-8").splitlines() if line.strip()}
+    assert not others & {i["question"] for i in items}
+    assert named_sets()["bundled-dev"].questions == path
