@@ -1,4 +1,5 @@
-"""Document metadata read from the text itself: title, issuing bodies, date, region, source link."""
+"""Document metadata read from the text itself: title, date, region, source link, and the official fields of
+rag/official.py (文号, issuing bodies, dates, validity, repeals)."""
 
 from __future__ import annotations
 
@@ -183,23 +184,6 @@ def _cut_headline(title: str) -> str:
     return title if len(title) <= MAX_TITLE else title[:MAX_TITLE] + "…"
 
 
-def _extract_issuers(lines: list[str], fields: dict[str, str]) -> list[str]:
-    issuers: list[str] = []
-    for c in [fields.get("title", "")] + lines[:6]:
-        m = re.match(r"^(.{4,120}?)关于", c or "")
-        if m:
-            issuers = re.findall(
-                r".+?(?:人民政府办公厅|人民政府办公室|委员会办公室|委员会|办公厅|办公室|人民政府|管委会|局|厅|部|委)", m.group(1)
-            )
-            if issuers:
-                break
-    for line in lines[:10]:
-        m = re.search(r"来源[：:]\s*([^\s发]+?(?:委员会|政府|局|厅|部|委|办|报|网))", line)
-        if m and m.group(1) not in issuers:
-            issuers.append(m.group(1))
-    return issuers
-
-
 def _extract_date(text: str, fields: dict[str, str]) -> str:
     if fields.get("date"):
         m = re.match(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", fields["date"])
@@ -286,11 +270,15 @@ def extract_metadata(body: str, fields: dict[str, str], source: str = "") -> dic
     m = re.search(r"https?://[^\s<>\"'）)]+", body)
     if m:
         link = m.group(0)
+    from .official import extract_official
+
+    headlines = [fields.get("title", ""), *(ln[:200] for ln in lines[:3])]
+    official = extract_official(body, source, fields, headlines)
     return {
         "title": title,
-        "issuers": _extract_issuers(lines, fields),
-        "date": _extract_date(body, fields),
+        "date": _extract_date(body, fields) or official["published"] or official["written"],
         "region": region,
         "regions": regions,
         "link": link,
+        **official,
     }

@@ -30,6 +30,7 @@ import numpy as np
 
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from .keyword import TOKENIZER_VERSION, tokenize
+from .official import ensure_official
 from .types import Chunk, Document, Section
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,9 @@ def load_index(index_dir: Path, embedding: dict | None = None, chunker: dict | N
         for line in _read_lines(gen / "docs.jsonl"):
             rec = DocRecord.from_json(json.loads(line))
             docs[rec.doc.doc_id] = rec
+            # Stored before the official fields (文号, dates, repeals) were read: read them from the stored text
+            # now; the next ingest writes them back. Vectors and chunks are untouched.
+            ensure_official(rec.doc.metadata, rec.doc.title, rec.doc.source_text[rec.doc.body_start:])
         chunks, tokens = [], []
         for line in _read_lines(gen / "chunks.jsonl"):
             j = json.loads(line)
