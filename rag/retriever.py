@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .embeddings import Embedder, get_embedder
+from .filters import Filters
 from .keyword import BM25, joined_terms, tokenize
 from .settings import Settings
 from .store import StoredIndex, load_index
@@ -19,25 +20,6 @@ if TYPE_CHECKING:
     from .query import QueryPlan
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict retrieval to some documents (doc ids) and/or regions (any of the document's regions)."""
-
-    docs: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, value: "Filters | dict | None") -> "Filters":
-        if value is None:
-            return cls()
-        if isinstance(value, Filters):
-            return value
-        return cls(tuple(value.get("docs") or ()), tuple(value.get("regions") or ()))
-
-    def __bool__(self) -> bool:
-        return bool(self.docs or self.regions)
 
 
 @dataclass
@@ -53,6 +35,11 @@ class Retriever:
         self._doc_of = np.array([c.doc_id for c in self.index.chunks], dtype=object)
         self._lock = threading.Lock()
         self._query_vectors: dict[str, np.ndarray] = {}  # one question is searched more than once (parts, places)
+        from .versions import issued_on, version_map
+
+        self.versions = version_map(self.index.docs)
+        self._replaced_on = {d: issued_on(self.index.docs[v.superseded_by].doc.metadata)
+                             for d, v in self.versions.items() if v.superseded_by}
 
     @classmethod
     def load(cls, index_dir, settings: Settings | None = None, embedder: Embedder | None = None) -> "Retriever":
@@ -63,18 +50,12 @@ class Retriever:
         return cls(index, embedder, settings)
 
     def _allowed_docs(self, filters: Filters) -> set[str]:
-        """The documents a filter lets through (by document id and by any of the document's regions)."""
-        allowed = set()
-        for doc_id, rec in self.index.docs.items():
-            ok_doc = not filters.docs or doc_id in filters.docs
-            regions = set(rec.doc.metadata.get("regions") or []) | {rec.doc.region}
-            ok_region = not filters.regions or bool(regions & set(filters.regions))
-            if ok_doc and ok_region:
-                allowed.add(doc_id)
-        return allowed
+        """The documents a filter lets through (see rag.filters.Filters.allows)."""
+        return {d for d, rec in self.index.docs.items()
+                if filters.allows(rec, self.versions.get(d), self._replaced_on.get(d, ""))}
 
     def _mask(self, filters: Filters) -> np.ndarray | None:
-        if not filters:
+        if not filters and not self._replaced_on:  # replaced versions are hidden unless asked for
             return None
         allowed = self._allowed_docs(filters)
         return np.array([d in allowed for d in self._doc_of], dtype=bool)
@@ -128,6 +109,7 @@ class Retriever:
         answerer to read."""
         k = k or self.settings.top_k
         plan = query if not isinstance(query, str) else self.plan(self._cut(query))
+        filters = Filters.of(filters).merged(plan.filters)  # the question's own restrictions ('现行有效的')
         parts = self.search_parts(plan, k, mode, filters)
         if parts:
             return _interleave(parts + [self._search(self._cut(plan.text), k, mode, filters)], k), parts
@@ -135,8 +117,9 @@ class Retriever:
 
     def _search_one(self, plan, k: int, mode: str | None, filters) -> list[Hit]:
         text = self._cut(plan.text)
-        docs = frozenset(plan.docs)
-        if not docs or len(docs) >= len(self.index.docs) or Filters.of(filters):
+        # a replaced version of a place's document is not preferred (it is hidden unless asked for)
+        docs = frozenset(d for d in plan.docs if d not in self._replaced_on)
+        if not docs or len(docs) >= len(self.index.docs) or replace(Filters.of(filters), older_versions=False):
             return self._search(text, k, mode, filters)
         hits = self._search(text, k, mode, filters, docs)
         if all(h.chunk.doc_id in docs for h in hits):
@@ -162,7 +145,7 @@ class Retriever:
             if part.docs and not docs:
                 out.append([])
                 continue
-            f = Filters(docs=docs, regions=user.regions) if docs else user
+            f = replace(user, docs=docs) if docs else user
             out.append(self._search(self._cut(part.text), k, mode, f))
         return out
 

@@ -14,7 +14,9 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from ..filters import Filters
 from ..textnorm import fold
+from .restrict import read_restriction
 
 ANSWER_TYPES = ("amount", "date", "duration", "place", "org", "enumeration", "yesno", "description")
 YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\s*年)")
@@ -40,6 +42,9 @@ class QueryPlan:
     years: tuple[int, ...] = ()
     parts: tuple["QueryPlan", ...] = field(default_factory=tuple)  # one per place compared side by side
     label: str = ""  # how the question names this part's place ('兰州城关区'), to head its answer
+    filters: Filters = Filters()  # the documents the question restricts itself to ('现行有效的', '2024年以后发布的')
+    asks_changes: bool = False  # '和2019年版相比有什么变化': a change table between versions
+    version_year: int | None = None  # the older version the question names
 
     @property
     def rewritten(self) -> str:
@@ -65,6 +70,8 @@ class QueryPlan:
             "unit_classes": sorted(self.unit_classes), "terms": list(self.terms), "focus": list(self.focus),
             "places": list(self.places), "place_docs": {p: list(d) for p, d in self.place_docs},
             "years": list(self.years), "parts": [p.to_dict() for p in self.parts], "label": self.label,
+            "filters": {k: v for k, v in self.filters.to_dict().items() if v}, "asks_changes": self.asks_changes,
+            "version_year": self.version_year,
         }
 
 
@@ -273,12 +280,15 @@ def plan_question(question: str, docs: dict | None = None, rewritten: str | None
     terms = content_terms(text, w)
     places = places_in(text)
     terms = [t for t in terms if not any(t in p or (p in t and len(t) - len(p) <= 1) for p in places)] or terms
+    restriction = read_restriction(text, index_dir)
     plan = QueryPlan(
         question=question.strip(), text=text, answer_type=kind,
         unit_classes=unit_classes(q, kind, unit_words, w), unit_words=unit_words,
         terms=tuple(terms), focus=tuple(focus_terms(q, terms, w)), places=tuple(places),
-        place_docs=resolve_places(places, docs), years=years_in(text),
-        unknown_places=unknown_places(places, docs), index_dir=index_dir,
+        place_docs=resolve_places(places, docs),
+        years=tuple(y for y in years_in(text) if y not in restriction.years),  # '2024年以后发布的' is no asked year
+        unknown_places=unknown_places(places, docs), index_dir=index_dir, filters=restriction.filters,
+        asks_changes=restriction.asks_changes, version_year=restriction.version_year,
     )
     groups = place_groups(places, text)
     if len(groups) >= 2 and (_COMPARE.search(text) or all(_joined(text, groups[0][0], g[0]) for g in groups[1:])):
