@@ -160,6 +160,13 @@ class Assistant:
         flt = Filters.of(filters)
         hits, part_hits = retriever.retrieve(plan, k=k or self.settings.top_k, mode=mode, filters=flt)
         t1 = time.perf_counter()
+        if plan.asks_changes:  # '和2019年版相比有什么变化': a table of the changed articles, each side cited
+            from .answer.changes import change_table
+
+            table = change_table(plan, hits, retriever.index.docs, retriever.versions)
+            if table is not None:
+                yield self._finish(table, retriever, question, rewritten, q, notice, None, t0, t_rw, t1, history)
+                return
         # Answer selection and the refusal gate, once for every answerer: the fitted probability that the best
         # candidate span answers must reach the threshold chosen on dev data.
         bm25 = retriever.bm25
@@ -185,18 +192,27 @@ class Assistant:
                 yield event
         if final is None:  # an answerer must end with an Answer; never leave the user without one
             final = Answer(text=REFUSAL, refused=True, hits=hits)
-        final = enforce_verified(final, {d: r.doc.source_text for d, r in retriever.index.docs.items()})
         final.hits = final.hits or hits
+        if final.citations and retriever.versions and not final.refused:
+            from .answer.changes import note_older_versions
+
+            final = note_older_versions(final, retriever.index.docs, retriever.versions)
+        final.timings_ms["select"] = (t2 - t1) * 1000
+        yield self._finish(final, retriever, question, rewritten, q, notice, confidence, t0, t_rw, t1, history)
+
+    @staticmethod
+    def _finish(final: Answer, retriever, question, rewritten, q, notice, confidence, t0, t_rw, t1, history) -> Answer:
+        """Verify every citation and record how the answer was reached."""
+        final = enforce_verified(final, {d: r.doc.source_text for d, r in retriever.index.docs.items()})
         final.question = question
         final.rewritten_question = rewritten if rewritten != q else ""
         final.notice = " ".join(x for x in (notice, final.notice) if x)
         final.confidence = confidence
         final.generation = index_generation(retriever.index)
-        final.timings_ms.update({"retrieve": (t1 - t_rw) * 1000, "select": (t2 - t1) * 1000,
-                                 "total": (time.perf_counter() - t0) * 1000})
+        final.timings_ms.update({"retrieve": (t1 - t_rw) * 1000, "total": (time.perf_counter() - t0) * 1000})
         if history:
             final.timings_ms["rewrite"] = (t_rw - t0) * 1000
-        yield final
+        return final
 
 
 def index_generation(index: StoredIndex) -> str:

@@ -1,0 +1,130 @@
+"""Versions on real files: the real 2010 text of a Henan regulation and an older version constructed from it for
+these tests (tests/fixtures/versions/README.md says what was edited), indexed beside the bundled corpus."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.verify import verify_quote
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "versions"
+NEW = "河南省水利工程管理条例(2010年修正).md"
+OLD = "河南省水利工程管理条例(1997年旧版_测试构造).md"
+
+
+@pytest.fixture(scope="module")
+def versions_index(corpus_index, tmp_path_factory, settings_factory) -> Path:
+    from rag.ingest import ingest
+
+    index_dir = tmp_path_factory.mktemp("versions") / "index"
+    shutil.copytree(corpus_index, index_dir)
+    report = ingest([FIXTURES / NEW, FIXTURES / OLD], settings_factory(index_dir))
+    assert sorted(report.added) == sorted([NEW, OLD])
+    return index_dir
+
+
+@pytest.fixture(scope="module")
+def versions_assistant(versions_index, settings_factory, assistant):
+    from rag.assistant import Assistant
+
+    return Assistant.load(versions_index, settings_factory(versions_index), embedder=assistant.retriever.embedder)
+
+
+def test_the_newer_version_replaces_the_older(versions_assistant):
+    info = versions_assistant.retriever.versions
+    assert info[OLD].superseded_by == NEW and info[OLD].reason == "repealed"
+    assert info[NEW].current and info[NEW].chain == (OLD, NEW)
+    assert all(info[d].current and len(info[d].chain) == 1 for d in info if d not in (OLD, NEW))
+
+
+def test_search_prefers_the_current_version(versions_assistant):
+    r = versions_assistant.retriever
+    question = "承担大中型水利工程设计、施工、监理的单位必须具备什么条件？"
+    assert {h.chunk.doc_id for h in r.search(question, k=8)} & {NEW, OLD} == {NEW}
+    both = {h.chunk.doc_id for h in r.search(question, k=8, filters={"older_versions": True})}
+    assert {NEW, OLD} <= both
+    named = {h.chunk.doc_id for h in r.search(question, k=3, filters={"docs": [OLD]})}
+    assert named == {OLD}  # naming a replaced document still searches it
+
+
+def test_answer_says_the_older_version_differed(versions_assistant):
+    answer = versions_assistant.ask("承担大中型水利工程设计、施工、监理的单位必须具备什么条件？")
+    docs = {c.doc for c in answer.citations}
+    assert NEW in docs and OLD in docs
+    assert "旧版" in answer.text and "不同" in answer.text
+    sources = {d: r.doc.source_text for d, r in versions_assistant.retriever.index.docs.items()}
+    old_cite = next(c for c in answer.citations if c.doc == OLD)
+    assert "资格证书" in old_cite.quote and verify_quote(sources[OLD], old_cite.start, old_cite.end, old_cite.quote)
+
+
+def test_change_table_between_versions(versions_assistant):
+    answer = versions_assistant.ask("河南省水利工程管理条例和1997年版相比有什么变化？")
+    assert not answer.refused
+    rows = [line for line in answer.text.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    kinds = sorted(r.split("|")[1].strip() for r in rows)
+    assert kinds == ["修改", "修改", "删除", "新增"]
+    assert "新增 1 条，删除 1 条，修改 2 条" in answer.text
+    changed = [r for r in rows if "罚款" in r][0]
+    assert "一千元以上五千元以下" in changed.split("|")[2] and "三千元以上一万元以下" in changed.split("|")[3]
+    sources = {d: r.doc.source_text for d, r in versions_assistant.retriever.index.docs.items()}
+    assert len(answer.citations) == 6 and {c.doc for c in answer.citations} == {OLD, NEW}
+    for c in answer.citations:
+        assert verify_quote(sources[c.doc], c.start, c.end, c.quote)
+        assert f"[{c.n}]" in answer.text
+    added = [r for r in rows if r.split("|")[1].strip() == "新增"][0]
+    assert "建设用地" in added and added.split("|")[2].strip() == "—"
+
+
+def test_metadata_filters_on_real_files(versions_assistant):
+    r = versions_assistant.retriever
+    q = "发展目标"
+
+    def docs_of(**f):
+        return {h.chunk.doc_id for h in r.search(q, k=20, filters=f)}
+
+    assert docs_of(date_from="2022") == {"000_58192326359d465c.txt", "003_221e538f8908b282.txt"}
+    assert docs_of(date_to="2000", older_versions=True) == {OLD}
+    assert docs_of(issuers=["人民代表大会常务委员会"]) == {NEW}
+    assert docs_of(issuers=["深圳市科技创新委员会"]) == {"003_221e538f8908b282.txt"}
+    assert docs_of(in_force_on="2000-01-01", older_versions=True) == {OLD}  # the 2010 text was not out yet
+    assert OLD not in docs_of(current=True, older_versions=True)
+    # the question restricts itself
+    assert {h.chunk.doc_id for h in r.search("2022年以后发布的文件的发展目标", k=20)} <= {
+        "000_58192326359d465c.txt", "003_221e538f8908b282.txt"}
+
+
+def test_cli_docs_shows_metadata_and_versions(versions_index, capsys):
+    from rag.cli import main
+
+    assert main(["docs", "--index", str(versions_index), "--json"]) == 0
+    rows = {r["doc"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows[OLD]["status"] == "已被替代" and rows[NEW]["status"] == "现行有效"
+    assert [v["doc"] for v in rows[NEW]["versions"]] == [OLD, NEW]
+    assert rows[NEW]["effective"] == "1997-10-01" and rows["003_221e538f8908b282.txt"]["published"] == "2022-06-06"
+    assert main(["search", "水利工程", "--index", str(versions_index), "--date-from", "2024-13"]) == 2
+    assert "日期格式不对" in capsys.readouterr().err
+    assert main(["search", "水利工程 资质", "--index", str(versions_index), "--issuer", "人民代表大会", "--json"]) == 0
+    assert {h["doc"] for h in json.loads(capsys.readouterr().out)} == {NEW}
+
+
+def test_an_index_stored_without_official_fields_still_loads(versions_index, tmp_path, settings_factory):
+    """An index written before the official fields existed: they are read again from the stored text on load."""
+    from rag.store import current_generation, load_index
+
+    copy = tmp_path / "old"
+    shutil.copytree(versions_index, copy)
+    docs_file = current_generation(copy) / "docs.jsonl"
+    lines = []
+    for line in docs_file.read_text(encoding="utf-8").splitlines():
+        j = json.loads(line)
+        j["metadata"] = {k: v for k, v in j["metadata"].items() if k in ("region", "regions", "date", "link")}
+        lines.append(json.dumps(j, ensure_ascii=False))
+    docs_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    index = load_index(copy)
+    assert index.docs[NEW].doc.metadata["published"] == "2010-07-30"
+    assert index.docs[OLD].doc.metadata["repeals"] == ["河南省水利工程管理条例"]
+    assert len(index.chunks) == len(load_index(versions_index).chunks)
