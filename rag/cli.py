@@ -105,7 +105,7 @@ def cmd_search(args) -> int:
     settings = _settings(args)
     _ensure_default_index(settings, args.json)
     retriever = Retriever.load(settings.index_dir, settings)
-    filters = {"docs": args.doc or [], "regions": args.region or []}
+    filters = _filters(args)
     _, notice = clean_question(args.query, settings.max_question_chars)  # the retriever cuts at the same length
     if notice:
         sys.stderr.write(notice + "\n")
@@ -124,18 +124,42 @@ def cmd_search(args) -> int:
     return 0
 
 
+def _filters(args):
+    """The typed document filter of the search/ask options (dates are checked here: a bad one exits 2)."""
+    from .filters import Filters
+
+    return Filters.of({
+        "docs": args.doc or [], "regions": args.region or [], "issuers": args.issuer or [],
+        "doc_number": args.doc_number or "", "date_from": args.date_from or "", "date_to": args.date_to or "",
+        "in_force_on": args.in_force_on or "", "current": args.current, "older_versions": args.older_versions,
+    })
+
+
 def cmd_docs(args) -> int:
     from .store import load_index
+    from .versions import doc_rows
 
     settings = _settings(args)
     _ensure_default_index(settings, args.json)
     index = load_index(settings.index_dir)
-    rows = [r.summary() for r in index.docs.values()]
+    rows = doc_rows(index.docs)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return 0
     for r in rows:
-        print(f"{r['doc']}  {r['title']}\n    地区：{r['region'] or '—'}  日期：{r['date'] or '—'}  分块：{r['chunks']}")
+        print(f"{r['doc']}  {r['title']}\n    地区：{r['region'] or '—'}  日期：{r['date'] or '—'}  分块：{r['chunks']}"
+              f"  状态：{r['status']}")
+        facts = [f"{label}：{r[key]}" for key, label in
+                 (("doc_number", "文号"), ("published", "发布"), ("written", "成文"), ("effective", "施行"),
+                  ("valid_until", "有效期至")) if r.get(key)]
+        if r["issuers"]:
+            facts.append("发文机关：" + "、".join(r["issuers"]))
+        if r["repeals"]:
+            facts.append("废止：" + "、".join(f"《{t}》" for t in r["repeals"]))
+        if facts:
+            print("    " + "  ".join(facts))
+        if len(r["versions"]) > 1:
+            print("    版本：" + " → ".join(f"{v['doc']}（{v['date'] or '日期不详'}）" for v in r["versions"]))
     return 0
 
 
@@ -146,7 +170,7 @@ def cmd_ask(args) -> int:
     settings = _settings(args)
     _ensure_default_index(settings, args.json)
     assistant = Assistant.load(settings.index_dir, settings)
-    filters = {"docs": args.doc or [], "regions": args.region or []}
+    filters = _filters(args)
     if args.json:
         answer = assistant.ask(args.question, filters=filters, k=args.k)
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
@@ -234,6 +258,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
         p.add_argument("--doc", action="append", help="only this document (file name); repeatable")
         p.add_argument("--region", action="append", help="only documents of this region, e.g. 江苏省; repeatable")
+        p.add_argument("--issuer", action="append", help="only documents of an issuing body containing this, e.g. "
+                                                         "人民政府办公厅; repeatable")
+        p.add_argument("--doc-number", help="only documents whose 文号 contains this, e.g. 政办〔2024〕")
+        p.add_argument("--date-from", metavar="DATE", help="issued on or after DATE (2024, 2024-03 or 2024-03-01)")
+        p.add_argument("--date-to", metavar="DATE", help="issued on or before DATE (a year or month: its end)")
+        p.add_argument("--in-force-on", metavar="DATE", help="only documents in force on DATE")
+        p.add_argument("--current", action="store_true", help="only documents in force today (现行有效)")
+        p.add_argument("--older-versions", action="store_true",
+                       help="also search versions a newer indexed document replaced (hidden by default)")
 
     p = sub.add_parser("search", help="retrieve the passages that match a question")
     p.add_argument("query")
@@ -242,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], help="retrieval mode (default hybrid)")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("docs", help="list indexed documents with title, region, date, chunk count")
+    p = sub.add_parser("docs", help="list indexed documents: title, region, dates, 文号, issuers, status, versions")
     common(p)
     p.set_defaults(func=cmd_docs)
 

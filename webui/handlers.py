@@ -34,9 +34,14 @@ def new_session() -> dict:
     return {"messages": [], "turns": {}}
 
 
-def _filters(docs, regions) -> dict | None:
-    docs, regions = list(docs or []), list(regions or [])
-    return {"docs": docs, "regions": regions} if docs or regions else None
+def _filters(docs, regions, issuer: str = "", doc_number: str = "", date_from: str = "", date_to: str = "",
+             current: bool = False) -> dict | None:
+    """The chat's filter inputs as the dict rag.filters.Filters reads (None when nothing is chosen)."""
+    f = {"docs": list(docs or []), "regions": list(regions or []),
+         "issuers": [x for x in str(issuer or "").replace("，", ",").split(",") if x.strip()],
+         "doc_number": str(doc_number or "").strip(), "date_from": str(date_from or "").strip(),
+         "date_to": str(date_to or "").strip(), "current": bool(current)}
+    return f if any(f.values()) else None
 
 
 def _reveal(text: str) -> Iterator[str]:
@@ -58,7 +63,8 @@ class Handlers:
 
     # -- answering -------------------------------------------------------------------------------------------------
     def respond(self, question: str, session: dict | None, docs=None, regions=None, mode: str | None = None,
-                k: int | None = None, llm: str | None = None) -> Iterator[tuple[list, dict, str]]:
+                k: int | None = None, llm: str | None = None, issuer: str = "", doc_number: str = "",
+                date_from: str = "", date_to: str = "", current: bool = False) -> Iterator[tuple[list, dict, str]]:
         """Stream one answer into the chat: yields (messages, session, text box value) as it grows."""
         session = copy.deepcopy(session) if session else new_session()
         question = (question or "").strip()
@@ -73,7 +79,8 @@ class Handlers:
         shown = ""
         final: Answer | None = None
         try:
-            for event in self.assistant.stream(question, history or None, _filters(docs, regions), int(k) if k else None,
+            flt = _filters(docs, regions, issuer, doc_number, date_from, date_to, current)
+            for event in self.assistant.stream(question, history or None, flt, int(k) if k else None,
                                                mode or None, llm or None):
                 if isinstance(event, Answer):
                     final = event
@@ -116,11 +123,12 @@ class Handlers:
         return {r.doc.doc_id: r for r in self.assistant.documents()}
 
     def ask(self, question: str, docs: list[str] | None = None, regions: list[str] | None = None, mode: str = "",
-            k: int = 0, llm: str = "") -> dict:
+            k: int = 0, llm: str = "", issuer: str = "", doc_number: str = "", date_from: str = "",
+            date_to: str = "", current: bool = False) -> dict:
         """One answer as JSON (the `/ask` API): text, citations with section paths and spans, related passages."""
         try:
-            answer = self.assistant.ask(question, None, _filters(docs, regions), int(k) if k else None, mode or None,
-                                        llm or None)
+            flt = _filters(docs, regions, issuer, doc_number, date_from, date_to, current)
+            answer = self.assistant.ask(question, None, flt, int(k) if k else None, mode or None, llm or None)
         except RagError as e:
             log.warning("api question failed: %s", e.log_message)
             return {"error": str(e)}
@@ -159,12 +167,12 @@ class Handlers:
         return render.source_html(record, start, end)
 
     def documents(self) -> list[dict]:
-        """Every indexed document with title, region, date, chunk count and section paths (the `/documents` API)."""
-        return [
-            {"doc": r.doc.doc_id, "title": r.doc.title, "region": r.doc.region, "date": r.doc.date,
-             "chunks": r.chunk_count, "sections": [s.path for s in r.sections]}
-            for r in sorted(self._docs().values(), key=lambda r: r.doc.doc_id)
-        ]
+        """Every indexed document with title, region, dates, 文号, issuing bodies, status, version chain, chunk count
+        and section paths (the `/documents` API)."""
+        from rag.versions import doc_rows
+
+        docs = self._docs()
+        return [{**row, "sections": [s.path for s in docs[row["doc"]].sections]} for row in doc_rows(docs)]
 
     def doc_choices(self) -> list[tuple[str, str]]:
         """(label, doc id) pairs for document pickers, sorted by file name."""
@@ -188,10 +196,14 @@ class Handlers:
 
     def section_tree(self, doc_id: str | None) -> str:
         """The section tree (with section texts) of one document."""
-        record = self._docs().get(doc_id or "")
+        docs = self._docs()
+        record = docs.get(doc_id or "")
         if record is None:
             return '<div class="muted">请选择一篇文档查看章节。</div>'
-        return render.section_tree_html(record)
+        from rag.versions import doc_rows
+
+        row = next((r for r in doc_rows(docs) if r["doc"] == record.doc.doc_id), None)
+        return render.section_tree_html(record, row)
 
     def documents_table(self) -> str:
         return render.documents_table_html(list(self._docs().values()))

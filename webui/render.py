@@ -204,24 +204,57 @@ def source_placeholder_html(message: str = "点击答案中的 [1]、[2] 或“�
 
 
 def documents_table_html(records: list[DocRecord]) -> str:
-    """Every indexed document: title, file, region, date, chunk count."""
+    """Every indexed document: title, file, region, dates, 文号 and issuing bodies, status and version chain."""
     if not records:
         return '<div class="muted">索引中还没有文档。</div>'
+    from rag.versions import doc_rows
+
     rows = []
-    for r in sorted(records, key=lambda r: r.doc.doc_id):
-        d = r.doc
+    for r in doc_rows({rec.doc.doc_id: rec for rec in records}):
+        official = " · ".join(x for x in (r["doc_number"], "、".join(r["issuers"][:3])) if x)
+        chain = ""
+        if len(r["versions"]) > 1:
+            chain = '<div class="muted doc-versions">版本：' + " → ".join(
+                f'{"<b>" if v["doc"] == r["doc"] else ""}{esc(v["date"] or v["doc"])}{"</b>" if v["doc"] == r["doc"] else ""}'
+                for v in r["versions"]) + "</div>"
+        dates = "<br>".join(esc(f"{label} {r[k]}") for k, label in
+                            (("published", "发布"), ("written", "成文"), ("effective", "施行"), ("valid_until", "有效期至"))
+                            if r[k]) or esc(r["date"] or "—")
         rows.append(
-            f'<tr><td><div class="doc-title">{esc(d.title)}</div><div class="mono">{esc(d.doc_id)}</div></td>'
-            f'<td class="nowrap">{esc(d.region or "—")}</td><td class="nowrap">{esc(d.date or "—")}</td>'
-            f'<td class="num">{r.chunk_count}</td></tr>'
+            f'<tr><td><div class="doc-title">{esc(r["title"])}</div><div class="mono">{esc(r["doc"])}</div>'
+            f'{f"<div class=muted>{esc(official)}</div>" if official else ""}{chain}</td>'
+            f'<td class="nowrap">{esc(r["region"] or "—")}</td><td class="nowrap">{dates}</td>'
+            f'<td class="nowrap doc-status">{esc(r["status"])}</td><td class="num">{r["chunks"]}</td></tr>'
         )
     total = sum(r.chunk_count for r in records)
     return (
-        '<table class="doc-table"><thead><tr><th>标题 / 文件</th><th>地区</th><th>日期</th><th class="num">片段</th>'
-        "</tr>"
+        '<table class="doc-table"><thead><tr><th>标题 / 文件 / 文号</th><th>地区</th><th>日期</th><th>状态</th>'
+        '<th class="num">片段</th></tr>'
         f'</thead><tbody>{"".join(rows)}</tbody></table>'
         f'<div class="muted">共 {len(records)} 篇文档，{total} 个片段。</div>'
     )
+
+
+def version_chain_html(row: dict | None) -> str:
+    """A document's official facts and its version chain (oldest first; the shown one in bold), for its page."""
+    if not row:
+        return ""
+    facts = [f"{label}：{row[k]}" for k, label in (("doc_number", "文号"), ("published", "发布"), ("written", "成文"),
+                                                  ("effective", "施行"), ("valid_until", "有效期至")) if row.get(k)]
+    if row.get("valid_until_text"):
+        facts.append(f"有效期至：{row['valid_until_text']}")
+    if row.get("issuers"):
+        facts.append("发文机关：" + "、".join(row["issuers"]))
+    if row.get("repeals"):
+        facts.append("同时废止：" + "、".join(f"《{t}》" for t in row["repeals"]))
+    facts.append(f"状态：{row['status']}")
+    out = f'<div class="muted doc-facts">{esc("　".join(facts))}</div>'
+    if len(row["versions"]) > 1:
+        steps = " → ".join(
+            ("<b>" if v["doc"] == row["doc"] else "") + esc(f'{v["doc"]}（{v["date"] or "日期不详"}）')
+            + ("</b>" if v["doc"] == row["doc"] else "") for v in row["versions"])
+        out += f'<div class="doc-versions">版本链：{steps}</div>'
+    return out
 
 
 def _section_text(record: DocRecord, a: int, b: int) -> str:
@@ -229,11 +262,12 @@ def _section_text(record: DocRecord, a: int, b: int) -> str:
     return text if len(text) <= SECTION_TEXT_CAP else text[:SECTION_TEXT_CAP] + "…（已截断）"
 
 
-def section_tree_html(record: DocRecord) -> str:
-    """The document's section tree: each heading opens to show its own text, with its subsections nested inside."""
+def section_tree_html(record: DocRecord, row: dict | None = None) -> str:
+    """The document's section tree: each heading opens to show its own text, with its subsections nested inside;
+    `row` (rag.versions.doc_rows) adds its official facts and version chain."""
     secs = sorted(record.sections, key=lambda s: (s.start, s.level))
     out = [f'<div class="sec-tree"><div class="src-title">{esc(record.doc.title)}</div>'
-           f'<div class="muted">{esc(_doc_meta(record))}</div>']
+           f'<div class="muted">{esc(_doc_meta(record))}</div>{version_chain_html(row)}']
     first = secs[0].start if secs else len(record.doc.source_text)
     intro = _section_text(record, record.doc.body_start, first)
     if intro:

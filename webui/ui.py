@@ -78,6 +78,16 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
                                                          label="只看这些地区的文档", elem_id="regions-filter",
                                                          allow_custom_value=True)
                             with gr.Row():
+                                issuer_filter = gr.Textbox(label="发文机关包含", placeholder="如：人民政府办公厅",
+                                                           elem_id="issuer-filter")
+                                number_filter = gr.Textbox(label="文号包含", placeholder="如：政办〔2024〕",
+                                                           elem_id="doc-number-filter")
+                            with gr.Row():
+                                date_from = gr.Textbox(label="发布日期从", placeholder="2024 或 2024-03-01",
+                                                       elem_id="date-from")
+                                date_to = gr.Textbox(label="发布日期到", placeholder="2025-12-31", elem_id="date-to")
+                                current_only = gr.Checkbox(label="只看现行有效", elem_id="current-only")
+                            with gr.Row():
                                 mode = gr.Radio(MODE_CHOICES, value=settings.retrieval_mode, label="检索方式")
                                 k = gr.Slider(1, 20, step=1, value=settings.top_k, label="检索片段数 k")
                             answerers = h.answerer_choices()
@@ -109,7 +119,8 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
                         remove_btn = gr.Button("🗑️ 从索引中删除此文档", variant="stop", size="sm", elem_id="remove-button")
 
         # -- events ------------------------------------------------------------------------------------------------
-        chat_inputs = [question, session, docs_filter, regions_filter, mode, k, llm]
+        chat_inputs = [question, session, docs_filter, regions_filter, mode, k, llm, issuer_filter, number_filter,
+                       date_from, date_to, current_only]
         chat_outputs = [chatbot, session, question]
         gr.on([question.submit, send.click], h.respond, chat_inputs, chat_outputs, api_name="chat",
               show_progress="hidden", concurrency_id="answer")

@@ -141,7 +141,9 @@ def search(body: SearchRequest, request: Request):
 
 @router.get("/documents", summary="已索引的文档")
 def documents(request: Request):
-    return {"documents": [r.summary() for r in service(request).assistant.documents()]}
+    from ..versions import doc_rows  # each document's official fields, status and version chain
+
+    return {"documents": doc_rows({r.doc.doc_id: r for r in service(request).assistant.documents()})}
 
 
 @router.get("/documents/{doc_id}", summary="一篇文档：元数据与章节目录")
