@@ -44,7 +44,7 @@ class Filters:
     """Which documents retrieval may return; every field left empty lets all documents through.
 
     docs: doc ids; regions: any of the document's regions; issuers: a name contained in one of its issuing bodies;
-    doc_number: text contained in its 文号 ('豫政办', '〔2024〕12号'); date_from/date_to: its issue date (发布, else
+    doc_number: text contained in its 文号 ('X政办', '〔2024〕12号'); date_from/date_to: its issue date (发布, else
     成文/施行) within these ISO dates; in_force_on: in force on that date (施行 by then, 有效期 not ended, not yet
     replaced by a newer version issued by then); current: only documents in force today and not replaced;
     older_versions: also documents a newer indexed version replaced (hidden by default, so answers come from the

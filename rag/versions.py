@@ -65,10 +65,13 @@ def version_map(docs: dict) -> dict[str, VersionInfo]:
                 if old != d and _before(meta[old], meta[d]):
                     newer[old] = (d, "repealed")
     for key, group in by_key.items():  # title series within one region
-        group = sorted((g for g in group if issued_on(meta[g])), key=lambda g: issued_on(meta[g]))
+        # dated by issue (发布/成文), never by 施行 alone: two copies of one notice, one whose signature was not
+        # read, must not look like two versions; nor are two documents with one 文号
+        group = sorted((g for g in group if _issue_date(meta[g])), key=lambda g: _issue_date(meta[g]))
         for i, old in enumerate(group):
             for new in group[i + 1:]:
-                if (old not in newer and _before(meta[old], meta[new])
+                same_number = meta[old].get("doc_number") and meta[old].get("doc_number") == meta[new].get("doc_number")
+                if (old not in newer and not same_number and _issue_date(meta[old]) < _issue_date(meta[new])
                         and meta[old].get("region", "") == meta[new].get("region", "")
                         and _issuers_agree(meta[old], meta[new])):
                     newer[old] = (new, "series")
@@ -88,6 +91,10 @@ def version_map(docs: dict) -> dict[str, VersionInfo]:
         sup, why = newer.get(d, ("", ""))
         out[d] = VersionInfo(d, tuple(chain), sup, why)
     return out
+
+
+def _issue_date(meta: dict) -> str:
+    return str(meta.get("published") or meta.get("written") or meta.get("date") or "")
 
 
 def _before(old: dict, new: dict) -> bool:
