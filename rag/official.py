@@ -44,7 +44,9 @@ _VALID_UNTIL = re.compile(rf"有效期\s*(?:至|到|截至|截止到?)\s*({DATE}
 _VALID_YEARS = re.compile(r"有效期\s*(?:为)?\s*([一二三四五两\d]{1,2})\s*年")
 _REPEAL = re.compile(r"(?:同时|予以|一并)?废止|同时停止执行|不再执行")
 _TITLE_IN = re.compile(r"《([^《》]{2,80})》")
-_REVISION = re.compile(rf"({DATE})[^。\n]{{0,80}}?(?:修订|修正|通过|公布|批准)")
+# a statute's preamble: '<date> <legislature or government> … 通过/修订/修正/批准/公布'
+_REVISION = re.compile(rf"({DATE})[^。\n]{{0,60}}?(?:人民代表大会|常务委员会|国务院|人民政府)[^。\n]{{0,80}}?"
+                       rf"(?:修订|修正|通过|公布|批准)")
 _INFO_END = re.compile(r"<!--\s*INFO END\s*-->|^第[一二三四五六七八九十]+章|^第一条", re.M)
 
 

@@ -78,15 +78,15 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
                                                          label="只看这些地区的文档", elem_id="regions-filter",
                                                          allow_custom_value=True)
                             with gr.Row():
-                                issuer_filter = gr.Textbox(label="发文机关包含", placeholder="如：人民政府办公厅",
+                                issuer_filter = gr.Textbox("", label="发文机关包含", placeholder="如：人民政府办公厅",
                                                            elem_id="issuer-filter")
-                                number_filter = gr.Textbox(label="文号包含", placeholder="如：政办〔2024〕",
+                                number_filter = gr.Textbox("", label="文号包含", placeholder="如：政办〔2024〕",
                                                            elem_id="doc-number-filter")
                             with gr.Row():
-                                date_from = gr.Textbox(label="发布日期从", placeholder="2024 或 2024-03-01",
+                                date_from = gr.Textbox("", label="发布日期从", placeholder="2024 或 2024-03-01",
                                                        elem_id="date-from")
-                                date_to = gr.Textbox(label="发布日期到", placeholder="2025-12-31", elem_id="date-to")
-                                current_only = gr.Checkbox(label="只看现行有效", elem_id="current-only")
+                                date_to = gr.Textbox("", label="发布日期到", placeholder="2025-12-31", elem_id="date-to")
+                                current_only = gr.Checkbox(False, label="只看现行有效", elem_id="current-only")
                             with gr.Row():
                                 mode = gr.Radio(MODE_CHOICES, value=settings.retrieval_mode, label="检索方式")
                                 k = gr.Slider(1, 20, step=1, value=settings.top_k, label="检索片段数 k")
