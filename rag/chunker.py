@@ -5,7 +5,9 @@ un-punctuated heading lines of news articles ("政策赋能", "龙头引领"). A
 most of it one line) is cut into lines where a heading marker follows a sentence end, a colon, a gap the source had
 (spaces that normalisation drops), or the short title of the heading before it. Each chunk carries its section
 path, its text and its span in the source. Long sections split at sentence ends under `max_chars`; tiny pieces
-merge with a neighbour under the same parent; nothing crosses a document boundary.
+merge with a neighbour under the same parent; nothing crosses a document boundary. A table (pipe rows,
+rag/tables.py) is chunked as groups of whole rows under the section path of the heading above it, each chunk
+carrying the table's header row; table rows never merge with prose.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .tables import TableBlock, is_row, row_groups, table_blocks
 from .textnorm import SENTENCE_END, Normalized, clause_spans, normalize, normalize_span, sentence_spans
 from .types import Chunk, Document, Section, content_id
 
-CHUNKER_VERSION = 7
+CHUNKER_VERSION = 8
 # Unstructured documents up to this many times max_chars stay in one chunk.
 SHORT_DOC_FACTOR = 3
 
@@ -73,6 +76,8 @@ class _Segment:
 
 def heading_of(line: str) -> tuple[int, str] | None:
     """(level, heading title) if the line opens a section, else None."""
+    if is_row(line):
+        return None  # a table row, however short, is content
     for level, pat in HEADING_PATTERNS:
         m = pat.match(line)
         if m:
@@ -310,23 +315,31 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> tu
     pieces: list[list] = []
     body = text.strip()
     lines = [text[a:b] for a, b in spans]
-    if segs and len(body) <= settings.max_chars * SHORT_DOC_FACTOR and not _is_structured(lines):
+    blocks = table_blocks(text)
+    if segs and len(body) <= settings.max_chars * SHORT_DOC_FACTOR and not _is_structured(lines) and not blocks:
         # A short text without numbered structure (a notice, a news brief, a passage) is one unit of meaning:
         # cutting it would separate a question's keywords from the answer one sentence later.
         segs_parts = [(s.path, s.body_chars) for s in segs]
         pieces.append([segs_parts, segs[0].start, segs[-1].end])
         segs = []
     for s in segs:
-        if s.end - s.start <= settings.max_chars:
-            pieces.append([[(s.path, s.body_chars)], s.start, s.end])
-            continue
-        for a, b in _split_long(text, s.start, s.end, settings.max_chars):
-            pieces.append([[(s.path, b - a)], a, b])
+        for a, b, block in _table_split(text, s, blocks):
+            if block is not None:
+                header = text[block.start: block.body_start].strip()
+                for ga, gb in row_groups(text, block, settings.max_chars):
+                    pieces.append([[(s.path, gb - ga)], ga, gb, header])
+                continue
+            body_chars = s.body_chars if (a, b) == (s.start, s.end) else _body_chars(text, s, a, b)
+            if b - a <= settings.max_chars:
+                pieces.append([[(s.path, body_chars)], a, b])
+                continue
+            for pa, pb in _split_long(text, a, b, settings.max_chars):
+                pieces.append([[(s.path, pb - pa)], pa, pb])
 
-    merged = _merge_small(pieces, settings)
+    merged = _merge_runs(pieces, settings)
 
     chunks: list[Chunk] = []
-    for parts, a, b in merged:
+    for parts, a, b, *table in merged:
         s, e = src(a, b)
         chunk_text = normalize_span(raw, s, e).text.strip()
         if not chunk_text:
@@ -341,9 +354,53 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> tu
                 start=s,
                 end=e,
                 title=doc.title,
+                table_header=table[0] if table else "",
             )
         )
     return chunks, sections
+
+
+def _table_split(text: str, seg: _Segment, blocks: list[TableBlock]) -> list[tuple[int, int, TableBlock | None]]:
+    """A segment cut into prose and tables: (start, end, the table or None), in order, blank stretches dropped."""
+    out: list[tuple[int, int, TableBlock | None]] = []
+    pos = seg.start
+    for block in blocks:
+        if block.end <= seg.start or block.start >= seg.end:
+            continue
+        if text[pos: block.start].strip():
+            out.append((pos, block.start, None))
+        out.append((max(block.start, seg.start), min(block.end, seg.end), block))
+        pos = block.end
+    if pos == seg.start or text[pos: seg.end].strip():
+        out.append((pos, seg.end, None))
+    return out
+
+
+def _body_chars(text: str, seg: _Segment, a: int, b: int) -> int:
+    """Characters of content in [a, b) of a segment: its heading title (when the piece starts the segment) is not."""
+    n = len(re.sub(r"\s", "", text[a:b]))
+    if a == seg.start and seg.level:
+        n -= len(re.sub(r"\s", "", seg.path[-1]))
+    return max(0, n)
+
+
+def _merge_runs(pieces: list[list], settings: ChunkerSettings) -> list[list]:
+    """Merge small pieces within each run of prose; table pieces (they carry a 4th item, the header) stay as cut."""
+    out: list[list] = []
+    run: list[list] = []
+    for piece in pieces:
+        if len(piece) == 4:
+            merged = _merge_small(run, settings)
+            if merged and all(n == 0 for _, n in merged[-1][0]) and piece[0][0][0][: len(merged[-1][0][-1][0])] == \
+                    merged[-1][0][-1][0]:
+                merged.pop()  # a bare heading over a table: its rows carry the section path already
+            out.extend(merged)
+            out.append(piece)
+            run = []
+        else:
+            run.append(piece)
+    out.extend(_merge_small(run, settings))
+    return out
 
 
 def _merge_small(pieces: list[list], settings: ChunkerSettings) -> list[list]:

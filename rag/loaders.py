@@ -1,8 +1,10 @@
 """Loaders: a file on disk -> a `Document` (decoded text, title, metadata). I/O lives here and in `store`.
 
-Supported: .txt, .md (YAML front matter), .html/.htm, .docx, .pdf. Text files are decoded as UTF-8 (with or
-without BOM), UTF-16 with BOM, or GBK/GB18030, in that order. A file that cannot be read raises `LoadError`
-with a reason in Chinese (for users) and English (for logs); the caller skips it and goes on.
+Supported: .txt, .md (YAML front matter), .html/.htm, .docx, .doc, .xlsx, .pdf (text layer, or OCR for scans)
+and page images .png/.jpg (OCR). Text files are decoded as UTF-8 (with or without BOM), UTF-16 with BOM, or
+GBK/GB18030, in that order. Tables of every format become pipe rows (rag/tables.py); the readers of each format
+live in rag/formats/. A file that cannot be read raises `LoadError` with a reason in Chinese (for users) and
+English (for logs); the caller skips it and goes on.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import unicodedata
 from pathlib import Path
 
 from .errors import LoadError
+from .formats import office, pdf
 from .metadata import extract_metadata
 from .types import Document
 
@@ -21,7 +24,8 @@ log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".docx", ".pdf"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | IMAGE_SUFFIXES | {".docx", ".doc", ".xlsx", ".pdf"}
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
@@ -71,52 +75,6 @@ def split_front_matter(text: str) -> tuple[dict[str, str], int]:
     return fields, m.end()
 
 
-def _docx_text(path: Path) -> str:
-    try:
-        import docx  # python-docx
-    except ImportError as e:  # pragma: no cover - a core dependency
-        raise LoadError("缺少 python-docx，无法读取 .docx", "python-docx not installed") from e
-    try:
-        d = docx.Document(str(path))
-    except Exception as e:
-        raise LoadError("无法打开 .docx 文件（文件损坏或不是 Word 文档）", f"cannot open docx: {e}") from e
-    lines = []
-    for p in d.paragraphs:
-        style = (p.style.name or "") if p.style is not None else ""
-        m = re.match(r"(?:Heading|标题)\s*(\d)", style)
-        text = p.text.strip()
-        if not text:
-            lines.append("")
-        elif m:
-            lines.append("#" * int(m.group(1)) + " " + text)
-        else:
-            lines.append(text)
-    for table in d.tables:
-        for row in table.rows:
-            lines.append(" | ".join(c.text.strip() for c in row.cells))
-    return "\n".join(lines)
-
-
-def _pdf_text(path: Path) -> str:
-    try:
-        from pypdf import PdfReader
-    except ImportError as e:  # pragma: no cover - a core dependency
-        raise LoadError("缺少 pypdf，无法读取 .pdf", "pypdf not installed") from e
-    try:
-        reader = PdfReader(str(path))
-        if reader.is_encrypted:
-            raise LoadError("PDF 已加密，无法读取", "encrypted pdf")
-        pages = [(page.extract_text() or "") for page in reader.pages]
-    except LoadError:
-        raise
-    except Exception as e:
-        raise LoadError("无法读取 PDF（文件损坏）", f"cannot read pdf: {e}") from e
-    text = "\n".join(pages)
-    if not text.strip():
-        raise LoadError("PDF 中没有可提取的文字（可能是扫描件，需要先 OCR）", "pdf has no text layer")
-    return text
-
-
 def _html_text(data: bytes) -> str:
     from bs4 import BeautifulSoup
 
@@ -155,7 +113,8 @@ def load_document(path: str | Path) -> Document:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(
-            f"不支持的文件类型 {suffix or '（无扩展名）'}，支持 .txt .md .html .docx .pdf", f"unsupported type {suffix}"
+            f"不支持的文件类型 {suffix or '（无扩展名）'}，支持 .txt .md .html .docx .doc .xlsx .pdf .png .jpg",
+            f"unsupported type {suffix}",
         )
     try:
         size = path.stat().st_size
@@ -169,15 +128,31 @@ def load_document(path: str | Path) -> Document:
     sha = hashlib.sha256(data).hexdigest()
     if not data.strip():
         raise LoadError("文件是空的", "empty file")
+    ocr_spans: list[tuple[int, int]] = []
     if suffix in TEXT_SUFFIXES:
         text, encoding = decode_bytes(data)
     elif suffix in HTML_SUFFIXES:
         text, encoding = _html_text(data), "html"
     elif suffix == ".docx":
-        text, encoding = _docx_text(path), "docx"
+        text, encoding = office.docx_text(path), "docx"
+    elif suffix == ".doc":
+        text, encoding = office.doc_text(path), "doc"
+    elif suffix == ".xlsx":
+        text, encoding = office.xlsx_text(path), "xlsx"
+    elif suffix in IMAGE_SUFFIXES:
+        from .ocr import read_image_file
+
+        text, encoding = read_image_file(path), "ocr"
+        ocr_spans = [(0, len(text))]
     else:
-        text, encoding = _pdf_text(path), "pdf"
-    return document_from_text(text, source=str(path), doc_id=doc_id_for(path), sha256=sha, encoding=encoding)
+        text, ocr_spans = pdf.pdf_text(path)
+        encoding = "pdf"
+    doc = document_from_text(text, source=str(path), doc_id=doc_id_for(path), sha256=sha, encoding=encoding)
+    if ocr_spans:
+        # Quotes of this text are verified against the OCR text stored here; citations say it came from OCR.
+        doc.metadata["ocr"] = True
+        doc.metadata["ocr_spans"] = [list(span) for span in ocr_spans]
+    return doc
 
 
 def document_from_text(

@@ -97,10 +97,16 @@ def _clean_line(raw: str, line_start: int) -> list[tuple[str, int]]:
     return out
 
 
+def _is_table_row(line: list[tuple[str, int]]) -> bool:
+    return len(line) >= 2 and line[0][0] == "|" and line[-1][0] == "|"
+
+
 def _joins(prev_line: list[tuple[str, int]], next_line: list[tuple[str, int]]) -> str | None:
     """Decide how a line break between two non-empty lines is rendered: '' (joined), ' ' or None (kept)."""
     last = prev_line[-1][0]
     first = next_line[0][0]
+    if _is_table_row(prev_line) or _is_table_row(next_line):
+        return None  # a table row is a line of its own (rag/tables.py)
     if last in TERMINAL or len(prev_line) < JOIN_MIN_LINE:
         return None
     # A sentence broken by OCR already has clause punctuation before the break; titles and captions do not.
@@ -187,11 +193,13 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_FOLD).lower()
 
 
-_SENT_RE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)]*|\n|$)")
+# A table row ('| 某区 | X亿元 |', rag/tables.py) is one sentence, whatever punctuation its cells hold.
+_SENT_RE = re.compile(r"\|[^\n]*\|(?=\n|$)|[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)]*|\n|$)")
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Split text[start:end] into sentences at 。！？；!?; and line breaks; spans exclude the line breaks."""
+    """Split text[start:end] into sentences at 。！？；!?; and line breaks (a table row is one); spans exclude the
+    line breaks."""
     end = len(text) if end is None else end
     spans = (_strip_span(text, m.start(), m.end(), head="\n ", tail="\n ") for m in _SENT_RE.finditer(text, start, end))
     return [(a, b) for a, b in spans if b > a]

@@ -62,13 +62,18 @@ class Chunk:
     start: int
     end: int
     title: str = ""
+    table_header: str = ""  # rows of a table: its header row, which the text holds only in the table's first chunk
 
     def embed_text(self) -> str:
         """What the embedding model and keyword index see: title and section path give context
-        (a title the text already starts with, as in a one-line passage, is not repeated)."""
+        (a title the text already starts with, as in a one-line passage, is not repeated); rows of a table
+        are read under their header row."""
         title = "" if self.title and self.title[:20] in self.text[: len(self.title) + 40] else self.title
         head = " > ".join(p for p in (title, self.section_path) if p)
-        return f"{head}\n{self.text}" if head else self.text
+        text = self.text
+        if self.table_header and not text.startswith(self.table_header):
+            text = f"{self.table_header}\n{text}"
+        return f"{head}\n{text}" if head else text
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

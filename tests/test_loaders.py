@@ -127,7 +127,9 @@ def test_pdf_text_layer_is_read(tmp_path):
         ("binary.txt", b"\x00\x01\x02\x03PK\x00\x00" * 50, "二进制"),
         ("broken.docx", b"this is not a zip file", "docx"),
         ("broken.pdf", b"%PDF-1.4 garbage", "PDF"),
-        ("sheet.xlsx", b"whatever", "不支持"),
+        ("broken.xlsx", b"whatever", "xlsx"),
+        ("broken.doc", b"not a word file at all " * 20, ".doc"),
+        ("slides.pptx", b"whatever", "不支持"),
         ("latin.txt", bytes(range(0x80, 0xFF)) * 20, ""),
     ],
 )

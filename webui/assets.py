@@ -117,6 +117,10 @@ details.cite-card[open] > summary::before { content: '▾'; }
 .rel-head .cite-sec { margin-left: 6px; }
 .cite-body { padding: 4px 12px 10px 26px; border-top: 1px dashed var(--border-color-primary); }
 .cite-context { white-space: pre-wrap; font-size: .92rem; color: var(--body-text-color); }
+.cite-table { overflow-x: auto; }
+table.cite-tbl { border-collapse: collapse; font-size: .88rem; margin: 2px 0 6px; }
+table.cite-tbl th, table.cite-tbl td { border: 1px solid var(--border-color-primary); padding: 3px 8px; text-align: left; }
+table.cite-tbl tr.cite-row td { background: #fef9c3; font-weight: 550; }
 mark.cite-quote, mark.src-mark { background: #fde68a; color: inherit; padding: 1px 0; border-radius: 2px;
   box-shadow: 0 2px 0 #f59e0b; }
 .cite-meta { display: flex; justify-content: space-between; gap: 12px; margin-top: 6px; font-size: .8rem;

@@ -14,12 +14,14 @@ from urllib.parse import quote as urlquote
 
 from rag.render import render_answer_text
 from rag.store import DocRecord
+from rag.tables import row_cells, table_blocks
 from rag.textnorm import normalize_span
 from rag.types import Answer, Citation, Hit, Section
 
 CONTEXT_CHARS = 220  # characters of section text shown around a quote in a citation card
 SOURCE_WINDOW = 120_000  # the source view shows at most this many characters each side of the clause
 SECTION_TEXT_CAP = 20_000  # longest section text rendered in the Documents tab
+TABLE_ROWS_AROUND = 6  # rows of a table shown each side of a cited row
 
 # Beyond HTML's own specials, neutralise template syntax ({{ }}, ${ }) and backticks: the HTML component fills
 # templates, and a document must never be able to smuggle one in.
@@ -98,9 +100,44 @@ def citation_context(record: DocRecord, start: int, end: int, radius: int = CONT
     return pre, mid, post
 
 
+def table_context_html(record: DocRecord, start: int, end: int) -> str:
+    """A cited span inside a table (rag/tables.py), shown as that table: the header row, the cited rows marked,
+    a few rows each side. '' when the span is not in a table."""
+    text = record.doc.source_text
+    block = next((b for b in table_blocks(text) if b.start <= start < b.end), None)
+    if block is None:
+        return ""
+    rows: list[tuple[int, int]] = []
+    pos = block.body_start
+    for line in text[block.body_start: block.end].split("\n"):
+        rows.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    cited = [i for i, (a, b) in enumerate(rows) if a < end and start < b]
+    header_cells = row_cells(text[block.start: block.body_start].split("\n")[0])
+    head = "".join(f"<th>{esc(c)}</th>" for c in header_cells)
+    if not cited:  # the quote is the header row itself
+        lo, hi = 0, min(len(rows), 2 * TABLE_ROWS_AROUND)
+    else:
+        lo, hi = max(0, cited[0] - TABLE_ROWS_AROUND), min(len(rows), cited[-1] + 1 + TABLE_ROWS_AROUND)
+    body = []
+    for i in range(lo, hi):
+        a, b = rows[i]
+        mark = i in cited
+        cells = "".join(f'<td><mark class="cite-quote">{esc(c)}</mark></td>' if mark else f"<td>{esc(c)}</td>"
+                        for c in row_cells(text[a:b]))
+        body.append(f'<tr class="cite-row"><td class="muted">▶</td>{cells}</tr>' if mark
+                    else f'<tr><td></td>{cells}</tr>')
+    more_before = '<div class="muted">……</div>' if lo > 0 else ""
+    more_after = '<div class="muted">……</div>' if hi < len(rows) else ""
+    return (f'<div class="cite-table">{more_before}<table class="cite-tbl"><thead><tr><th></th>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>{more_after}</div>')
+
+
 def citation_card_html(c: Citation, record: DocRecord | None, token: str) -> str:
-    """A collapsible card: [n] 《title》 section path; inside, the quote highlighted in its section text."""
+    """A collapsible card: [n] 《title》 section path; inside, the quote highlighted in its section text (a quoted
+    table row inside its table)."""
     section = f'<span class="cite-sec">{esc(c.section)}</span>' if c.section else ""
+    table = table_context_html(record, c.start, c.end) if record is not None else ""
     if record is not None:
         pre, mid, post = citation_context(record, c.start, c.end)
         mid = mid or c.quote
@@ -111,9 +148,9 @@ def citation_card_html(c: Citation, record: DocRecord | None, token: str) -> str
     return (
         f'<details class="cite-card" id="cite-{token}-{c.n}">'
         f'<summary><span class="cite-n">[{c.n}]</span><span class="cite-title">《{esc(c.title)}》</span>{section}</summary>'
-        f'<div class="cite-body"><div class="cite-context">{esc(pre)}<mark class="cite-quote">{esc(mid)}</mark>'
-        f"{esc(post)}</div>"
-        f'<div class="cite-meta"><span>{esc(c.doc)} · 第 {c.start}–{c.end} 字</span>{view}</div></div></details>'
+        f'<div class="cite-body">'
+        + (table or f'<div class="cite-context">{esc(pre)}<mark class="cite-quote">{esc(mid)}</mark>{esc(post)}</div>')
+        + f'<div class="cite-meta"><span>{esc(c.doc)} · 第 {c.start}–{c.end} 字</span>{view}</div></div></details>'
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..query.plan import ANSWER_TYPES, QueryPlan, words, years_in
+from ..tables import is_row, labelled_row
 from ..textnorm import fold, sentence_spans
 from ..types import Hit
 from .quantity import DATE_RE, ENUM_RE, ORG_RE, PHONE_RE, quantities
@@ -75,6 +76,13 @@ def candidates(hits: list[Hit]) -> list[Candidate]:
         spans = _sentences(hit.chunk)
         n = len(spans)
         bad = [s.addresses_assistant for s in _sentence_info(hit.chunk)]
+        if hit.chunk.table_header:
+            # Rows of a table: the answer to a question about a cell is its row, one record; a run of rows or the
+            # header row alone answers nothing more.
+            text = hit.chunk.text
+            out.extend(Candidate(hit, pos, a, b, i, i, n, "sent") for i, (a, b) in enumerate(spans)
+                       if not bad[i] and is_row(text[a:b]) and text[a:b] != hit.chunk.table_header)
+            continue
         for i in range(n):
             for j in range(i, min(n, i + MAX_RUN)):
                 if bad[j]:
@@ -191,13 +199,15 @@ def _sentence_info(chunk) -> tuple[_Sent, ...]:
     if info is None:
         out = []
         for a, b in _sentences(chunk):
-            t = chunk.text[a:b]
+            t = shown = chunk.text[a:b]
+            if chunk.table_header and is_row(t):
+                t = labelled_row(chunk.table_header, t)  # a row is matched under its header's column names
             ft = fold(t)
             cj = re.sub(r"[^\u4e00-\u9fff]", "", ft)
-            out.append(_Sent(ft, len(t), frozenset(q.cls for q in quantities(t)), frozenset(years_in(t)),
+            out.append(_Sent(ft, len(shown), frozenset(q.cls for q in quantities(t)), frozenset(years_in(t)),
                              bool(DATE_RE.search(t)), bool(ORG_RE.search(t)), bool(PHONE_RE.search(t)),
                              len(ENUM_RE.findall(t)), t.count("、"), tuple(cj[i: i + 2] for i in range(len(cj) - 1)),
-                             t[-1] in _END, t.rstrip()[-1:] in ("？", "?"),
+                             t[-1] in _END or t is not shown, t.rstrip()[-1:] in ("？", "?"),
                              any(m in t for m in _markers("news_markers")), bool(_HEADING_START.match(t)),
                              any(m in ft for m in _markers("injection_markers"))))
         info = tuple(out)
