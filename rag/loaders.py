@@ -16,7 +16,7 @@ import unicodedata
 from pathlib import Path
 
 from .errors import LoadError
-from .formats import office, pdf
+from .formats import html, office, pdf
 from .metadata import extract_metadata
 from .types import Document
 
@@ -75,27 +75,6 @@ def split_front_matter(text: str) -> tuple[dict[str, str], int]:
     return fields, m.end()
 
 
-def _html_text(data: bytes) -> str:
-    from bs4 import BeautifulSoup
-
-    raw, _ = decode_bytes(data)
-    soup = BeautifulSoup(raw, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "iframe", "svg"]):
-        tag.decompose()
-    for level in range(1, 7):
-        for h in soup.find_all(f"h{level}"):
-            h.insert_before("\n" + "#" * level + " ")
-            h.insert_after("\n")
-    for tag in soup.find_all(["p", "div", "li", "br", "tr", "section", "article"]):
-        tag.insert_after("\n")
-    title = soup.title.get_text(strip=True) if soup.title else ""
-    if soup.title:
-        soup.title.decompose()
-    body = soup.get_text()
-    text = re.sub(r"\n[ \t\u3000]*\n(?:[ \t\u3000]*\n)+", "\n\n", body).strip()
-    return (f"{title}\n\n{text}" if title and title not in text[:200] else text)
-
-
 def _is_text_char(ch: str) -> bool:
     """Characters real text is made of: printable ones, every kind of space and line break (U+3000, NBSP, \\r…),
     and invisible format marks (zero-width space, BOM). `str.isprintable()` alone calls the spaces unprintable."""
@@ -132,7 +111,7 @@ def load_document(path: str | Path) -> Document:
     if suffix in TEXT_SUFFIXES:
         text, encoding = decode_bytes(data)
     elif suffix in HTML_SUFFIXES:
-        text, encoding = _html_text(data), "html"
+        text, encoding = html.html_text(data), "html"
     elif suffix == ".docx":
         text, encoding = office.docx_text(path), "docx"
     elif suffix == ".doc":

@@ -17,10 +17,12 @@ from rag.loaders import load_document
 
 log = logging.getLogger(__name__)
 
-UPLOAD_SUFFIXES = (".pdf", ".docx", ".txt", ".md", ".markdown", ".html", ".htm")
+UPLOAD_SUFFIXES = (".pdf", ".docx", ".doc", ".xlsx", ".txt", ".md", ".markdown", ".html", ".htm", ".png", ".jpg", ".jpeg")
 MAX_UPLOAD_MB = 20
 # What the first bytes of a binary format must be: a renamed .exe is not a PDF.
-_MAGIC = {".pdf": (b"%PDF-",), ".docx": (b"PK\x03\x04",)}
+_MAGIC = {".pdf": (b"%PDF-",), ".docx": (b"PK\x03\x04",), ".xlsx": (b"PK\x03\x04",),
+          ".doc": (bytes.fromhex("d0cf11e0a1b11ae1"),), ".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",),
+          ".jpeg": (b"\xff\xd8\xff",)}
 
 
 def uploads_dir(index_dir: Path) -> Path:
@@ -33,7 +35,7 @@ def check_upload(path: Path, max_mb: int = MAX_UPLOAD_MB) -> str | None:
     """The Chinese reason a file cannot be uploaded (type, size, content signature), or None when it may."""
     suffix = path.suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
-        return f"不支持的文件类型 {suffix or '（无扩展名）'}，只能上传 .pdf .docx .txt .md .html"
+        return f"不支持的文件类型 {suffix or '（无扩展名）'}，只能上传 .pdf .docx .doc .xlsx .txt .md .html .png .jpg"
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:

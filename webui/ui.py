@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 CHAT_PLACEHOLDER = (
     "<div style='text-align:center;line-height:1.9'><b>用中文提问，答案中的每一句都附有政策原文出处。</b><br>"
     "点击答案里的 <b>[1]</b> 可查看引用的条款及其上下文，右侧显示原文。<br>"
-    "在“文档库”中可以上传自己的 .pdf / .docx / .txt / .md / .html 文件。</div>"
+    "在“文档库”中可以上传自己的 .pdf / .docx / .doc / .xlsx / .txt / .md / .html 文件，扫描件和图片（.png / .jpg）经 OCR 读取。</div>"
 )
 # Chinese system fonts first: no web-font download (there may be no internet) and correct CJK glyphs.
 FONTS = ["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "Source Han Sans SC", "WenQuanYi Micro Hei",
@@ -101,7 +101,7 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=5, min_width=360):
                         files = gr.File(
-                            label=f"上传文档（.pdf .docx .txt .md .html，每个不超过 {max_upload_mb} MB）",
+                            label=f"上传文档（.pdf .docx .doc .xlsx .txt .md .html .png .jpg，每个不超过 {max_upload_mb} MB）",
                             file_count="multiple", file_types=list(UPLOAD_SUFFIXES), type="filepath",
                             elem_id="upload-files", height=150,
                         )
