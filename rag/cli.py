@@ -147,7 +147,8 @@ def cmd_docs(args) -> int:
         print(json.dumps(rows, ensure_ascii=False))
         return 0
     for r in rows:
-        print(f"{r['doc']}  {r['title']}\n    地区：{r['region'] or '—'}  日期：{r['date'] or '—'}  分块：{r['chunks']}"
+        ocr = "  （文字由 OCR 识别）" if r["ocr"] else ""
+        print(f"{r['doc']}  {r['title']}{ocr}\n    地区：{r['region'] or '—'}  日期：{r['date'] or '—'}  分块：{r['chunks']}"
               f"  状态：{r['status']}")
         facts = [f"{label}：{r[key]}" for key, label in
                  (("doc_number", "文号"), ("published", "发布"), ("written", "成文"), ("effective", "施行"),

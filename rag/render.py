@@ -20,7 +20,8 @@ def render_answer_text(answer: Answer, include_answer: bool = True, max_related:
         for c in answer.citations:
             section = f" > {c.section}" if c.section else ""
             lines.append(f"[{c.n}] 《{c.title}》{section}")
-            lines.append(f"    “{c.quote}”  （{c.doc}，第 {c.start}–{c.end} 字）")
+            ocr = "，OCR 识别文本" if c.ocr else ""
+            lines.append(f"    “{c.quote}”  （{c.doc}，第 {c.start}–{c.end} 字{ocr}）")
     elif answer.refused and answer.hits:
         lines.append("")
         lines.append("可能相关：")

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Chunking (recorded in the manifest too)
     chunk_max_chars: int = Field(default=300, ge=50, le=4000)
     chunk_min_chars: int = Field(default=80, ge=0, le=2000)
+    # OCR of scanned PDFs and page images (extra `ocr`); the default is benchmarks/ocr.py's measured choice
+    ocr_engine: Literal["tesseract", "rapidocr"] = "tesseract"
 
     # Ingest: worker processes that parse files while the model embeds (unset: one per core the model leaves free,
     # at least one; 0 parses in the ingesting process, without protection from a parser that crashes)

@@ -114,6 +114,7 @@ class Citation:
     start: int
     end: int
     chunk_id: str = ""
+    ocr: bool = False  # the quoted text was read by OCR (verified against the stored OCR text, not the image)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +125,7 @@ class Citation:
             "quote": self.quote,
             "start": self.start,
             "end": self.end,
+            "ocr": self.ocr,
         }
 
 

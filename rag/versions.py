@@ -129,7 +129,7 @@ def doc_rows(docs: dict, today: str | None = None) -> list[dict]:
         info = versions.get(d)
         rows.append({
             "doc": d, "title": rec.doc.title, "region": rec.doc.region, "date": rec.doc.date,
-            "chunks": rec.chunk_count, "sections": len(rec.sections),
+            "chunks": rec.chunk_count, "sections": len(rec.sections), "ocr": bool(m.get("ocr")),
             **{k: m.get(k) or ("" if k not in ("issuers", "repeals") else []) for k in
                ("doc_number", "issuers", "written", "published", "effective", "valid_until", "valid_until_text",
                 "repeals")},

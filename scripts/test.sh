@@ -13,6 +13,8 @@ fi
 
 # Debian's Chromium for the browser tests (Playwright cannot download a browser of its own here).
 bash scripts/install_browser.sh
+# Debian's antiword (.doc) and Tesseract + simplified-Chinese data (OCR, the `ocr` extra).
+bash scripts/install_tools.sh
 
 python -m pip install -q --upgrade pip
 # torch is pinned to the CPU build through the `st` extra; a bare `torch` would pull a multi-GB CUDA build.

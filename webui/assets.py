@@ -120,6 +120,7 @@ details.cite-card[open] > summary::before { content: '▾'; }
 .cite-table { overflow-x: auto; }
 table.cite-tbl { border-collapse: collapse; font-size: .88rem; margin: 2px 0 6px; }
 table.cite-tbl th, table.cite-tbl td { border: 1px solid var(--border-color-primary); padding: 3px 8px; text-align: left; }
+.ocr-flag { color: #b45309; font-weight: 550; }
 table.cite-tbl tr.cite-row td { background: #fef9c3; font-weight: 550; }
 mark.cite-quote, mark.src-mark { background: #fde68a; color: inherit; padding: 1px 0; border-radius: 2px;
   box-shadow: 0 2px 0 #f59e0b; }

@@ -138,6 +138,7 @@ def citation_card_html(c: Citation, record: DocRecord | None, token: str) -> str
     table row inside its table)."""
     section = f'<span class="cite-sec">{esc(c.section)}</span>' if c.section else ""
     table = table_context_html(record, c.start, c.end) if record is not None else ""
+    ocr = ' · <span class="ocr-flag" title="这段文字由 OCR 从扫描件识别，已与保存的识别文本核对">OCR 识别文本</span>' if c.ocr else ""
     if record is not None:
         pre, mid, post = citation_context(record, c.start, c.end)
         mid = mid or c.quote
@@ -150,7 +151,7 @@ def citation_card_html(c: Citation, record: DocRecord | None, token: str) -> str
         f'<summary><span class="cite-n">[{c.n}]</span><span class="cite-title">《{esc(c.title)}》</span>{section}</summary>'
         f'<div class="cite-body">'
         + (table or f'<div class="cite-context">{esc(pre)}<mark class="cite-quote">{esc(mid)}</mark>{esc(post)}</div>')
-        + f'<div class="cite-meta"><span>{esc(c.doc)} · 第 {c.start}–{c.end} 字</span>{view}</div></div></details>'
+        + f'<div class="cite-meta"><span>{esc(c.doc)} · 第 {c.start}–{c.end} 字{ocr}</span>{view}</div></div></details>'
     )
 
 

@@ -29,4 +29,10 @@ def make_citation(n: int, record: DocRecord, chunk: Chunk, a: int, b: int) -> Ci
         start=s,
         end=e,
         chunk_id=chunk.chunk_id,
+        ocr=from_ocr(record, s, e),
     )
+
+
+def from_ocr(record: DocRecord, start: int, end: int) -> bool:
+    """True when a source span overlaps text the loader read by OCR (Document.metadata['ocr_spans'])."""
+    return any(a < end and start < b for a, b in record.doc.metadata.get("ocr_spans") or ())

@@ -48,7 +48,8 @@ def pdf_text(path: Path, ocr=None) -> tuple[str, list[tuple[int, int]]]:
     except LoadError:
         raise
     except Exception as e:
-        if "password" in str(e).lower() or "encrypt" in type(e).__name__.lower():
+        what = f"{type(e).__name__} {e}".lower()
+        if "password" in what or "encrypt" in what:
             raise LoadError("PDF 已加密，无法读取", f"encrypted pdf: {e}") from e
         raise LoadError("无法读取 PDF（文件损坏）", f"cannot read pdf: {e}") from e
     text = "\n".join(parts)
