@@ -403,3 +403,19 @@ def test_app_builds_a_missing_index_with_progress(tmp_path, settings_factory, ca
     assert not index_is_stale(s, s.index_dir)
     app.ensure_index(s)  # fresh: nothing to do, nothing printed
     assert capsys.readouterr().err == ""
+
+
+def test_citation_card_shows_the_whole_quote_when_it_runs_past_its_section(corpus_index):
+    """A cited run of sentences may end in the next section: the card's highlighted quote is still the whole
+    verified span, not the part inside the first section."""
+    from rag.store import load_index
+    from rag.textnorm import normalize_span
+    from webui.render import citation_context
+
+    docs = load_index(corpus_index).docs
+    record = next(r for r in docs.values() if len([s for s in r.sections if s.end - s.start > 80]) >= 2)
+    first, second = [s for s in record.sections if s.end - s.start > 80][:2]
+    start, end = max(first.start, first.end - 60), min(second.end, second.start + 60)
+    assert start < first.end < end  # the span crosses the section boundary
+    _, mid, _ = citation_context(record, start, end)
+    assert mid == normalize_span(record.doc.source_text, start, end).text.strip()

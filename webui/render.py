@@ -87,7 +87,8 @@ def citation_context(record: DocRecord, start: int, end: int, radius: int = CONT
     Ellipses mark where the section goes on beyond the window.
     """
     sec_start, sec_end = _section_bounds(record, start)
-    a, b = max(sec_start, start - radius), min(sec_end, end + radius)
+    # the window never cuts the quote itself: a cited run of sentences may go on past the end of its section
+    a, b = min(start, max(sec_start, start - radius)), max(end, min(sec_end, end + radius))
     norm = normalize_span(record.doc.source_text, a, b)
     before, quote, after = [], [], []
     for ch, off in zip(norm.text, norm.offsets):
