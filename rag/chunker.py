@@ -19,7 +19,7 @@ from .tables import TableBlock, is_row, row_groups, table_blocks
 from .textnorm import SENTENCE_END, Normalized, clause_spans, normalize, normalize_span, sentence_spans
 from .types import Chunk, Document, Section, content_id
 
-CHUNKER_VERSION = 8
+CHUNKER_VERSION = 9
 # Unstructured documents up to this many times max_chars stay in one chunk.
 SHORT_DOC_FACTOR = 3
 
@@ -37,6 +37,7 @@ HEADING_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
 ]
 NEWS_HEADING_LEVEL = 3
 ARTICLE_LEVEL = 9
+MIN_ARTICLES = 3
 _BYLINE = re.compile(r"^(记者|通讯员|文[：:/]|图[：:/]|文/图|编辑|责任编辑|来源[：:]|本报讯|发布时间|摄影)")
 _HEADING_PUNCT = re.compile(r"[。！？!?；;，,：:、]")
 MAX_NEWS_HEADING = 40
@@ -82,7 +83,12 @@ def heading_of(line: str) -> tuple[int, str] | None:
         m = pat.match(line)
         if m:
             # An article's text is its body: the article number alone names the section.
-            return level, (m.group(0) if level == ARTICLE_LEVEL else _heading_title(line))
+            if level == ARTICLE_LEVEL:
+                return level, m.group(0)
+            if level <= 2:  # '第二章总则' (normalisation drops the space) -> '第二章 总则'
+                rest = _heading_title(line[m.end():].strip())
+                return level, f"{m.group(0)} {rest}" if rest else m.group(0)
+            return level, _heading_title(line)
     if (
         len(line) <= MAX_NEWS_HEADING
         and not _HEADING_PUNCT.search(line)
@@ -111,6 +117,12 @@ def _is_structured(lines: list[str]) -> bool:
         if head and head[0] != NEWS_HEADING_LEVEL:
             numbered += 1
     return numbered >= 2
+
+
+def _is_article_doc(lines: list[str]) -> bool:
+    """A document numbered by article (a law or regulation): at least MIN_ARTICLES lines open with 第X条. Its
+    articles are its units: numbered items inside an article are its 项, not sections, and articles never merge."""
+    return sum(1 for line in lines if HEADING_PATTERNS[-1][1].match(line.strip())) >= MIN_ARTICLES
 
 
 def _line_spans(text: str) -> list[tuple[int, int]]:
@@ -206,6 +218,7 @@ def _segments(text: str, spans: list[tuple[int, int]] | None = None, flat: bool 
     segments: list[_Segment] = []
     spans = _line_spans(text) if spans is None else spans
     structured = _is_structured([text[a:b] for a, b in spans])
+    articles = not flat and _is_article_doc([text[a:b] for a, b in spans])
     stack: list[tuple[float, str]] = []  # (nesting rank, title); the rank is the level except in flattened text
     ranks: dict[int, float] = {}
     current: _Segment | None = None
@@ -220,6 +233,8 @@ def _segments(text: str, spans: list[tuple[int, int]] | None = None, flat: bool 
             head = None  # in flattened text a short line is only a piece cut at a gap, not a news heading
         if head and flat and head[0] != ARTICLE_LEVEL:
             head = (head[0], _short_title(head[1]))
+        if head and articles and 2 < head[0] < ARTICLE_LEVEL and stack and stack[-1][0] == ARTICLE_LEVEL:
+            head = None  # '（一）…' inside an article is one of its items (项), part of the article's text
         if head and head[0] == NEWS_HEADING_LEVEL and prev_was_news_heading and current is not None:
             # Two short lines in a row are one heading split over lines ("加大支持力度" / "助力企业纾困发展").
             level, title = stack[-1]
@@ -336,7 +351,7 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> tu
             for pa, pb in _split_long(text, a, b, settings.max_chars):
                 pieces.append([[(s.path, pb - pa)], pa, pb])
 
-    merged = _merge_runs(pieces, settings)
+    merged = _merge_runs(pieces, settings, articles=not flat and _is_article_doc(lines))
 
     chunks: list[Chunk] = []
     for parts, a, b, *table in merged:
@@ -384,13 +399,13 @@ def _body_chars(text: str, seg: _Segment, a: int, b: int) -> int:
     return max(0, n)
 
 
-def _merge_runs(pieces: list[list], settings: ChunkerSettings) -> list[list]:
+def _merge_runs(pieces: list[list], settings: ChunkerSettings, articles: bool = False) -> list[list]:
     """Merge small pieces within each run of prose; table pieces (they carry a 4th item, the header) stay as cut."""
     out: list[list] = []
     run: list[list] = []
     for piece in pieces:
         if len(piece) == 4:
-            merged = _merge_small(run, settings)
+            merged = _merge_small(run, settings, articles)
             if merged and all(n == 0 for _, n in merged[-1][0]) and piece[0][0][0][: len(merged[-1][0][-1][0])] == \
                     merged[-1][0][-1][0]:
                 merged.pop()  # a bare heading over a table: its rows carry the section path already
@@ -399,12 +414,15 @@ def _merge_runs(pieces: list[list], settings: ChunkerSettings) -> list[list]:
             run = []
         else:
             run.append(piece)
-    out.extend(_merge_small(run, settings))
+    out.extend(_merge_small(run, settings, articles))
     return out
 
 
-def _merge_small(pieces: list[list], settings: ChunkerSettings) -> list[list]:
-    """Merge tiny pieces: a heading or short intro goes forward into its first child; a tiny leaf joins a sibling."""
+def _merge_small(pieces: list[list], settings: ChunkerSettings, articles: bool = False) -> list[list]:
+    """Merge tiny pieces: a heading or short intro goes forward into its first child; a tiny leaf joins a sibling.
+    In a document numbered by article each article stays a chunk of its own (a lookup by number, a citation of
+    '第十五条' must not land in a chunk named after its neighbour); only a bare chapter heading joins its first
+    article, and the preamble (title, adoption notes) stays apart."""
 
     def small(p: list) -> bool:
         return (p[2] - p[1]) < settings.min_chars or all(n == 0 for _, n in p[0])
@@ -419,13 +437,15 @@ def _merge_small(pieces: list[list], settings: ChunkerSettings) -> list[list]:
             else:
                 forward.append(carry)
             carry = None
-        if small(piece):
+        if small(piece) and not (articles and (not piece[0][-1][0] or _is_article_path(piece[0][-1][0]))):
             carry = piece
         else:
             forward.append(piece)
     if carry is not None:
         forward.append(carry)
 
+    if articles:
+        return forward
     merged: list[list] = []
     for piece in forward:
         if merged:
@@ -436,6 +456,10 @@ def _merge_small(pieces: list[list], settings: ChunkerSettings) -> list[list]:
                 continue
         merged.append(piece)
     return merged
+
+
+def _is_article_path(path: tuple[str, ...]) -> bool:
+    return bool(path) and bool(HEADING_PATTERNS[-1][1].match(path[-1]))
 
 
 def _related(prev: tuple[str, ...], nxt: tuple[str, ...]) -> bool:

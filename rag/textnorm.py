@@ -31,6 +31,8 @@ _MARKUP = re.compile(
     r"|^\s*>\s?"  # Markdown blockquote
 )
 
+_MD_HEADING = re.compile(r"^\s*#{1,6}\s+\S")
+
 
 def is_cjk(ch: str) -> bool:
     """True for Chinese characters and full-width CJK punctuation."""
@@ -124,6 +126,7 @@ def normalize(raw: str) -> Normalized:
     chars: list[str] = []
     offsets: list[int] = []
     prev: list[tuple[str, int]] | None = None
+    prev_heading = False
     pending_break: int | None = None  # source offset of the first line break since the last text
     pos = 0
     for line in raw.splitlines(keepends=True):
@@ -137,7 +140,7 @@ def normalize(raw: str) -> Normalized:
             continue
         if prev is not None:
             brk = pending_break if pending_break is not None else cleaned[0][1] - 1
-            how = _joins(prev, cleaned)
+            how = None if prev_heading else _joins(prev, cleaned)
             if how is None:
                 chars.append("\n")
                 offsets.append(brk)
@@ -148,6 +151,7 @@ def normalize(raw: str) -> Normalized:
             chars.append(ch)
             offsets.append(p)
         prev = cleaned
+        prev_heading = _MD_HEADING.match(body) is not None  # a Markdown heading never runs on into the next line
         pending_break = line_end if line != body else None
     return Normalized("".join(chars), offsets)
 

@@ -115,10 +115,10 @@ def test_chapter_and_article_structure():
     doc = document_from_text(text, source="t.txt", doc_id="t.txt")
     chunks, sections = chunk_document(doc, ChunkerSettings(max_chars=300, min_chars=0))
     paths = {s.path for s in sections}
-    assert "第二章扶持措施 > 第三条" in paths
+    assert "第二章 扶持措施 > 第三条" in paths
     pos = doc.source_text.index("给予一次性奖励")
-    assert section_at(sections, pos) == "第二章扶持措施 > 第三条"
-    assert any(c.section_path == "第一章总则 > 第一条" and "制定本条例" in c.text for c in chunks)
+    assert section_at(sections, pos) == "第二章 扶持措施 > 第三条"
+    assert any(c.section_path == "第一章 总则 > 第一条" and "制定本条例" in c.text for c in chunks)
 
 
 def test_a_short_unstructured_text_stays_one_chunk_and_a_structured_one_is_split():
@@ -194,7 +194,8 @@ def test_a_document_with_its_own_line_breaks_keeps_its_inline_lists_in_the_artic
     )
     doc = document_from_text(law, source="law.txt", doc_id="law.txt")
     _, sections = chunk_document(doc, ChunkerSettings(max_chars=300, min_chars=0))
-    assert [s.path for s in sections] == ["第一章总则", "第一章总则 > 第一条", "第一章总则 > 第二条", "第一章总则 > 第三条"]
+    assert [s.path for s in sections] == ["第一章 总则", "第一章 总则 > 第一条", "第一章 总则 > 第二条",
+                                                 "第一章 总则 > 第三条"]
 
 
 def _chunk_in(chunks, needle):
