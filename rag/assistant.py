@@ -15,6 +15,7 @@ from .answer import AnswerContext, Answerer, get_answerer
 from .answer.base import REFUSAL
 from .answer.refusal import NOT_CHINESE, is_not_chinese, known_words
 from .answer.select import select
+from .articles import answer_articles
 from .embeddings import Embedder, get_embedder
 from .ingest import IngestReport, ingest
 from .retriever import Filters, Retriever
@@ -158,6 +159,15 @@ class Assistant:
             return
         plan = retriever.plan(q, rewritten)
         flt = Filters.of(filters)
+        if plan.articles is not None and plan.articles.docs:
+            # '《X条例》第三十三条': a structural lookup, not a nearest-neighbour search; the selector and its refusal
+            # gate are for questions the documents answer somewhere, this one names where.
+            allowed = retriever.allowed_docs(flt) if flt else None
+            found = answer_articles(plan.articles, retriever.index.docs, retriever.index.chunks, allowed)
+            if found is not None:
+                yield self._finish(found, retriever, question, rewritten, q, notice, None, t0, t_rw,
+                                   time.perf_counter(), history)
+                return
         hits, part_hits = retriever.retrieve(plan, k=k or self.settings.top_k, mode=mode, filters=flt)
         t1 = time.perf_counter()
         if plan.asks_changes:  # '和2019年版相比有什么变化': a table of the changed articles, each side cited

@@ -49,7 +49,7 @@ class Retriever:
         embedder = embedder or get_embedder(settings.embed_backend, settings.embed_model or None)
         return cls(index, embedder, settings)
 
-    def _allowed_docs(self, filters: Filters) -> set[str]:
+    def allowed_docs(self, filters: Filters) -> set[str]:
         """The documents a filter lets through (see rag.filters.Filters.allows)."""
         return {d for d, rec in self.index.docs.items()
                 if filters.allows(rec, self.versions.get(d), self._replaced_on.get(d, ""))}
@@ -57,7 +57,7 @@ class Retriever:
     def _mask(self, filters: Filters) -> np.ndarray | None:
         if not filters and not self._replaced_on:  # replaced versions are hidden unless asked for
             return None
-        allowed = self._allowed_docs(filters)
+        allowed = self.allowed_docs(filters)
         return np.array([d in allowed for d in self._doc_of], dtype=bool)
 
     def dense_scores(self, query: str) -> np.ndarray:
@@ -138,7 +138,7 @@ class Retriever:
             return []
         k = k or self.settings.top_k
         user = Filters.of(filters)
-        allowed = self._allowed_docs(user) if user else None
+        allowed = self.allowed_docs(user) if user else None
         out = []
         for part in plan.parts:
             docs = tuple(d for d in part.docs if allowed is None or d in allowed)

@@ -64,3 +64,88 @@ def test_articles_without_chapters(tmp_path):
     assert [s.path for s in sections if s.level == 9] == ["第五条", "第六条", "第十七条"]
     five = [c for c in chunks if c.section_path == "第五条"]
     assert len(five) == 1 and "其他月份开展义务植树活动" in five[0].text  # both of its paragraphs (款)
+
+
+# -- lookup by number ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def laws_assistant(corpus_index, tmp_path_factory, settings_factory):
+    """A real index of the five bundled documents (the session's) plus the two statute excerpts."""
+    import shutil
+
+    from rag.assistant import Assistant
+    from rag.ingest import ingest
+
+    index_dir = tmp_path_factory.mktemp("laws") / "index"
+    shutil.copytree(corpus_index, index_dir)
+    settings = settings_factory(index_dir)
+    report = ingest([LAWS], settings)
+    assert report.n_docs == 7 and report.added == [LABOUR.name, PLANTING.name]
+    return Assistant.load(index_dir, settings)
+
+
+@pytest.mark.parametrize("question", [
+    "《中华人民共和国劳动合同法》第十条规定了什么？",
+    "劳动合同法第10条",
+    "劳动合同法的第十条是怎么规定的",
+    "中华人民共和国劳动合同法第十条",
+])
+def test_an_article_is_quoted_whole_and_cited(laws_assistant, question):
+    ans = laws_assistant.ask(question)
+    assert not ans.refused and ans.backend == "article"
+    assert "建立劳动关系，应当订立书面劳动合同。" in ans.text
+    assert "劳动关系自用工之日起建立。" in ans.text  # its last paragraph too: the whole article, verbatim
+    (cit,) = ans.citations
+    assert cit.doc == LABOUR.name and cit.section == "第二章 劳动合同的订立 > 第十条"
+    doc = laws_assistant.document(LABOUR.name).doc
+    assert normalize_span(doc.source_text, cit.start, cit.end).text.strip() == cit.quote
+    assert cit.quote.startswith("第十条") and "第十四条" not in cit.quote
+
+
+def test_a_paragraph_and_an_item(laws_assistant):
+    ans = laws_assistant.ask("劳动合同法第十四条第三款")
+    (cit,) = ans.citations
+    assert cit.quote == "用人单位自用工之日起满一年不与劳动者订立书面劳动合同的，视为用人单位与劳动者已订立无固定期限劳动合同。"
+    assert cit.section.endswith("第十四条 > 第三款")
+    ans = laws_assistant.ask("劳动合同法第十四条第二款第（一）项说的是什么")
+    assert ans.citations[0].quote == "（一）劳动者在该用人单位连续工作满十年的；"
+    ans = laws_assistant.ask("劳动合同法第十四条第二款")  # the paragraph with its items
+    assert ans.citations[0].quote.startswith("用人单位与劳动者协商一致") and "续订劳动合同的。" in ans.citations[0].quote
+
+
+def test_a_local_regulation_named_short_and_a_missing_article(laws_assistant):
+    ans = laws_assistant.ask("义务植树条例第6条规定哪些人应当参加义务植树？")
+    assert not ans.refused and "男性十八至六十周岁" in ans.text and ans.citations[0].doc == PLANTING.name
+    ans = laws_assistant.ask("河南义务植树条例第五条第二款")
+    assert ans.citations[0].quote.startswith("县级以上人民政府绿化委员会也可以")
+    ans = laws_assistant.ask("《河南省义务植树条例》第九十九条规定了什么？")
+    assert ans.refused and not ans.citations
+    assert "没有第九十九条" in ans.text and "河南省义务植树条例" in ans.text
+
+
+def test_plan_reads_numbers_and_names(laws_assistant):
+    plan = laws_assistant.retriever.plan("劳动合同法第十四条第二款第（一）项")
+    (ref,) = plan.articles.refs
+    assert (ref.article, ref.paragraph, ref.item) == (14, 2, 1)
+    assert plan.articles.docs == (LABOUR.name,)
+    assert laws_assistant.retriever.plan("第十四条讲了什么").articles.docs == ()
+    assert laws_assistant.retriever.plan("2025年产业规模目标是多少").articles is None
+
+
+def test_a_question_without_an_article_still_goes_to_retrieval(laws_assistant):
+    ans = laws_assistant.ask("义务植树月是几月？")
+    assert ans.backend != "article"
+
+
+def test_a_cross_reference_links_to_the_article_it_names(laws_assistant):
+    from rag.articles import cross_references
+    from webui.render import source_html
+
+    record = laws_assistant.document(PLANTING.name)
+    text = record.doc.source_text
+    ((s, e, ts, te),) = cross_references(record)
+    assert text[s:e] == "本条例第六条" and text[ts:te].startswith("第六条 凡居住在本省行政区域内的公民")
+    html = source_html(record, text.index("第十七条"), text.index("第十七条") + 10)
+    m = re.search(r'<a class="view-src xref" href="([^"]+)"[^>]*>本条例第六条</a>', html)
+    assert m and f"s={ts}&amp;e={te}" in m.group(1)
+    labour = laws_assistant.document(LABOUR.name)  # '本法第三十九条': not in the excerpt, so no link
+    assert cross_references(labour) == [] and "xref" not in source_html(labour, 0, 5)

@@ -17,6 +17,7 @@ from functools import lru_cache
 from ..filters import Filters
 from ..textnorm import fold
 from .restrict import read_restriction
+from .articles import ArticleQuery, read_articles
 
 ANSWER_TYPES = ("amount", "date", "duration", "place", "org", "enumeration", "yesno", "description")
 YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\s*年)")
@@ -45,6 +46,7 @@ class QueryPlan:
     filters: Filters = Filters()  # the documents the question restricts itself to ('现行有效的', '2024年以后发布的')
     asks_changes: bool = False  # '和2019年版相比有什么变化': a change table between versions
     version_year: int | None = None  # the older version the question names
+    articles: ArticleQuery | None = None  # '《X条例》第三十三条': the articles named and the documents they are in
 
     @property
     def rewritten(self) -> str:
@@ -72,6 +74,7 @@ class QueryPlan:
             "years": list(self.years), "parts": [p.to_dict() for p in self.parts], "label": self.label,
             "filters": {k: v for k, v in self.filters.to_dict().items() if v}, "asks_changes": self.asks_changes,
             "version_year": self.version_year,
+            "articles": self.articles.to_dict() if self.articles else None,
         }
 
 
@@ -289,7 +292,10 @@ def plan_question(question: str, docs: dict | None = None, rewritten: str | None
         years=tuple(y for y in years_in(text) if y not in restriction.years),  # '2024年以后发布的' is no asked year
         unknown_places=unknown_places(places, docs), index_dir=index_dir, filters=restriction.filters,
         asks_changes=restriction.asks_changes, version_year=restriction.version_year,
+        articles=read_articles(text, docs, index_dir, years_in(text)),
     )
+    if plan.articles is not None and plan.articles.docs:
+        return plan  # a lookup by number: one document's articles, never a comparison of places
     groups = place_groups(places, text)
     if len(groups) >= 2 and (_COMPARE.search(text) or all(_joined(text, groups[0][0], g[0]) for g in groups[1:])):
         parts = []
