@@ -276,3 +276,25 @@ def test_script_in_an_uploaded_document_never_runs(page, tmp_path, artifacts_dir
     assert page.locator("#source-view script, #chat script").count() == 0
     assert not page.dialogs
     page.screenshot(path=str(artifacts_dir / "xss_source_view.png"))
+
+
+def test_article_lookup_and_a_cross_reference_in_the_source_view(page, artifacts_dir):
+    # a real regulation excerpt (tests/fixtures/laws): its 第十七条 refers to 第六条 ('违反本条例第六条规定')
+    law = Path(__file__).parent / "fixtures" / "laws" / "河南省义务植树条例(2018-09-30).md"
+    status = upload(page, law)
+    assert "已添加" in status, status
+    page.get_by_role("tab", name="💬 问答").click()
+    ask(page, "《河南省义务植树条例》第十七条规定了什么？")
+    text = last_answer(page).locator(".ans-text").inner_text()
+    assert "违反本条例第六条规定" in text and "[1]" in text
+    card, doc, start, end = open_citation(page, 1)
+    assert doc == law.name
+    page.wait_for_function("document.querySelector('#source-view #src-mark') && "
+                           "!document.querySelector('#source-view').classList.contains('src-loading')")
+    assert page.locator("#source-view #src-mark").text_content().startswith("第十七条")
+    link = page.locator("#source-view a.xref", has_text="本条例第六条")
+    link.click()
+    page.wait_for_function("(document.querySelector('#source-view #src-mark') || {}).textContent"
+                           "?.startsWith('第六条')")
+    assert is_highlighted(page.locator("#source-view #src-mark"))
+    page.screenshot(path=str(artifacts_dir / "article_cross_reference.png"))

@@ -12,6 +12,7 @@ import html
 import re
 from urllib.parse import quote as urlquote
 
+from rag.articles import cross_references
 from rag.render import render_answer_text
 from rag.store import DocRecord
 from rag.tables import row_cells, table_blocks
@@ -222,19 +223,36 @@ def _doc_meta(record: DocRecord) -> str:
 
 
 def source_html(record: DocRecord, start: int, end: int) -> str:
-    """The whole source text of a document with the span [start, end) highlighted (the page scrolls to it)."""
+    """The whole source text of a document with the span [start, end) highlighted (the page scrolls to it); a
+    reference to another article of the same document ('依照本条例第十二条') links to that article."""
     text = record.doc.source_text
     start = max(0, min(int(start), len(text)))
     end = max(start, min(int(end), len(text)))
     a, b = max(0, start - SOURCE_WINDOW), min(len(text), end + SOURCE_WINDOW)
     head = '<div class="muted">……（前文较长，已省略）</div>' if a > 0 else ""
     tail = '<div class="muted">……（后文较长，已省略）</div>' if b < len(text) else ""
+    refs = cross_references(record)
     return (
         f'<div class="src-view"><div class="src-head"><div class="src-title">{esc(record.doc.title)}</div>'
         f'<div class="muted">{esc(_doc_meta(record))} · 高亮处为引用的第 {start}–{end} 字</div></div>{head}'
-        f'<pre class="src-text">{esc(text[a:start])}<mark class="src-mark" id="src-mark">{esc(text[start:end])}'
-        f"</mark>{esc(text[end:b])}</pre>{tail}</div>"
+        f'<pre class="src-text">{_linked(record, a, start, refs)}<mark class="src-mark" id="src-mark">'
+        f"{_linked(record, start, end, refs)}</mark>{_linked(record, end, b, refs)}</pre>{tail}</div>"
     )
+
+
+def _linked(record: DocRecord, lo: int, hi: int, refs: list[tuple[int, int, int, int]]) -> str:
+    """Source text [lo, hi) escaped, each cross-reference inside it a link that opens the article it names."""
+    text = record.doc.source_text
+    out, pos = [], lo
+    for s, e, ts, te in refs:
+        if s < pos or e > hi:
+            continue
+        out.append(esc(text[pos:s]))
+        out.append(f'<a class="view-src xref" href="{esc(source_href(record.doc.doc_id, ts, te))}" '
+                   f'title="查看所引条文">{esc(text[s:e])}</a>')
+        pos = e
+    out.append(esc(text[pos:hi]))
+    return "".join(out)
 
 
 def source_placeholder_html(message: str = "点击答案中的 [1]、[2] 或“查看原文”，在这里查看引用所在的原文。") -> str:
