@@ -61,10 +61,11 @@ class EvalSet:
     index: Path | None = None
     credit: str = ""
     optional: bool = False  # a missing questions file skips the set with a warning instead of failing
+    also: tuple[Path, ...] = ()  # more document folders indexed with the corpus (the laws plus the bundled files)
 
     def describe(self) -> str:
         """One line for the terminal and the report: questions, documents, index."""
-        corpus = f"，文档 {show_path(self.corpus)}" if self.corpus else ""
+        corpus = f"，文档 {' + '.join(show_path(p) for p in (self.corpus, *self.also))}" if self.corpus else ""
         index = f"，索引 {show_path(self.index)}" if self.index else ""
         return f"{self.name}：题目 {show_path(self.questions)}{corpus}{index}"
 
@@ -99,6 +100,7 @@ def named_sets(sets_file: Path | None = None) -> dict[str, EvalSet]:
             corpus=expand_path(spec["corpus"]) if spec.get("corpus") else None,
             index=expand_path(spec["index"]) if spec.get("index") else None,
             credit=spec.get("credit", ""), optional=bool(spec.get("optional", False)),
+            also=tuple(expand_path(p) for p in spec.get("also", [])),
         )
     return out
 
@@ -192,25 +194,28 @@ def load_set(s: EvalSet, settings, limit: int | None = None, split: str = "all",
         return select(items, split, limit, s.questions), index_dir
     items = select(load_items(s.questions), split, limit, s.questions)
     if s.corpus is not None:
-        ensure_index(s.corpus, s.index, settings, say, progress)
+        ensure_index(s.corpus, s.index, settings, say, progress, also=s.also)
     return items, s.index
 
 
-def ensure_index(corpus: Path, index_dir: Path, settings, say=log.info, progress=None) -> None:
+def ensure_index(corpus: Path, index_dir: Path, settings, say=log.info, progress=None,
+                 also: tuple[Path, ...] = ()) -> None:
     """Build the set's index from its corpus folder on first use, or bring it up to date (incremental: unchanged
     documents are not embedded again). The index is derived from the set's documents, so one built under other
     settings (embedding model, chunker) is rebuilt, as the default index is."""
     from .errors import IndexMismatchError
     from .ingest import index_is_stale, ingest
 
-    corpus = corpus.resolve()  # a '..' part must not read as a hidden folder
-    if not corpus.is_dir():
-        raise EvalSetError(f"找不到评测集的文档文件夹 {corpus}", f"corpus folder {corpus} not found")
-    if not index_is_stale(settings, index_dir, corpus):
+    folders = [p.resolve() for p in (corpus, *also)]  # a '..' part must not read as a hidden folder
+    for folder in folders:
+        if not folder.is_dir():
+            raise EvalSetError(f"找不到评测集的文档文件夹 {folder}", f"corpus folder {folder} not found")
+    if not any(index_is_stale(settings, index_dir, folder) for folder in folders):
         return
-    say(f"更新索引 {show_path(index_dir)}（文档 {show_path(corpus)}；首次构建需要计算全部向量）…")
+    shown = " + ".join(show_path(f) for f in folders)
+    say(f"更新索引 {show_path(index_dir)}（文档 {shown}；首次构建需要计算全部向量）…")
     try:
-        ingest([corpus], settings, index_dir=index_dir, prune=True, progress=progress)
+        ingest(folders, settings, index_dir=index_dir, prune=True, progress=progress)
     except IndexMismatchError as e:
         say(f"索引 {show_path(index_dir)} 的设置与当前不同，按当前设置重建（{e.log_message}）")
-        ingest([corpus], settings, index_dir=index_dir, rebuild=True, progress=progress)
+        ingest(folders, settings, index_dir=index_dir, rebuild=True, progress=progress)

@@ -2,8 +2,8 @@
 
 Each line of a set: id, question, answer (gold text), must_contain (list of exact source substrings), doc (file
 name, list, or null), evidence (a quote, a list, or null), type (fact|list|paraphrase|cross_doc|unanswerable|
-distractor). Retrieval metrics cover the answerable items; answer metrics call `Assistant.ask` end to end and are
-set beside anchors computed on the same hits (`rag.eval_anchors`). Named sets and their indexes: `rag.eval_sets`;
+distractor|article|paragraph). Retrieval metrics cover the answerable items; answer metrics call `Assistant.ask` end
+to end and are set beside anchors computed on the same hits (`rag.eval_anchors`). Named sets and their indexes: `rag.eval_sets`;
 metric definitions: `rag.eval_metrics`; baselines: `rag.baselines`; tables and the report: `rag.eval_report`.
 """
 
@@ -51,6 +51,9 @@ class EvalItem:
 
 
 SPLITS = ("all", "fit", "report")
+# Item types of a lookup by number ('X法第十条', '第十四条第二款'); their must_contain is the first sentence of the
+# article or paragraph asked for, and `article_quoted` is the share of them whose answer quotes it.
+ARTICLE_TYPES = ("article", "paragraph")
 
 
 def split_of(item: EvalItem) -> str:
@@ -301,6 +304,8 @@ def summarize_answers(run: AnswerRun, items: Sequence[EvalItem], docs) -> dict:
         spans = [rows[it.id] for it in subset if it.id in rows]  # an ask that failed scores 0, as a wrong answer
         return {
             **{k: M.mean(r[k] for r in spans) for k in M.SPAN_KEYS},
+            "article_quoted": M.mean(rows[it.id]["answer_contains"] for it in subset
+                                     if it.id in rows and it.type in ARTICLE_TYPES),
             "citation_valid": M.mean(map(float, valid)),
             "n_citations": len(valid),
             "evidence_cited": M.mean(

@@ -149,3 +149,18 @@ def test_a_cross_reference_links_to_the_article_it_names(laws_assistant):
     assert m and f"s={ts}&amp;e={te}" in m.group(1)
     labour = laws_assistant.document(LABOUR.name)  # '本法第三十九条': not in the excerpt, so no link
     assert cross_references(labour) == [] and "xref" not in source_html(labour, 0, 5)
+
+
+def test_eval_metric_article_quoted(laws_assistant):
+    from rag.evaluate import EvalItem, run_answers, summarize_answers
+
+    items = [
+        EvalItem(id="a", question="劳动合同法第十条", type="article", must_contain=("建立劳动关系，应当订立书面劳动合同。",)),
+        EvalItem(id="b", question="劳动合同法第十四条第三款", type="paragraph",
+                 must_contain=("用人单位自用工之日起满一年不与劳动者订立书面劳动合同的，",)),
+        EvalItem(id="c", question="劳动合同法第十条", type="article", must_contain=("无固定期限劳动合同，是指",)),
+    ]
+    run = run_answers(laws_assistant, items)
+    summary = summarize_answers(run, items, laws_assistant.retriever.index.docs)
+    assert summary["article_quoted"] == pytest.approx(2 / 3)  # c: 第十条 does not say that
+    assert summary["refusal_rate"] == 0 and summary["citation_valid"] == 1

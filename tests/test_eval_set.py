@@ -167,3 +167,21 @@ def test_bundled_dev_strings_are_in_their_documents_and_questions_are_new():
               for line in (ROOT / "eval" / name).read_text(encoding="utf-8").splitlines() if line.strip()}
     assert not others & {i["question"] for i in items}
     assert named_sets()["bundled-dev"].questions == path
+
+
+def test_a_set_indexes_its_corpus_and_the_folders_it_also_names(tmp_path, settings_factory):
+    from rag.eval_sets import ensure_index, named_sets
+    from rag.ingest import index_is_stale
+    from rag.store import load_index
+
+    laws = named_sets()["laws"]
+    assert laws.also == (CORPUS,) and laws.corpus.name == "laws" and ROOT not in laws.corpus.resolve().parents
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "通知.txt").write_text("某市关于开展义务植树活动的通知\n每年三月为义务植树月。", encoding="utf-8")
+    fixtures = ROOT / "tests" / "fixtures" / "laws"
+    index_dir = tmp_path / "ix"
+    settings = settings_factory(index_dir)
+    ensure_index(fixtures, index_dir, settings, also=(extra,))
+    assert set(load_index(index_dir).docs) == {p.name for p in fixtures.iterdir()} | {"通知.txt"}
+    assert not index_is_stale(settings, index_dir, fixtures) and not index_is_stale(settings, index_dir, extra)
