@@ -91,7 +91,8 @@ def _span(record: DocRecord, section, ref: ArticleRef) -> tuple[int, int, str, s
     paras = paragraphs(record, section)
     if ref.paragraph:
         if ref.paragraph > len(paras):
-            return section.start, section.end, name, f"{name}只有{cn_numeral(len(paras))}款，没有第{cn_numeral(ref.paragraph)}款，以下是该条全文。"
+            return (section.start, section.end, name,
+                    f"{name}只有{cn_numeral(len(paras))}款，没有第{cn_numeral(ref.paragraph)}款，以下是该条全文。")
         para = paras[ref.paragraph - 1]
         label = f"{name}第{cn_numeral(ref.paragraph)}款"
     else:
@@ -117,12 +118,13 @@ def answer_articles(query: ArticleQuery, docs: dict[str, DocRecord], chunks: lis
         record = docs[doc_id]
         arts = articles_of(record)
         title = record.doc.title
+        shown = title if "《" in title else f"《{title}》"  # '河南省《…》实施办法' is not wrapped again
         own = [c for c in chunks if c.doc_id == doc_id]
         for ref in query.refs[:MAX_REFS]:
             section = arts.get(ref.article)
             if section is None:
                 last = max(arts)
-                notes.append(f"《{title}》中没有第{cn_numeral(ref.article)}条（该文件共{len(arts)}条，最后一条是第"
+                notes.append(f"{shown}中没有第{cn_numeral(ref.article)}条（该文件共{len(arts)}条，最后一条是第"
                              f"{cn_numeral(last)}条）。")
                 continue
             s, e, label, notice = _span(record, section, ref)
@@ -141,9 +143,10 @@ def answer_articles(query: ArticleQuery, docs: dict[str, DocRecord], chunks: lis
                 body = body[len(name):].lstrip(" \u3000：:")
             if notice:
                 notes.append(notice)
-            parts.append(f"《{title}》{label}规定：\n{body}[{n}]")
+            parts.append(f"{shown}{label}规定：\n{body}[{n}]")
             for c in own:
-                if c.start < section.end and c.end > section.start and all(h.chunk.chunk_id != c.chunk_id for h in hits):
+                shown_ids = {h.chunk.chunk_id for h in hits}
+                if c.start < section.end and c.end > section.start and c.chunk_id not in shown_ids:
                     hits.append(Hit(chunk=c, score=1.0, scores={"article": 1.0}, rank=len(hits) + 1))
     if not cits:
         return Answer(text="".join(notes), refused=True, backend="article")

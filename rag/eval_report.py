@@ -18,7 +18,8 @@ SPAN_COLS = [("answer_contains", "contains"), ("answer_recall", "recall"), ("ans
 # Rows of the side-by-side table of the sets: (key, label); None is a blank separator row.
 SET_ROWS = [("n", "questions"), ("n_answerable", "answerable"), ("article_quoted", "article quoted (first sentence)"),
             ("hit_at_1", "hit@1"), ("hit_at_5", "hit@5"), ("hit_at_600ch", "hit@600ch"), ("mrr", "mrr"),
-            ("refusal_precision", "refusal precision"), ("refusal_recall", "refusal recall"), ("refusal_rate", "refused (answerable)"),
+            ("refusal_precision", "refusal precision"), ("refusal_recall", "refusal recall"),
+            ("refusal_rate", "refused (answerable)"),
             ("citation_valid", "citation_valid"), ("evidence_cited", "evidence_cited"),
             ("ask_latency_ms_p50", "ask p50 ms"), ("ask_latency_ms_p95", "ask p95 ms"),
             ("latency_ms_p50", "search p50 ms")]

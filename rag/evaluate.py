@@ -2,9 +2,10 @@
 
 Each line of a set: id, question, answer (gold text), must_contain (list of exact source substrings), doc (file
 name, list, or null), evidence (a quote, a list, or null), type (fact|list|paraphrase|cross_doc|unanswerable|
-distractor|article|paragraph). Retrieval metrics cover the answerable items; answer metrics call `Assistant.ask` end
-to end and are set beside anchors computed on the same hits (`rag.eval_anchors`). Named sets and their indexes: `rag.eval_sets`;
-metric definitions: `rag.eval_metrics`; baselines: `rag.baselines`; tables and the report: `rag.eval_report`.
+distractor|article|paragraph). Retrieval metrics cover the answerable items; answer metrics call `Assistant.ask`
+end to end and are set beside anchors computed on the same hits (`rag.eval_anchors`). Named sets and their indexes:
+`rag.eval_sets`; metric definitions: `rag.eval_metrics`; baselines: `rag.baselines`; tables and the report:
+`rag.eval_report`.
 """
 
 from __future__ import annotations

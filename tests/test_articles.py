@@ -164,3 +164,29 @@ def test_eval_metric_article_quoted(laws_assistant):
     summary = summarize_answers(run, items, laws_assistant.retriever.index.docs)
     assert summary["article_quoted"] == pytest.approx(2 / 3)  # c: 第十条 does not say that
     assert summary["refusal_rate"] == 0 and summary["citation_valid"] == 1
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("《中华人民共和国劳动合同法》第十条", ["劳动合同法(2012-01-01).md"]),
+    ("劳动法第三条", ["劳动法(2018-01-01).md"]),  # not 劳动合同法
+    ("消法第二十条", ["消费者权益保护法(2013-01-01).md"]),  # a short name (lexicon law_aliases)
+    ("妇女权益保护法第十条", ["妇女权益保障法(2022-01-01).md"]),  # misspelt: near title, not another '…权益保护法'
+    ("2018年的妇女权益保障法第十条", ["妇女权益保障法(2018-01-01).md"]),  # the version of the year asked
+    ("刑事司法协助法第三条", ["国际刑事司法协助法(2018-01-01).md"]),  # the end of a title
+    ("信阳大气污染防治条例第十条", ["信阳市大气污染防治条例(2019-01-01).md"]),
+    ("大气污染防治条例第十条", ["信阳市大气污染防治条例(2019-01-01).md", "郑州市大气污染防治条例(2020-01-01).md"]),
+    ("民法典第十条", []),
+])
+def test_document_names_resolve_to_titles(question, expected):
+    from rag.query.articles import read_articles
+    from rag.store import DocRecord
+
+    titles = {"劳动合同法(2012-01-01).md": "中华人民共和国劳动合同法", "劳动法(2018-01-01).md": "中华人民共和国劳动法",
+              "消费者权益保护法(2013-01-01).md": "中华人民共和国消费者权益保护法",
+              "归侨侨眷权益保护法(2009-01-01).md": "中华人民共和国归侨侨眷权益保护法",
+              "妇女权益保障法(2018-01-01).md": "中华人民共和国妇女权益保障法", "妇女权益保障法(2022-01-01).md": "中华人民共和国妇女权益保障法",
+              "国际刑事司法协助法(2018-01-01).md": "中华人民共和国国际刑事司法协助法",
+              "信阳市大气污染防治条例(2019-01-01).md": "信阳市大气污染防治条例", "郑州市大气污染防治条例(2020-01-01).md": "郑州市大气污染防治条例"}
+    docs = {d: DocRecord(document_from_text(f"# {t}\n", source=d, doc_id=d)) for d, t in titles.items()}
+    got = read_articles(question, docs, years=(2018,) if "2018" in question else ())
+    assert sorted(got.docs) == sorted(expected)

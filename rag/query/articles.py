@@ -14,18 +14,22 @@ from functools import lru_cache
 
 from ..textnorm import fold
 
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_UNITS = {"十": 10, "百": 100, "千": 1000}
-_NUM = "零〇一二两三四五六七八九十百千0-9"
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+           "壹": 1, "贰": 2, "叁": 3, "肆": 4, "伍": 5, "陆": 6, "柒": 7, "捌": 8, "玖": 9}
+_UNITS = {"十": 10, "百": 100, "千": 1000, "拾": 10, "佰": 100, "仟": 1000}
+_NUM = "零〇一二两三四五六七八九十百千壹贰叁肆伍陆柒捌玖拾佰仟0-9"
 ARTICLE_REF = re.compile(
     rf"(?:第|(?<=[法例定则]))([{_NUM}]+)[条條](?!例)(?:的?第([{_NUM}]+)款)?(?:的?第[（(]?([{_NUM}]+)[）)]?[项項])?"
 )
-_NAME_CHARS = re.compile(r"[《》〈〉<>“”\"'「」『』\s]")
+_NAME_CHARS = re.compile(r"[《》〈〉<>“”\"'「」『』、，,·\s]")
 # A title's leading place ('信阳市…条例'): the question may write it short ('信阳…') or leave it out.
 _LEADING_PLACE = re.compile(r"^([\u4e00-\u9fff]{2,4}?)(省|市|县|区)")
 MAX_NAME = 40  # longest document name looked for in a question
-# How sure a name match is: the whole title, an alias, the title with its place written short, without its place.
-EXACT, ALIAS, SHORT_PLACE, NO_PLACE = 4, 3, 2, 1
+# How sure a name match is: the whole title, an alias, the title with its place written short, without its place,
+# the end of the title ('刑事司法协助法' for '国际刑事司法协助法'), a near spelling (bigrams, FUZZY_RECALL).
+EXACT, ALIAS, SHORT_PLACE, NO_PLACE, TITLE_END, FUZZY = 5, 4, 3, 2, 1, 0
+MIN_TITLE_END = 4
+FUZZY_RECALL = 0.6  # share of a title's character bigrams a question must hold to name it loosely
 
 
 def cn_number(text: str) -> int | None:
@@ -125,7 +129,7 @@ def _title_keys(titles: tuple[tuple[str, str, str], ...], index_dir: str | None)
     keys: dict[str, list[tuple[int, str]]] = {}
 
     def add(key: str, strength: int, doc_id: str) -> None:
-        if len(key) >= 3:
+        if len(key) >= (2 if strength == ALIAS else 3):  # '消法'; any other name has three characters or more
             keys.setdefault(key, []).append((strength, doc_id))
 
     by_key: dict[str, list[str]] = {}
@@ -133,6 +137,8 @@ def _title_keys(titles: tuple[tuple[str, str, str], ...], index_dir: str | None)
         key = name_key(title, prefixes)
         by_key.setdefault(key, []).append(doc_id)
         add(key, EXACT, doc_id)
+        for i in range(1, len(key) - MIN_TITLE_END + 1):
+            add(key[i:], TITLE_END, doc_id)
         m = _LEADING_PLACE.match(key)
         if m and len(key) - m.end() >= 4:
             add(m.group(1) + key[m.end():], SHORT_PLACE, doc_id)
@@ -147,7 +153,8 @@ def _title_keys(titles: tuple[tuple[str, str, str], ...], index_dir: str | None)
 def resolve_name(text: str, docs: dict | None, index_dir: str | None = None,
                  skip: list[tuple[int, int]] = (), years: tuple[int, ...] = ()) -> tuple[str, tuple[str, ...]]:
     """(the name as written, the documents it names) for the longest, surest document name in the text; a title
-    held by several versions resolves to one: of a year the question names, else the newest. ('', ()) when no indexed title is named."""
+    held by several versions resolves to one: of a year the question names, else the newest. ('', ()) when no
+    indexed title is named."""
     from ..lexicon import load_list
 
     if not docs:
@@ -165,7 +172,7 @@ def resolve_name(text: str, docs: dict | None, index_dir: str | None = None,
     for piece in pieces:
         key = name_key(piece, prefixes)
         for i in range(len(key)):
-            for j in range(min(len(key), i + MAX_NAME), i + 2, -1):
+            for j in range(min(len(key), i + MAX_NAME), i + 1, -1):
                 hits = keys.get(key[i:j])
                 if not hits:
                     continue
@@ -174,11 +181,22 @@ def resolve_name(text: str, docs: dict | None, index_dir: str | None = None,
                     best, found = (j - i, strength), (key[i:j], hits)
                 break  # shorter names starting here are weaker
     name, hits = found
-    if not hits:
+    strongest = max((s for s, _ in hits), default=FUZZY)
+    chosen = [d for s, d in hits if s == strongest]
+    if strongest <= TITLE_END:
+        # The end of a title is a weak clue ('妇女权益保护法' ends like '消费者权益保护法'): a title most of whose
+        # bigrams the question holds wins over it, unless it is one of the titles that end so.
+        near_name, near = _near_title(pieces, titles, prefixes)
+        both = [d for _, d in near if d in chosen]
+        if both:
+            chosen = both
+        elif near:
+            name, chosen = near_name, [d for _, d in near]
+    if not chosen:
         return "", ()
-    chosen = [d for s, d in hits if s == best[1]]
     versions = {d: v for d, _, v in titles}
     newest: dict[str, str] = {}
+
     def rank(d: str) -> tuple[bool, str]:
         return versions[d][:4] in {str(y) for y in years}, versions[d]
 
@@ -187,6 +205,27 @@ def resolve_name(text: str, docs: dict | None, index_dir: str | None = None,
         if title not in newest or rank(d) > rank(newest[title]):
             newest[title] = d
     return name, tuple(sorted(newest.values(), key=lambda d: (-len(docs[d].doc.title), d)))
+
+
+def _bigrams(s: str) -> set[str]:
+    return {s[i:i + 2] for i in range(len(s) - 1)}
+
+
+def _near_title(pieces: list[str], titles: tuple, prefixes: tuple[str, ...]) -> tuple[str, list[tuple[int, str]]]:
+    """A title the question spells loosely ('妇女权益保护法'): most of its character bigrams are in the question; the
+    best such title (all of them when several tie)."""
+    held = set().union(*(_bigrams(name_key(p, prefixes)) for p in pieces))
+    best, found = FUZZY_RECALL, []
+    for doc_id, title, _ in titles:
+        grams = _bigrams(name_key(title, prefixes))
+        if len(grams) < 3:  # '仲裁法' is in '调解仲裁法' and in many a question: too short to spell loosely
+            continue
+        recall = len(grams & held) / len(grams)
+        if recall > best + 1e-9:
+            best, found = recall, [(FUZZY, doc_id)]
+        elif abs(recall - best) <= 1e-9 and found:
+            found.append((FUZZY, doc_id))
+    return (next(t for d, t, _ in titles if d == found[0][1]) if found else ""), found
 
 
 def _version(record) -> str:
