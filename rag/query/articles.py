@@ -22,7 +22,7 @@ ARTICLE_REF = re.compile(
     rf"(?:第|(?<=[法例定则]))([{_NUM}]+)[条條](?!例)(?:的?第([{_NUM}]+)款)?(?:的?第[（(]?([{_NUM}]+)[）)]?[项項])?"
 )
 _NAME_CHARS = re.compile(r"[《》〈〉<>“”\"'「」『』、，,·\s]")
-# A title's leading place ('信阳市…条例'): the question may write it short ('信阳…') or leave it out.
+# A title's leading place ('某某市…条例'): the question may write it short ('某某…') or leave it out.
 _LEADING_PLACE = re.compile(r"^([\u4e00-\u9fff]{2,4}?)(省|市|县|区)")
 MAX_NAME = 40  # longest document name looked for in a question
 # How sure a name match is: the whole title, an alias, the title with its place written short, without its place,
