@@ -53,6 +53,9 @@ class Assistant:
             self._answerers[self.settings.llm] = answerer
         self._lock = threading.RLock()  # guards swapping the retriever after an ingest
         self._feedback_lock = threading.Lock()
+        # One upload or removal at a time across front ends (UI and HTTP API share the uploads folder); answers
+        # never take it: they keep reading the generation they started with.
+        self.write_lock = threading.Lock()
 
     @classmethod
     def load(cls, index_dir: str | Path | None = None, settings: Settings | None = None,

@@ -124,6 +124,7 @@ def test_errors_are_json_in_chinese_with_fitting_statuses(api):
     error(api.delete("/api/v1/documents/没有这个文件.txt"), 404, "document_not_found")
     error(api.get("/api/v1/nothing-here"), 404, "not_found")
     lock = api.app.state.service.write_lock
+    assert lock is api.assistant.write_lock  # the UI's uploads and removals take the same lock
     with lock:  # an ingest is running: another write is told to come back, the reads go on
         r = api.post("/api/v1/documents", files=[("files", (NEW_DOC, NEW_TEXT.encode("utf-8"), "text/plain"))])
         error(r, 503, "index_busy")

@@ -154,7 +154,8 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
                 progress((p.docs_done, p.docs_total) if p.docs_total else None, desc=describe(p))
 
             progress(0, desc="检查文件")
-            result = add_uploads(assistant, list(paths), progress=report, max_mb=max_upload_mb)
+            with assistant.write_lock:  # an upload or removal through the HTTP API waits for this one, and back
+                result = add_uploads(assistant, list(paths), progress=report, max_mb=max_upload_mb)
             status = "<br>".join(render.esc(line) for line in result.lines)
             pick = result.added[-1] if result.added else selected
             return (f"<div>{status}</div>", *refreshed(pick), None)
@@ -165,7 +166,8 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
         def on_remove(doc_id):
             if not doc_id:
                 return ("<div class='muted'>请先选择文档。</div>", *refreshed(None))
-            msg = remove_document(assistant, doc_id)
+            with assistant.write_lock:
+                msg = remove_document(assistant, doc_id)
             return (f"<div>{render.esc(msg)}</div>", *refreshed(None))
 
         remove_btn.click(on_remove, [doc_pick], [upload_status, *doc_outputs], api_name="remove_document",

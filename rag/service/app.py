@@ -162,7 +162,7 @@ def create_app(assistant, settings=None, mount_ui: Callable[[FastAPI], FastAPI] 
 
     settings = settings or assistant.settings
     service = Service(assistant, settings, credentials_from(settings), RateLimiter(settings.api_rate_limit),
-                      threading.Lock())
+                      assistant.write_lock)
     app = FastAPI(
         title="PolicyQA 政策问答助手 API", version=__version__, docs_url="/docs", redoc_url=None,
         description="带核验引用的政策问答。/api/v1 为本服务的 JSON 接口，/v1 为 OpenAI 兼容接口（模型名 policyqa）。"
