@@ -16,6 +16,7 @@ from .answer.base import REFUSAL
 from .answer.refusal import NOT_CHINESE, is_not_chinese, known_words
 from .answer.select import select
 from .articles import answer_articles
+from .query.compare import compare_plan
 from .embeddings import Embedder, get_embedder
 from .ingest import IngestReport, ingest
 from .retriever import Filters, Retriever
@@ -27,6 +28,7 @@ from .verify import enforce_verified
 
 log = logging.getLogger(__name__)
 
+TARGETS_ASPECT = "发展目标"  # the aspect (rag/data/lexicon/compare_aspects.txt) a targets question is about
 EMPTY_QUESTION = "请输入问题，例如：某市到2025年的产业规模目标是多少？"
 
 
@@ -184,16 +186,33 @@ class Assistant:
         # candidate span answers must reach the threshold chosen on dev data.
         bm25 = retriever.bm25
         docs = retriever.index.docs
-        if part_hits:
+        cplan = compare_plan(plan, docs, str(self.settings.index_dir))
+        if cplan is not None and cplan.aspects:
+            # A comparison is answered as a table of verified quotes, each cell retrieved within its own row's
+            # documents; each cell decides for itself (未提及), so the one-answer gate does not apply.
+            from .answer.compare import compare_answer
+            from .answer.targets_answer import targets_answer
+
+            table_answer = None
+            if cplan.targets and set(cplan.aspects) <= {TARGETS_ASPECT}:
+                # '各地2025年目标', '哪个地区的目标最高': from the targets extracted at ingest
+                table_answer = targets_answer(cplan, plan, retriever.index.targets, docs, str(self.settings.index_dir))
+            if table_answer is None or table_answer.refused:
+                table_answer = compare_answer(cplan, plan, retriever, docs, k or self.settings.top_k, mode, flt)
+            answer_stream = iter([table_answer])
+            selections = []
+        elif part_hits:
             selections = [select(p, h, docs, bm25, refuse_below=self.settings.refuse_below)
                           for p, h in zip(plan.parts, part_hits)]
         else:
             selections = [select(plan, hits, docs, bm25, refuse_below=self.settings.refuse_below)]
-        confidence = max(s.confidence for s in selections)
+        confidence = max((s.confidence for s in selections), default=None)
         t2 = time.perf_counter()
         ctx = AnswerContext(docs=docs, history=list(history or []), retriever=retriever, filters=flt, plan=plan,
                             part_hits=part_hits or None, selections=selections)
-        if not any(s.ok for s in selections):
+        if not selections:
+            pass  # the comparison table above
+        elif not any(s.ok for s in selections):
             answer_stream = iter([Answer(text=REFUSAL, refused=True, hits=hits)])
         else:
             answer_stream = answerer.stream(rewritten, hits, ctx)

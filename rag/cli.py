@@ -14,6 +14,7 @@ EPILOG = """示例 / examples:
   rag ingest corpus/ --index index/default
   rag search "某市到2025年的产业规模目标" -k 5
   rag ask "某市到2025年的产业规模目标是多少？"
+  rag targets --year 2025 --csv
   rag eval eval/qa.jsonl --baselines
   rag serve --port 8000      # UI at /, JSON API at /api/v1 (docs /docs), OpenAI-compatible /v1
 Without --index the default index <RAG_HOME>/default is used: in a checkout RAG_HOME is index/ and the index is
@@ -217,6 +218,32 @@ def cmd_token(args) -> int:
     return 0
 
 
+def cmd_targets(args) -> int:
+    from .store import load_index
+    from .targets import filter_targets, targets_csv
+
+    settings = _settings(args)
+    _ensure_default_index(settings, args.json or args.csv)
+    index = load_index(settings.index_dir)
+    rows = filter_targets(index.targets, place=args.place or "", year=args.year, measure=args.measure or "")
+    if args.json:
+        print(json.dumps([t.to_dict() for t in rows], ensure_ascii=False))
+        return 0
+    if args.csv:
+        sys.stdout.write(targets_csv(rows))
+        return 0
+    if not rows:
+        print("没有符合条件的量化目标。")
+        return 0
+    titles = {d: r.doc.title for d, r in index.docs.items()}
+    for t in rows:
+        value = f"{t.value:g}" if isinstance(t.value, float) else str(t.value)
+        print(f"{t.place or '—'}  {t.year or '—'}  {t.measure}  {t.comparator}{value}{t.unit}")
+        print(f"    “{t.quote}”  （《{titles.get(t.doc, t.doc)}》，{t.doc}，第 {t.start}–{t.end} 字）")
+    print(f"共 {len(rows)} 条。")
+    return 0
+
+
 def cmd_eval(args) -> int:
     from .eval_sets import named_sets
     from .evaluate import main as eval_main
@@ -303,6 +330,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scope", choices=["read", "write"], default="read", help="read: ask, search, list; "
                    "write: also upload and remove (default read)")
     p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("targets", help="list the quantitative targets extracted from the documents",
+                       description="Every quantitative target the documents set (year, measure, value, unit, "
+                                   "comparator, place, document, clause span), extracted at ingest.")
+    common(p, embed=False)
+    p.add_argument("--place", help="only targets of this place, e.g. 江苏省")
+    p.add_argument("--year", type=int, help="only targets for this year, e.g. 2025")
+    p.add_argument("--measure", help="only targets whose measure contains this text, e.g. 营业收入")
+    p.add_argument("--csv", action="store_true", help="print CSV (UTF-8 with BOM, opens in Excel)")
+    p.set_defaults(func=cmd_targets)
 
     p = sub.add_parser("eval", help="measure retrieval and answers on one or more Q&A sets, side by side",
                        description="SET is a JSONL file (answered over --index or the default index) or a set named "

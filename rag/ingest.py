@@ -209,9 +209,13 @@ def _finish(paths, settings: Settings, index_dir: Path, old: StoredIndex | None,
             r.doc.doc_id: {"source": r.doc.source, "sha256": r.doc.sha256, "chunks": r.chunk_count} for r in records
         },
     }
+    from .targets import EXTRACTOR_VERSION, all_targets
+
+    manifest["targets"] = EXTRACTOR_VERSION
     run.report("write")
     try:
-        write_index(index_dir, records, all_chunks, all_tokens, vectors, manifest)
+        write_index(index_dir, records, all_chunks, all_tokens, vectors, manifest,
+                    targets=all_targets(records, str(index_dir)))
     except OSError as e:  # disk full, no permission: write_index removed its half-written generation
         raise storage_error("写入索引", "writing the index", e, index_dir) from e
     run.written()

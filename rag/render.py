@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
-from .types import Answer
+from .types import Answer, AnswerTable
+
+NOT_MENTIONED = "未提及"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ").strip()
+
+
+def cell_with_marks(cell) -> str:
+    """A cell's text with its [n] markers: after each of its quotes when it joins several ('甲[1]；乙[2]')."""
+    text = cell.text.rstrip("。；; ")
+    parts = text.split("；")
+    if len(cell.citations) > 1 and len(parts) == len(cell.citations):
+        return "；".join(f"{p.rstrip('。；; ')}[{n}]" for p, n in zip(parts, cell.citations))
+    return text + "".join(f"[{n}]" for n in cell.citations)
+
+
+def markdown_table(table: AnswerTable, first: str = "地区/文件") -> str:
+    """A comparison table as a Markdown table: one row per place or document, each cell its quote and [n]."""
+    lines = ["| " + " | ".join([first, *map(_md_cell, table.columns)]) + " |",
+             "|" + "---|" * (len(table.columns) + 1)]
+    for row in table.rows:
+        cells = [_md_cell(cell_with_marks(c)) for c in row.cells]
+        lines.append("| " + " | ".join([_md_cell(row.label), *cells]) + " |")
+    return "\n".join(lines)
 
 
 def render_answer_text(answer: Answer, include_answer: bool = True, max_related: int = 3) -> str:
-    """Answer text, then numbered sources: title, section path and the quoted clause."""
+    """Answer text (a comparison as a Markdown table), then numbered sources: title, section path, quoted clause."""
     lines: list[str] = []
-    if include_answer:
+    if include_answer and answer.table is not None:
+        if answer.table.summary:
+            lines.append(answer.table.summary)
+        lines.append(markdown_table(answer.table))
+    elif include_answer:
         lines.append(answer.text)
     if answer.notice:
         lines.append(f"（{answer.notice}）")

@@ -7,6 +7,7 @@ Layout of `index/<name>/`:
     gen-<n>/chunks.jsonl    chunks with their keyword tokens
     gen-<n>/vectors.npy     chunk embeddings (also the embedding cache for the next ingest)
     gen-<n>/vectors.faiss   the FAISS index
+    gen-<n>/targets.jsonl   quantitative targets extracted from the documents (`rag/targets.py`)
     feedback.jsonl          user votes from the UI (outside generations: never lost on re-ingest)
 
 A write builds a new generation and then swaps CURRENT with os.replace, so an ingest killed halfway leaves the
@@ -79,6 +80,7 @@ class StoredIndex:
     tokens: list[list[str]]
     vectors: np.ndarray
     faiss_index: Any = None
+    targets: list = field(default_factory=list)  # rag.targets.Target, extracted at ingest
 
     @property
     def dim(self) -> int:
@@ -158,6 +160,7 @@ def load_index(index_dir: Path, embedding: dict | None = None, chunker: dict | N
         if vectors.shape != (len(chunks), manifest["embedding"]["dim"]):
             raise ValueError(f"vectors shape {vectors.shape} does not match {len(chunks)} chunks")
         faiss_index = _read_faiss(gen / "vectors.faiss", vectors, manifest.get("faiss", "flat"))
+        targets = _read_targets(gen, manifest, docs, index_dir)
     except IndexMismatchError:
         raise
     except Exception as e:  # any unreadable piece means the index cannot be trusted
@@ -165,7 +168,18 @@ def load_index(index_dir: Path, embedding: dict | None = None, chunker: dict | N
             f"索引 {index_dir} 已损坏或不完整，请重建：rag ingest --rebuild --index {index_dir}",
             f"index {index_dir} is corrupt ({type(e).__name__}: {e}); rebuild it",
         ) from e
-    return StoredIndex(index_dir, manifest, docs, chunks, tokens, vectors, faiss_index)
+    return StoredIndex(index_dir, manifest, docs, chunks, tokens, vectors, faiss_index, targets)
+
+
+def _read_targets(gen: Path, manifest: dict[str, Any], docs: dict[str, DocRecord], index_dir: Path) -> list:
+    """The stored targets; extracted afresh (pure and fast) when the index predates them or another extractor."""
+    from .targets import EXTRACTOR_VERSION, Target, all_targets
+
+    path = gen / "targets.jsonl"
+    if manifest.get("targets") == EXTRACTOR_VERSION and path.exists():
+        return [Target.from_dict(json.loads(line)) for line in _read_lines(path)]
+    log.info("index %s has no targets of extractor %s: extracting them", index_dir, EXTRACTOR_VERSION)
+    return all_targets(list(docs.values()), str(index_dir))
 
 
 def _read_lines(path: Path) -> Iterator[str]:
@@ -228,6 +242,7 @@ def write_index(
     tokens: list[list[str]],
     vectors: np.ndarray,
     manifest: dict[str, Any],
+    targets: list | None = None,
 ) -> Path:
     """Write a new generation and switch CURRENT to it atomically; older generations are removed after."""
     index_dir = Path(index_dir)
@@ -245,6 +260,10 @@ def write_index(
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
             for chunk, toks in zip(chunks, tokens):
                 f.write(json.dumps({**chunk.to_dict(), "tokens": toks}, ensure_ascii=False) + "\n")
+        if targets is not None:
+            with open(tmp / "targets.jsonl", "w", encoding="utf-8") as f:
+                for t in targets:
+                    f.write(json.dumps(t.to_dict(), ensure_ascii=False) + "\n")
         np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
         import faiss
 

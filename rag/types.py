@@ -130,6 +130,41 @@ class Citation:
 
 
 @dataclass
+class TableCell:
+    """One cell of a comparison table: a short verified quote with its citation numbers, or 未提及 (no citations)."""
+
+    text: str
+    citations: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "citations": list(self.citations)}
+
+
+@dataclass
+class TableRow:
+    """One row: a place or document (`label`), the document its cells quote (`doc`), one cell per column."""
+
+    label: str
+    doc: str
+    cells: list[TableCell] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "doc": self.doc, "cells": [c.to_dict() for c in self.cells]}
+
+
+@dataclass
+class AnswerTable:
+    """A comparison answer as a table: one column per aspect asked, one row per place or document."""
+
+    columns: list[str]
+    rows: list[TableRow] = field(default_factory=list)
+    summary: str = ""  # what is said above the table (the ranking a superlative question asks for)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": list(self.columns), "rows": [r.to_dict() for r in self.rows], "summary": self.summary}
+
+
+@dataclass
 class Answer:
     """What `Assistant.ask` returns: answer text with [n] markers, the citations, and how it got there."""
 
@@ -144,6 +179,7 @@ class Answer:
     backend: str = "extractive"
     confidence: float | None = None  # fitted probability that the best candidate answers (the refusal gate's input)
     generation: str = ""  # the index generation every hit and citation came from (see Assistant.generation)
+    table: AnswerTable | None = None  # a comparison question's table (its cells cite the same citations)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -156,4 +192,5 @@ class Answer:
             "rewritten_question": self.rewritten_question,
             "confidence": None if self.confidence is None else round(self.confidence, 4),
             "generation": self.generation,
+            "table": self.table.to_dict() if self.table is not None else None,
         }

@@ -61,4 +61,9 @@ def enforce_verified(answer: Answer, sources: dict[str, str]) -> Answer:
             body = re.sub(rf"\[{n}\]", "", body)
         answer.text = body
         answer.citations = kept
+        if answer.table is not None:  # a table cell whose quote failed is not shown either
+            for row in answer.table.rows:
+                for cell in row.cells:
+                    if set(cell.citations) & set(dropped):
+                        cell.text, cell.citations = "（引用未通过核验）", []
     return answer

@@ -63,3 +63,54 @@ def quantities(text: str) -> list[Quantity]:
 def classes_in(text: str) -> frozenset[str]:
     """The classes of the quantities a text holds."""
     return frozenset(q.cls for q in quantities(text))
+
+
+_CN_VALUE = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_SCALE = {"十": 10, "百": 100, "千": 1000}
+_MULT = {"万": 1e4, "亿": 1e8}
+
+
+def number_value(num: str) -> float | None:
+    """The value of a number as written ('1,500', '12.5', '5-8' -> 5, '三十' -> 30, '百' -> 100); None if unreadable."""
+    num = unicodedata.normalize("NFKC", num).strip()
+    m = re.match(r"\d+(?:,\d{3})*(?:\.\d+)?", num)
+    if m:
+        return float(m.group().replace(",", ""))
+    total, digit = 0, None
+    for ch in num:
+        if ch in _CN_VALUE:
+            digit = _CN_VALUE[ch]
+        elif ch in _CN_SCALE:
+            total += (1 if digit is None else digit) * _CN_SCALE[ch]
+            digit = None
+        else:
+            return None
+    total += digit or 0
+    return float(total) if num else None
+
+
+def split_quantity(text: str, unit: str) -> tuple[str, str]:
+    """A quantity's text ('超120亿元', unit '亿元') as (number, multiplier) with the unit and spaces taken off."""
+    body = text[: len(text) - len(unit)] if unit and text.endswith(unit) else text
+    mult = ""
+    if body.rstrip().endswith(("多", "余")):
+        body = body.rstrip()[:-1]
+    if body.rstrip()[-1:] in _MULT:
+        mult = body.rstrip()[-1]
+        body = body.rstrip()[:-1]
+    return body.strip(), mult
+
+
+def comparable_unit(unit: str) -> tuple[str, float]:
+    """A unit in the form figures are compared in, and the factor to get there ('万元' -> ('亿元', 1e-4)): only
+    scale words of the same unit are folded, so 亿元 and 万元 compare, 亿元 and % never do."""
+    base, factor = unit, 1.0
+    for word, mult in _MULT.items():
+        if unit.startswith(word) and len(unit) > 1:
+            base, factor = unit[1:], mult
+            break
+    if unit == "亿":
+        return "亿元", 1.0
+    if base == "元":
+        return "亿元", factor * 1e-8
+    return base, factor

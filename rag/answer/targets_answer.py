@@ -1,0 +1,159 @@
+"""Questions about targets ('各地2025年目标', '哪个地区的目标最高') answered from the targets table stored with the
+index (`rag/targets.py`): one row per place or document, its targets for the asked year as verified clauses, and for
+a superlative the ranking of figures of one measure group, one unit and one year, naming what it could not compare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..query import QueryPlan
+from ..query.compare import ComparePlan
+from ..render import cell_with_marks
+from ..targets import Target, filter_targets
+from ..types import Answer, AnswerTable, Citation, TableCell, TableRow
+from .base import REFUSAL
+from .quantity import comparable_unit
+
+COLUMN = "量化目标"
+NOT_MENTIONED = "未提及"
+
+
+@lru_cache(maxsize=8)
+def measure_groups(index_dir: str | None = None) -> dict[str, tuple[str, ...]]:
+    """Groups of measure words that compare (lexicon `target_measures`)."""
+    from ..lexicon import load_map
+
+    return load_map("target_measures", index_dir)
+
+
+def measure_group(measure: str, index_dir: str | None = None) -> str:
+    """The group of a target's measure, by the group word ending last in it (a Chinese noun phrase ends in its
+    head: '规模以上企业平均研发投入强度' is 研发投入), else the measure itself."""
+    best, best_end = measure, -1
+    for group, words in measure_groups(index_dir).items():
+        for w in words:
+            i = measure.rfind(w)
+            if i >= 0 and i + len(w) > best_end:
+                best, best_end = group, i + len(w)
+    return best
+
+
+def asked_targets(plan: QueryPlan, rows_docs: tuple[str, ...], targets: list[Target],
+                  index_dir: str | None = None, by_measure: bool = True) -> list[Target]:
+    """The targets of some documents for the asked years, narrowed to the measure the question names if any."""
+    found = [t for t in filter_targets(targets, docs=rows_docs) if not plan.years or t.year in plan.years]
+    groups = measure_groups(index_dir)
+    asked = {measure_group(term, index_dir) for term in plan.terms} & set(groups)
+    if not asked or not by_measure:
+        return found
+    return [t for t in found if measure_group(t.measure, index_dir) in asked]
+
+
+def _citation(n: int, t: Target, docs: dict) -> Citation | None:
+    from ..chunker import section_at
+    from ..verify import quote_at
+
+    record = docs.get(t.doc)
+    if record is None:
+        return None
+    quote = quote_at(record.doc.source_text, t.start, t.end)
+    if not quote:
+        return None
+    return Citation(n=n, doc=t.doc, title=record.doc.title, section=section_at(record.sections, t.start) or "",
+                    quote=quote, start=t.start, end=t.end)
+
+
+@dataclass(frozen=True)
+class _Fig:
+    label: str
+    target: Target
+    n: int
+    value: float
+    unit: str
+    group: str
+
+
+def rank_targets(figs: list[_Fig], labels: list[str], direction: str) -> str:
+    """Rank the largest comparable group (one measure group, unit and year); say which rows could not compare."""
+    groups: dict[tuple[str, str, int | None], dict[str, _Fig]] = {}
+    for f in figs:
+        key = (f.group, f.unit, f.target.year)
+        best = groups.setdefault(key, {}).get(f.label)
+        better = best is None or (f.value < best.value if direction == "low" else f.value > best.value)
+        if better:
+            groups[key][f.label] = f
+    if not groups:
+        return "这些文件中没有可以比较的量化目标。"
+    order = list(measure_groups())
+    rank = lambda g: -order.index(g) if g in order else -len(order)  # noqa: E731
+    key, by_label = max(groups.items(), key=lambda kv: (len(kv[1]), rank(kv[0][0]), kv[0][2] or 0))
+    ordered = sorted(by_label.values(), key=lambda f: f.value, reverse=direction != "low")
+    year = f"{key[2]}年" if key[2] else "不限年份"
+    head = f"按“{key[0]}”（{key[1]}，{year}）比较"
+    shown = lambda f: f"{f.label} {f.target.comparator}{f.target.value:g}{f.target.unit}[{f.n}]"  # noqa: E731
+    if len(ordered) >= 2:
+        word = "最低" if direction == "low" else "最高"
+        sep = " < " if direction == "low" else " > "
+        text = f"{head}：{sep.join(shown(f) for f in ordered)}，{word}的是{ordered[0].label}。"
+    else:
+        text = f"{head}只有一个地区有数字：{shown(ordered[0])}，无法排序。"
+    compared = set(by_label)
+    others = []
+    for label in labels:
+        if label in compared:
+            continue
+        mine = [f for f in figs if f.label == label]
+        if mine:
+            kinds = "、".join(list(dict.fromkeys(
+                f"{f.group}（{f.unit}，{f.target.year or '未写年份'}）" for f in mine))[:3])
+            others.append(f"{label}（目标为{kinds}，与上面不是同一指标或单位）")
+        else:
+            others.append(f"{label}（没有这样的量化目标）")
+    if others:
+        text += "无法比较：" + "；".join(others) + "。"
+    return text
+
+
+def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], docs: dict,
+                   index_dir: str | None = None) -> Answer:
+    """A comparison of targets as a table: per row its targets' clauses (for the asked year), cited; when no row
+    has a target of the measure asked, every target of the asked year."""
+    answer = _targets_answer(cplan, plan, targets, docs, index_dir, by_measure=True)
+    return _targets_answer(cplan, plan, targets, docs, index_dir, by_measure=False) if answer.refused else answer
+
+
+def _targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], docs: dict,
+                    index_dir: str | None, by_measure: bool) -> Answer:
+    citations: list[Citation] = []
+    by_span: dict[tuple[str, int, int], int] = {}
+    rows, figs = [], []
+    for row in cplan.rows:
+        cell_cits: list[int] = []
+        texts: list[str] = []
+        for t in asked_targets(plan, row.docs, targets, index_dir, by_measure):
+            key = (t.doc, t.start, t.end)
+            if key not in by_span:
+                cit = _citation(len(citations) + 1, t, docs)
+                if cit is None:
+                    continue
+                citations.append(cit)
+                by_span[key] = cit.n
+                texts.append(cit.quote)
+            n = by_span[key]
+            if n not in cell_cits:
+                cell_cits.append(n)
+            unit, factor = comparable_unit(t.unit)
+            figs.append(_Fig(row.label, t, n, t.value * factor, unit, measure_group(t.measure, index_dir)))
+        cell = TableCell("；".join(texts), cell_cits) if cell_cits else TableCell(NOT_MENTIONED)
+        rows.append(TableRow(row.label, citations[cell_cits[0] - 1].doc if cell_cits else (row.docs[0] if row.docs else ""),
+                             [cell]))
+    table = AnswerTable([COLUMN], rows)
+    if cplan.superlative:
+        table.summary = rank_targets(figs, [r.label for r in cplan.rows], cplan.superlative)
+    if not citations:
+        return Answer(text=REFUSAL, refused=True, table=table)
+    lines = [f"{r.label}：{cell_with_marks(r.cells[0])}" for r in rows]
+    text = "\n".join(([table.summary] if table.summary else []) + lines)
+    return Answer(text=text, citations=citations, table=table)

@@ -1,0 +1,125 @@
+"""Reading a comparison question: is it one, which aspects it asks about, which rows it compares, and whether it
+asks for the highest or lowest figure. Part of question understanding (it reads the `QueryPlan`, never the
+retriever); the trigger words, aspects and superlatives are lexicon data (`compare_triggers`, `compare_aspects`,
+`superlatives`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..textnorm import fold
+from .plan import QueryPlan, words
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    """A row of the table: how it is labelled and the documents it may quote."""
+
+    label: str
+    docs: tuple[str, ...]
+    text: str  # the row's own question (the other places taken out), what its retrieval searches
+
+
+@dataclass(frozen=True)
+class ComparePlan:
+    """What a comparison question asks: rows, aspect columns (named, else shared), and a superlative."""
+
+    rows: tuple[CompareRow, ...]
+    aspects: tuple[str, ...]  # columns, in the order of the aspect file
+    named_aspects: bool  # False: the question named none; the columns are what the rows' documents share
+    cell_words: tuple[tuple[str, ...], ...] = ()  # per column: a cell quotes a clause holding one of these
+    superlative: str = ""  # "high" | "low" | ""
+    targets: bool = False  # the question is about targets (目标/指标): answered from the targets table
+
+
+@dataclass(frozen=True)
+class CompareWords:
+    triggers: re.Pattern
+    aspects: dict[str, tuple[str, ...]]
+    superlatives: dict[str, tuple[str, ...]]
+    target_words: tuple[str, ...]
+
+
+@lru_cache(maxsize=8)
+def compare_words(index_dir: str | None = None) -> CompareWords:
+    """The comparison word lists (package data, overridable per index)."""
+    from ..lexicon import load_list, load_map
+
+    alts = []
+    for entry in load_list("compare_triggers", index_dir):
+        left, gap, right = entry.partition("…")
+        alts.append(re.escape(left) + (".{0,8}?" + re.escape(right) if gap else ""))
+    return CompareWords(
+        triggers=re.compile("|".join(alts) or r"(?!)"),
+        aspects=load_map("compare_aspects", index_dir),
+        superlatives=load_map("superlatives", index_dir),
+        target_words=("目标", "指标"),
+    )
+
+
+def aspect_words(aspect: str, index_dir: str | None = None) -> tuple[str, ...]:
+    """The aspect's name and its words: what a cell's clause must hold."""
+    return (aspect, *compare_words(index_dir).aspects.get(aspect, ()))
+
+
+def named_aspects(q: str, w: CompareWords) -> list[str]:
+    """Aspects the question names (by name or by one of its words), in file order."""
+    q = fold(q)
+    return [a for a, ws in w.aspects.items() if a in q or any(x in q for x in ws)]
+
+
+def shared_aspects(texts: list[str], w: CompareWords, limit: int = 4) -> list[str]:
+    """Aspects every text mentions (each text: all documents of one row), most mentioned first."""
+    scored = []
+    for a, ws in w.aspects.items():
+        counts = [sum(t.count(x) for x in (a, *ws)) for t in texts]
+        if counts and all(counts):
+            scored.append((-sum(counts), a))
+    return [a for _, a in sorted(scored)[:limit]]
+
+
+def superlative(q: str, w: CompareWords) -> str:
+    """'high' / 'low' when the question asks for the top figure ('哪个最高'), else ''."""
+    for direction, ws in w.superlatives.items():
+        if any(x in q for x in ws):
+            return direction
+    return ""
+
+
+def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = None) -> ComparePlan | None:
+    """The comparison a question asks for, or None when it is not one (no trigger word, or fewer than two rows).
+
+    Rows are the plan's per-place parts; a question naming no place ('各地…分别是多少') compares every indexed
+    document that belongs to a region, one row each."""
+    w = compare_words(index_dir)
+    q = fold(plan.text)
+    if not w.triggers.search(q):
+        return None
+    if plan.parts:
+        rows = tuple(CompareRow(p.label or (p.places[0] if p.places else ""), p.docs, p.text) for p in plan.parts)
+    elif not plan.places and docs:
+        rows = tuple(CompareRow(rec.doc.region, (doc_id,), plan.text)
+                     for doc_id, rec in sorted(docs.items()) if rec.doc.region)
+    else:
+        return None
+    if len(rows) < 2:
+        return None
+    aspects = named_aspects(q, w)
+    is_target = any(x in q for x in w.target_words)
+    named = bool(aspects)
+    # What the question itself asks about ('研发投入强度…什么目标'): a clause on it answers even without an aspect word.
+    focus = tuple(t for t in plan.focus if not any(t in p for p in plan.places))
+    if aspects:
+        cells = tuple(aspect_words(a, index_dir) + focus for a in aspects)
+    elif focus and words(index_dir).ask_re.pattern and words(index_dir).ask_re.search(q):
+        # A specific question in no aspect of the vocabulary ('…分别是怎么提的'): one column, what it asks about.
+        aspects, named, cells = ["、".join(focus[:3])], True, (focus,)
+    else:
+        aspects = shared_aspects(["\n".join(docs[d].doc.source_text for d in r.docs if d in docs) for r in rows], w) \
+            if docs else []
+        cells = tuple(aspect_words(a, index_dir) for a in aspects)
+    return ComparePlan(rows=rows, aspects=tuple(aspects), named_aspects=named, cell_words=cells,
+                       superlative=superlative(q, w), targets=is_target)

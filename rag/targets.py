@@ -1,0 +1,277 @@
+"""Quantitative targets in policy text, extracted at ingest and stored with the index (`targets.jsonl`).
+
+A target is a figure a document sets for the future: '到2027年…产业规模超过90亿元', '"十四五"期间…不少于40个',
+'每年新增…不少于3家'. Each has its year (到2025年, 2027年前, a plan period such as "十四五"期间 read as its last
+year, or none for a yearly target), its measure (the words it counts), value, unit, comparator (超过/达到/突破/不少于…),
+place and document, and the exact clause span in the source text. General patterns only: numbers and units come from
+`rag/answer/quantity.py`, comparators, goal cues, fact markers and plan periods from lexicon data
+(`target_words`, `plan_periods`). Figures stated as facts ('2021年营业收入为90亿元', '截至…共有…') are not targets.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from .answer.quantity import Quantity, number_value, quantities, split_quantity
+from .verify import quote_at
+
+log = logging.getLogger(__name__)
+EXTRACTOR_VERSION = "targets-1"
+TARGET_CLASSES = ("money", "percent", "count", "org", "people", "area")
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
+_CLAUSE = re.compile(r"[^，,；;。！？!?\n]+")
+_LEAD = re.compile(r"^[\s\d一二三四五六七八九十（）()、.．:：]*(?:[（(][一二三四五六七八九十\d]+[）)])?\s*")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One quantitative target: where it is (document, place, clause span) and what it sets."""
+
+    place: str
+    doc: str
+    year: int | None
+    measure: str
+    value: float
+    unit: str
+    comparator: str
+    quote: str  # the clause, verified: quote_at(source_text, start, end)
+    start: int
+    end: int
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["value"] = int(self.value) if float(self.value).is_integer() else self.value
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Target":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+@dataclass(frozen=True)
+class TargetWords:
+    comparators: tuple[str, ...]
+    cues: tuple[str, ...]
+    goals: tuple[str, ...]
+    facts: tuple[str, ...]
+    benefits: tuple[str, ...]
+    periods: dict[str, int]
+    year_re: re.Pattern
+
+
+@lru_cache(maxsize=8)
+def target_words(index_dir: str | None = None) -> TargetWords:
+    """The target word lists (package data, overridable per index)."""
+    from .lexicon import load_map
+
+    m = load_map("target_words", index_dir)
+    periods = {k: int(v[0]) for k, v in load_map("plan_periods", index_dir).items() if v and v[0].isdigit()}
+    period_alt = "|".join(re.escape(p) for p in periods) or r"(?!)"
+    year_re = re.compile(
+        rf"(?P<pre>到|至|力争到|争取到|力争|预计到|计划到)?\s*(?P<year>(?:19|20)\d{{2}})\s*年(?P<post>前|底|末|以前|内)?"
+        rf"|[“\"]?(?P<period>{period_alt})[”\"]?(?:期间|时期|末)"
+    )
+    return TargetWords(
+        comparators=tuple(sorted(m.get("comparator", ()), key=len, reverse=True)),
+        cues=m.get("cue", ()), goals=m.get("goal", ()), facts=m.get("fact", ()), benefits=m.get("benefit", ()),
+        periods=periods, year_re=year_re,
+    )
+
+
+def _year_marks(sentence: str, w: TargetWords) -> list[tuple[int, int | None, bool]]:
+    """(offset, year, is_target_year) for each year phrase of a sentence: 到2027年/2027年前/"十四五"期间 set a
+    target year; a bare '2021年' is a date of a fact."""
+    out = []
+    for m in w.year_re.finditer(sentence):
+        if m.group("period"):
+            out.append((m.start(), w.periods.get(m.group("period")), True))
+        else:
+            lead = sentence[max(0, m.start("year") - 4): m.start("year")]
+            stated = re.search(r"(?:截至|截止|截至到)\s*$", lead)
+            # '1月1日至2020年2月10日', '延长至2021年4月30日': a date range or a deadline, not a target year
+            dated = m.group("pre") == "至" and (re.search(r"[日月起]\s*至\s*$", lead) or
+                                               re.match(r"\s*\d{1,2}\s*月", sentence[m.end():]))
+            target = not stated and not dated and bool(m.group("pre") or m.group("post") in ("前", "以前", "底", "末"))
+            out.append((m.start(), int(m.group("year")), target))
+    return out
+
+
+def _comparator(before: str, after: str, w: TargetWords) -> str:
+    """The comparator right before the number ('超过', '达到') or right after its unit ('以上')."""
+    tail = before[-5:]
+    for c in w.comparators:
+        if tail.endswith(c):
+            return c
+    for c in w.comparators:
+        if after.startswith(c):
+            return c
+    return ""
+
+
+def _measure(clause: str, qa: int, qb: int, comparator: str, cls: str) -> str:
+    """What a figure measures: for counts the noun after it ('引进12家以上…龙头企业'), else the words before it
+    ('产业规模超过90亿元'); year phrases, cue verbs and the comparator taken off."""
+    after = clause[qb:].lstrip()
+    for c in ("以上", "以内", "左右"):
+        if after.startswith(c):
+            after = after[len(c):]
+    before = clause[:qa]
+    if comparator and before.rstrip().endswith(comparator):
+        before = before.rstrip()[: -len(comparator)]
+    before = re.sub(r"(?:到|至|力争到|力争|争取到)?\s*(?:19|20)\d{2}\s*年(?:前|底|末)?|[“\"]?十[一二三四五六七八九]?五[”\"]?期间",
+                    "", before)
+    before = _LEAD.sub("", before).strip(" ，,：:")
+    before = re.sub(r"^(?:力争|确保|争取|推动|带动|实现|预计|计划|全年|每年|年均)+", "", before)
+    if cls in ("count", "org", "people") and len(after.strip()) >= 2 and re.match(r"[\u4e00-\u9fffA-Za-z“\"]", after):
+        noun = re.split(r"[，,；;。（(]|、(?=\d)", after)[0].strip()
+        verb = before[-4:] if before else ""
+        return (verb + noun)[:24] if len(noun) < 20 else noun[:24]
+    before = re.sub(r"(?:超过|达到|突破|不少于|不低于|高出|提升至|提高到|提高至|增长|达|超|至少|增至)$", "", before)
+    before = re.sub(r"(?:进一步|逐步|逐年|稳步|持续)$", "", before)
+    return before[-24:].strip(" ，,") or after.split("，")[0][:12]
+
+
+_SCALE_LEVEL = re.compile(r"(\d+|[一二两三四五六七八九十百千]+)\s*(万|亿)级")
+
+
+def _scale_levels(clause: str) -> list[Quantity]:
+    """'百亿级…产业集群': a scale set as a level (a hundred 亿元), which the unit list does not read."""
+    return [Quantity(m.start(), m.end(), "级", "money") for m in _SCALE_LEVEL.finditer(clause)]
+
+
+def extract_targets(text: str, doc_id: str = "", place: str = "", start: int = 0, index_dir: str | None = None
+                    ) -> list[Target]:
+    """Every quantitative target in text[start:] (offsets are into `text`, the document's source text)."""
+    w = target_words(index_dir)
+    out: list[Target] = []
+    carried: int | None = None  # a target year set earlier in the same paragraph ('到2025年，…。新增…3家以上。')
+    for sm in _SENTENCE.finditer(text, start):
+        sentence = sm.group()
+        if sm.start() == 0 or text[sm.start() - 1] == "\n":
+            carried = None
+        norm = unicodedata.normalize("NFKC", sentence)
+        marks = _year_marks(norm, w)
+        if carried is not None and not marks:
+            marks = [(0, carried, True)]
+        heading_years = [y for off, y, t in marks if t and off <= 6]  # '到2025年，…' opens the paragraph's goals
+        if heading_years:
+            carried = heading_years[-1]
+        if not re.search(r"\d|[一二两三四五六七八九十百千]", sentence):
+            continue
+        cue_sentence = any(c in norm for c in w.cues)
+        stated_sentence = any(f in norm for f in ("截至", "截止"))
+        dated_sentence = bool(re.search(r"\d{1,2}\s*月\s*\d{1,2}\s*日|[上本今去]月|今年|去年|日前|近日", norm))
+        for cm in _CLAUSE.finditer(sentence):
+            clause = cm.group()
+            qs = [q for q in quantities(clause) if q.cls in TARGET_CLASSES] + _scale_levels(clause)
+            if not qs:
+                continue
+            nclause = unicodedata.normalize("NFKC", clause)
+            if any(b in nclause for b in w.benefits):
+                continue  # an amount granted or a scoring rule, not a target
+            if re.match(r"\s*对", nclause) and "的" in nclause:
+                continue  # '对…达到30人以上的企业': a condition for a measure, not a target
+            counted: list[tuple[int, int]] = []
+            for q in sorted(qs, key=lambda q: q.start):
+                pos = cm.start() + q.start
+                prior = [(y, t) for off, y, t in marks if off <= pos]
+                year, target_year = prior[-1] if prior else (None, False)
+                before, after = nclause[: q.start], nclause[q.end:]
+                comp = "级" if q.unit == "级" else _comparator(before, after, w)
+                if not target_year:
+                    if stated_sentence or any(f in before for f in w.facts):
+                        continue  # '截至…已有4262户…': stated as done
+                    goal_verb = any(g in before[-6:] for g in w.goals)
+                    acts = [g for g in w.goals if len(g) > 1 and g not in w.comparators]
+                    if not cue_sentence and not (not dated_sentence and any(before.endswith(g) for g in acts)):
+                        continue  # no word of the future: a figure in a report or a news story
+                    if not comp and not goal_verb:
+                        continue
+                    if prior:
+                        continue  # '2021年…为90亿元': a figure dated by a bare year is a fact
+                elif re.search(r"了|已经", before):
+                    continue
+                elif re.search(r"(?:^|[^达])为\s*$", before) and not comp:
+                    continue
+                if any(a <= q.start < b for a, b in counted):
+                    continue  # '3个规模超80亿元产业园区': the money describes the parks counted
+                if q.cls not in ("count", "org", "people") and any(
+                        o.start >= q.end and o.cls in ("count", "org", "people") for o in qs) and \
+                        re.match(r"(?:以上)?[\u4e00-\u9fff]", after) and not re.match(r"(?:以上)?[，,；;。]", after):
+                    continue  # '5亿元以上重大项目不少于4个': the money describes the projects counted
+                if re.search(r"了|已|已经", before):
+                    continue  # '成功引进了5家企业': done, not a target
+                if re.match(r"一", clause[q.start:q.end]) and (not comp or q.unit in ("批", "些")):
+                    continue  # '一批', '一个全省样板': a way of speaking, not a figure
+                shown = clause[q.start:q.end]
+                if q.unit == "级":
+                    m = _SCALE_LEVEL.match(shown)
+                    value, unit = number_value(m.group(1)), m.group(2) + "元"
+                    noun = re.split(r"[，,；;。（(、]", nclause[q.end:])[0].strip()
+                    measure, mult = (noun + "规模")[:24], ""
+                else:
+                    num, mult = split_quantity(shown, q.unit)
+                    value, unit = number_value(num), q.unit.lstrip("多余")
+                    measure = _measure(nclause, q.start, q.end, comp, q.cls)
+                if value is None:
+                    continue
+                if q.cls in ("count", "org", "people"):
+                    nxt = re.search(r"、(?=\d)", clause[q.end:])
+                    counted.append((q.end, q.end + nxt.start() if nxt else len(clause)))
+                a, b = sm.start() + cm.start(), sm.start() + cm.end()
+                quote = quote_at(text, a, b)
+                if not quote:
+                    continue
+                if mult and not q.unit.startswith(mult):
+                    value *= {"万": 1e4, "亿": 1e8}[mult]
+                out.append(Target(place, doc_id, year, measure, value, unit, comp, quote, a, b))
+    return out
+
+
+def document_targets(record, index_dir: str | None = None) -> list[Target]:
+    """The targets of one indexed document (its region as the place)."""
+    d = record.doc
+    return extract_targets(d.source_text, d.doc_id, d.region, d.body_start, index_dir)
+
+
+def all_targets(records, index_dir: str | None = None) -> list[Target]:
+    """The targets of every document (in the given order); a document the patterns trip on is logged and skipped."""
+    out: list[Target] = []
+    for record in records:
+        try:
+            out.extend(document_targets(record, index_dir))
+        except Exception:  # an extraction bug must never cost an ingest; the document just has no targets listed
+            log.exception("target extraction failed on %s", record.doc.doc_id)
+    return out
+
+
+def filter_targets(targets: list[Target], place: str = "", year: int | None = None, measure: str = "",
+                   docs: tuple[str, ...] = ()) -> list[Target]:
+    """Targets of a place (substring of the place), a year, a measure (substring) and/or some documents."""
+    return [t for t in targets
+            if (not place or place in t.place or (t.place and t.place in place))
+            and (year is None or t.year == year)
+            and (not measure or measure in t.measure)
+            and (not docs or t.doc in docs)]
+
+
+CSV_FIELDS = ("place", "doc", "year", "measure", "value", "unit", "comparator", "quote", "start", "end")
+
+
+def targets_csv(targets: list[Target]) -> str:
+    """Targets as CSV text (UTF-8 BOM first, so spreadsheet programs read the Chinese right)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for t in targets:
+        d = t.to_dict()
+        w.writerow({k: "" if d[k] is None else d[k] for k in CSV_FIELDS})
+    return buf.getvalue()

@@ -1,0 +1,131 @@
+"""Comparison questions answered as cited tables, over the real index of the five bundled documents.
+
+Each question compares two to four places on named aspects (or, naming none, on the aspects their documents share).
+For every cell: it cites a document of its own row's place and never another place's; its text is its citation's
+verified quote; 未提及 only where the row's documents hold none of the aspect's words (checked here against the
+source text, and listed by hand in EXPECT_SILENT after reading the documents)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag.cli import main as cli_main
+from rag.query.compare import aspect_words
+from rag.verify import verify_quote
+
+HENAN, ZHENGZHOU, SHAOXING, SHENZHEN, JINZHONG = (
+    "000_58192326359d465c.txt", "001_663a42aec9d657f6.txt", "002_f4de1304f989fb29.txt",
+    "003_221e538f8908b282.txt", "004_265051e95facd373.txt")
+PLACE_DOCS = {"河南": {HENAN, ZHENGZHOU}, "郑州": {ZHENGZHOU}, "绍兴": {SHAOXING}, "深圳": {SHENZHEN},
+              "山西": {JINZHONG}, "晋中": {JINZHONG}}
+
+# question -> (row labels, columns or None when the question names no aspect)
+QUESTIONS = {
+    "比较河南、深圳、绍兴对医疗器械企业的资金支持": (["河南", "深圳", "绍兴"], ["资金支持"]),
+    "深圳和山西在审批方面有什么不同": (["深圳", "山西"], ["审批"]),
+    "对比河南和深圳的人才政策": (["河南", "深圳"], ["人才"]),
+    "河南、深圳、绍兴、山西在用地和人才方面分别有哪些支持": (["河南", "深圳", "绍兴", "山西"], ["用地", "人才"]),
+    "深圳与绍兴的发展目标有何异同": (["深圳", "绍兴"], ["发展目标"]),
+    "比较郑州和晋中的医疗器械产业园": (["郑州", "晋中"], None),
+    "比较郑州和深圳的用地政策": (["郑州", "深圳"], ["用地"]),
+    "绍兴和深圳在金融方面的支持有什么区别": (["绍兴", "深圳"], ["金融"]),
+    "对比深圳、绍兴和晋中的招商举措": (["深圳", "绍兴", "晋中"], ["招商"]),
+    "河南和绍兴的平台建设分别是怎样的": (["河南", "绍兴"], ["平台"]),
+    "深圳和郑州的税收优惠有何不同": (["深圳", "郑州"], ["税收"]),
+}
+# (question, row, column) cells that must say 未提及: a reader found none of the aspect's words in those documents
+# (郑州's news report says nothing on land; no bundled document mentions taxes).
+EXPECT_SILENT = {
+    ("比较郑州和深圳的用地政策", "郑州", "用地"),
+    ("深圳和郑州的税收优惠有何不同", "深圳", "税收"),
+    ("深圳和郑州的税收优惠有何不同", "郑州", "税收"),
+}
+
+
+@pytest.fixture(scope="module")
+def answers(assistant):
+    return {q: assistant.ask(q) for q in QUESTIONS}
+
+
+def test_at_least_ten_comparisons_of_two_to_four_places():
+    assert len(QUESTIONS) >= 10
+    assert all(2 <= len(rows) <= 4 for rows, _ in QUESTIONS.values())
+
+
+@pytest.mark.parametrize("question", list(QUESTIONS))
+def test_comparison_is_a_table_whose_cells_cite_their_own_rows_document(question, answers, assistant):
+    answer = answers[question]
+    labels, columns = QUESTIONS[question]
+    table = answer.table
+    assert table is not None, answer.text
+    assert [r.label for r in table.rows] == labels
+    if columns is not None:
+        assert table.columns == columns
+    else:
+        assert 2 <= len(table.columns) <= 4  # the aspects the documents share
+    docs = {r.doc.doc_id: r.doc.source_text for r in assistant.documents()}
+    by_n = {c.n: c for c in answer.citations}
+    for row in table.rows:
+        own = PLACE_DOCS[row.label]
+        for col, cell in zip(table.columns, row.cells):
+            silent = (question, row.label, col) in EXPECT_SILENT
+            if cell.text == "未提及":
+                assert silent, f"{row.label}/{col} said 未提及"
+                assert not any(w in docs[d] for d in own for w in aspect_words(col)), f"{row.label} mentions {col}"
+                assert cell.citations == []
+                continue
+            assert not silent
+            assert cell.citations, f"{row.label}/{col} has no citation"
+            for n in cell.citations:
+                c = by_n[n]
+                assert c.doc in own, f"{row.label}/{col} quotes {c.doc}"  # never another place's document
+                assert c.quote == cell.text
+                assert verify_quote(docs[c.doc], c.start, c.end, c.quote)
+                assert any(w in c.quote for w in aspect_words(col))
+                assert len(c.quote) <= 130  # a short quote, not a whole section
+            if cell.citations:
+                assert row.doc in own
+
+
+def test_a_table_with_nothing_to_quote_refuses_but_keeps_its_rows(answers):
+    answer = answers["深圳和郑州的税收优惠有何不同"]
+    assert answer.refused and answer.table is not None
+    assert all(c.text == "未提及" for r in answer.table.rows for c in r.cells)
+
+
+def test_superlative_sorts_only_figures_of_the_same_measure_and_unit():
+    from rag.answer.compare import cell_figures, rank_figures
+    from rag.types import AnswerTable, TableCell, TableRow
+
+    table = AnswerTable(["规模"], [
+        TableRow("甲", "a", [TableCell("到2027年产业规模超过700亿元", [1])]),
+        TableRow("乙", "b", [TableCell("产业规模达到5000万元", [2])]),
+        TableRow("丙", "c", [TableCell("研发投入占比达到6%以上", [3])]),
+        TableRow("丁", "d", [TableCell("加快产业集聚", [4])]),
+    ])
+    text = rank_figures(*cell_figures(table), "high")
+    assert text.startswith("按“规模”（亿元）比较：甲 700亿元[1] > 乙 5000万元[2]，最高的是甲。")
+    assert "丙（规模，单位%）" in text and "丁（没有数字）" in text
+    assert rank_figures(*cell_figures(table), "low").index("乙") < rank_figures(*cell_figures(table), "low").index("甲 ")
+
+
+def test_a_question_that_is_not_a_comparison_has_no_table(assistant):
+    answer = assistant.ask("深圳2021年高端医疗器械产业营业收入是多少？")
+    assert answer.table is None and answer.to_dict()["table"] is None
+
+
+def test_cli_prints_a_markdown_table_and_json_carries_it(corpus_index, capsys):
+    q = "比较郑州和深圳的用地政策"
+    assert cli_main(["ask", q, "--index", str(corpus_index)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| 地区/文件 | 用地 |\n|---|---|\n| 郑州 | 未提及 |\n| 深圳 | ")
+    assert "来源：" in out and "[1]" in out
+    assert cli_main(["ask", q, "--index", str(corpus_index), "--json"]) == 0
+    j = json.loads(capsys.readouterr().out)
+    assert j["table"]["columns"] == ["用地"]
+    assert [r["label"] for r in j["table"]["rows"]] == ["郑州", "深圳"]
+    assert j["table"]["rows"][0]["cells"] == [{"text": "未提及", "citations": []}]
+    cell = j["table"]["rows"][1]["cells"][0]
+    assert cell["citations"] == [1] and j["citations"][0]["doc"] == SHENZHEN and j["citations"][0]["quote"] == cell["text"]

@@ -1,0 +1,88 @@
+"""Quantitative targets: extracted at ingest by general patterns, stored with the index, listed by `rag targets`,
+and used to answer questions about targets. The extraction is scored against hand-annotated targets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+from rag.cli import main as cli_main
+from rag.store import current_generation, load_index
+from rag.targets import extract_targets
+from rag.verify import verify_quote
+
+from .conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+
+
+def test_years_comparators_and_periods_are_read():
+    text = ("到2030年，全省新能源汽车产量超过50万辆，营业收入突破1200亿元。"
+            "“十四五”期间，新增专精特新企业不少于40家。2028年前建成公共服务平台6个。"
+            "2021年，全省营业收入为300亿元。截至2023年底，已建成平台12个。按每人3000元给予一次性补贴。")
+    got = {(t.year, t.value, t.unit, t.comparator) for t in extract_targets(text)}
+    assert (2030, 1200, "亿元", "突破") in got
+    assert (2025, 40, "家", "不少于") in got  # a plan period is read as its last year
+    assert (2028, 6, "个", "") in got
+    assert not any(v in (300, 12, 3000) for _, v, _, _ in got)  # facts and subsidy amounts are not targets
+    for t in extract_targets(text):
+        assert verify_quote(text, t.start, t.end, t.quote)
+
+
+def test_extraction_meets_the_bars_on_the_annotated_bundled_documents():
+    from score_targets import score
+
+    result = score(ROOT / "eval" / "targets_gold.jsonl")
+    corpus = result["corpus"]
+    assert corpus["precision"] >= 0.9 and corpus["recall"] >= 0.85, corpus
+
+
+def test_targets_are_stored_with_the_index_and_point_at_their_clauses(corpus_index):
+    assert (current_generation(corpus_index) / "targets.jsonl").exists()
+    index = load_index(corpus_index)
+    assert len(index.targets) >= 40
+    for t in index.targets:
+        assert verify_quote(index.docs[t.doc].doc.source_text, t.start, t.end, t.quote)
+        assert t.place == index.docs[t.doc].doc.region
+
+
+def test_cli_lists_targets_as_json_and_csv_with_filters(corpus_index, capsys):
+    assert cli_main(["targets", "--index", str(corpus_index), "--year", "2025", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(r["year"] == 2025 for r in rows)
+    assert set(rows[0]) == {"place", "doc", "year", "measure", "value", "unit", "comparator", "quote", "start", "end"}
+    assert {"measure": "营业收入", "value": 2000, "unit": "亿元", "comparator": "达到"}.items() <= next(
+        r for r in rows if r["measure"] == "营业收入").items()
+    assert cli_main(["targets", "--index", str(corpus_index), "--place", "绍兴", "--measure", "产值", "--csv"]) == 0
+    table = list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))
+    assert table and all("绍兴" in r["place"] and "产值" in r["measure"] for r in table)
+    assert {r["year"] for r in table} >= {"2027", "2035"}
+
+
+def test_a_question_about_each_places_targets_is_answered_from_the_table(assistant):
+    answer = assistant.ask("各地2027年目标分别是多少")
+    index = assistant.retriever.index
+    assert answer.table is not None and answer.table.columns == ["量化目标"]
+    by_n = {c.n: c for c in answer.citations}
+    spans = {(t.doc, t.start, t.end): t for t in index.targets}
+    filled = 0
+    for row in answer.table.rows:
+        for n in row.cells[0].citations:
+            c = by_n[n]
+            t = spans[(c.doc, c.start, c.end)]  # every cited clause is a stored target ...
+            assert t.year == 2027 and c.doc == row.doc  # ... of that year and of the row's own document
+            filled += 1
+        if not row.cells[0].citations:
+            assert not [t for t in index.targets if t.doc == row.doc and t.year == 2027]
+    assert filled >= 10
+
+
+def test_which_place_has_the_highest_target_ranks_only_comparable_figures(assistant):
+    answer = assistant.ask("哪个地区的目标最高")
+    summary = answer.table.summary
+    assert summary.startswith("按“产业规模”（亿元，2027年）比较：")
+    assert "最高的是河南省" in summary and "无法比较" in summary
+    assert "深圳市（目标为" in summary  # its targets are for 2025 and of other measures
