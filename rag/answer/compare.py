@@ -90,15 +90,19 @@ def _usable(text: str, words: tuple[str, ...]) -> bool:
 
 def pick_clause(sub: QueryPlan, hits: list[Hit], row_docs: tuple[str, ...], words: tuple[str, ...], docs: dict,
                 bm25) -> _Pick | None:
-    """The best-ranked clause of the row's hits that holds an aspect word (never one of another document)."""
+    """The best-ranked candidate of the row's hits (never of another document) that holds an aspect word, cut to
+    its first sentence that does."""
     own = [h for h in hits if h.chunk.doc_id in row_docs]
-    if own:
-        sel = select(sub, own, docs, bm25)
-        for _, c in sel.ranked:
-            if c.kind != "sent" or not _usable(c.text, words):
-                continue
-            a, b = trim_to_years(c.hit.chunk.text, c.a, c.b, sub.years)
-            return _Pick(c.hit, *_shorten(c.hit.chunk.text, a, b, words))
+    if not own:
+        return None
+    for _, c in select(sub, own, docs, bm25).ranked:
+        if c.kind == "chunk" or not _holds(c.text, words):
+            continue
+        text = c.hit.chunk.text
+        for a, b in sentence_spans(text, c.a, c.b):
+            if _usable(text[a:b], words):
+                a, b = trim_to_years(text, a, b, sub.years)
+                return _Pick(c.hit, *_shorten(text, a, b, words))
     return None
 
 
@@ -140,6 +144,9 @@ def build_table(cplan: ComparePlan, plan: QueryPlan, retriever, docs: dict, k: i
             pick = pick_clause(sub, hits, row.docs, words, docs, retriever.bm25)
             if pick is None:
                 pick = scan_row(retriever.index.chunks, row.docs, words, sub.terms)
+            if pick is None and cplan.focus_words and cplan.named_aspects:
+                # the documents hold no word of the aspect: a clause on what the question asks about still answers
+                pick = pick_clause(sub, hits, row.docs, cplan.focus_words, docs, retriever.bm25)
             cit = None
             if pick is not None and pick.hit.chunk.doc_id in docs:
                 cit = make_citation(len(citations) + 1, docs[pick.hit.chunk.doc_id], pick.hit.chunk, pick.a, pick.b)

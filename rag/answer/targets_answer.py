@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..query import QueryPlan
-from ..query.compare import ComparePlan
+from ..query.compare import ComparePlan, CompareRow
 from ..render import cell_with_marks
 from ..targets import Target, filter_targets
 from ..types import Answer, AnswerTable, Citation, TableCell, TableRow
@@ -40,15 +40,17 @@ def measure_group(measure: str, index_dir: str | None = None) -> str:
     return best
 
 
-def asked_targets(plan: QueryPlan, rows_docs: tuple[str, ...], targets: list[Target],
-                  index_dir: str | None = None, by_measure: bool = True) -> list[Target]:
-    """The targets of some documents for the asked years, narrowed to the measure the question names if any."""
-    found = [t for t in filter_targets(targets, docs=rows_docs) if not plan.years or t.year in plan.years]
-    groups = measure_groups(index_dir)
-    asked = {measure_group(term, index_dir) for term in plan.terms} & set(groups)
-    if not asked or not by_measure:
-        return found
-    return [t for t in found if measure_group(t.measure, index_dir) in asked]
+def asked_targets(row: CompareRow, targets: list[Target], index_dir: str | None = None) -> list[Target]:
+    """A row's targets for the years its question names, narrowed to the measure it names (synonyms included)
+    when it has targets of that measure."""
+    from ..query.plan import words
+
+    found = [t for t in filter_targets(targets, docs=row.docs) if not row.years or t.year in row.years]
+    synonyms = words(index_dir).synonyms
+    terms = {x for t in row.terms for x in (t, *synonyms.get(t, ()))}
+    asked = {measure_group(term, index_dir) for term in terms} & set(measure_groups(index_dir))
+    narrowed = [t for t in found if measure_group(t.measure, index_dir) in asked]
+    return narrowed or found
 
 
 def _citation(n: int, t: Target, docs: dict) -> Citation | None:
@@ -118,21 +120,15 @@ def rank_targets(figs: list[_Fig], labels: list[str], direction: str) -> str:
 
 def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], docs: dict,
                    index_dir: str | None = None) -> Answer:
-    """A comparison of targets as a table: per row its targets' clauses (for the asked year), cited; when no row
-    has a target of the measure asked, every target of the asked year."""
-    answer = _targets_answer(cplan, plan, targets, docs, index_dir, by_measure=True)
-    return _targets_answer(cplan, plan, targets, docs, index_dir, by_measure=False) if answer.refused else answer
-
-
-def _targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], docs: dict,
-                    index_dir: str | None, by_measure: bool) -> Answer:
+    """A comparison of targets as a table: per row its targets' clauses (for the years the row's question names)
+    of the measure asked (all of them when the row has none of that measure), cited."""
     citations: list[Citation] = []
     by_span: dict[tuple[str, int, int], int] = {}
     rows, figs = [], []
     for row in cplan.rows:
         cell_cits: list[int] = []
         texts: list[str] = []
-        for t in asked_targets(plan, row.docs, targets, index_dir, by_measure):
+        for t in asked_targets(row, targets, index_dir):
             key = (t.doc, t.start, t.end)
             if key not in by_span:
                 cit = _citation(len(citations) + 1, t, docs)

@@ -21,6 +21,8 @@ class CompareRow:
     label: str
     docs: tuple[str, ...]
     text: str  # the row's own question (the other places taken out), what its retrieval searches
+    years: tuple[int, ...] = ()  # the years the row's own question names ('深圳2025年…和越城2035年…')
+    terms: tuple[str, ...] = ()  # its content words
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class ComparePlan:
     aspects: tuple[str, ...]  # columns, in the order of the aspect file
     named_aspects: bool  # False: the question named none; the columns are what the rows' documents share
     cell_words: tuple[tuple[str, ...], ...] = ()  # per column: a cell quotes a clause holding one of these
+    focus_words: tuple[str, ...] = ()  # what the question asks about: a cell's clause when none holds an aspect word
+    answer_type: str = "description"
     superlative: str = ""  # "high" | "low" | ""
     targets: bool = False  # the question is about targets (目标/指标): answered from the targets table
 
@@ -99,9 +103,10 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
     if not w.triggers.search(q):
         return None
     if plan.parts:
-        rows = tuple(CompareRow(p.label or (p.places[0] if p.places else ""), p.docs, p.text) for p in plan.parts)
+        rows = tuple(CompareRow(p.label or (p.places[0] if p.places else ""), p.docs, p.text,
+                                p.years or plan.years, p.terms) for p in plan.parts)
     elif not plan.places and docs:
-        rows = tuple(CompareRow(rec.doc.region, (doc_id,), plan.text)
+        rows = tuple(CompareRow(rec.doc.region, (doc_id,), plan.text, plan.years, plan.terms)
                      for doc_id, rec in sorted(docs.items()) if rec.doc.region)
     else:
         return None
@@ -113,7 +118,7 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
     # What the question itself asks about ('研发投入强度…什么目标'): a clause on it answers even without an aspect word.
     focus = tuple(t for t in plan.focus if not any(t in p for p in plan.places))
     if aspects:
-        cells = tuple(aspect_words(a, index_dir) + focus for a in aspects)
+        cells = tuple(aspect_words(a, index_dir) for a in aspects)
     elif focus and words(index_dir).ask_re.pattern and words(index_dir).ask_re.search(q):
         # A specific question in no aspect of the vocabulary ('…分别是怎么提的'): one column, what it asks about.
         aspects, named, cells = ["、".join(focus[:3])], True, (focus,)
@@ -121,5 +126,5 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
         aspects = shared_aspects(["\n".join(docs[d].doc.source_text for d in r.docs if d in docs) for r in rows], w) \
             if docs else []
         cells = tuple(aspect_words(a, index_dir) for a in aspects)
-    return ComparePlan(rows=rows, aspects=tuple(aspects), named_aspects=named, cell_words=cells,
-                       superlative=superlative(q, w), targets=is_target)
+    return ComparePlan(rows=rows, aspects=tuple(aspects), named_aspects=named, cell_words=cells, focus_words=focus,
+                       superlative=superlative(q, w), targets=is_target, answer_type=plan.answer_type)
