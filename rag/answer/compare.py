@@ -229,7 +229,7 @@ def rank_figures(figures: list[Figure], missing: list[str], direction: str) -> s
 
 
 def table_text(table: AnswerTable) -> str:
-    """The table as answer text, one line per row: 'label：aspect：quote[n]；…' (the [n] markers are verified)."""
+    """The table as answer text, row after row: 'label：aspect：quote[n]；…。' (the [n] markers are verified)."""
     lines = []
     for row in table.rows:
         cells = []
@@ -237,7 +237,7 @@ def table_text(table: AnswerTable) -> str:
             body = cell_with_marks(cell)
             cells.append(f"{col}：{body}" if len(table.columns) > 1 else body)
         lines.append(f"{row.label}：" + "；".join(cells))
-    return "\n".join(lines)
+    return "；".join(lines) + "。"
 
 
 def compare_answer(cplan: ComparePlan, plan: QueryPlan, retriever, docs: dict, k: int, mode: str | None = None,

@@ -151,5 +151,5 @@ def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], d
     if not citations:
         return Answer(text=REFUSAL, refused=True, table=table)
     lines = [f"{r.label}：{cell_with_marks(r.cells[0])}" for r in rows]
-    text = "\n".join(([table.summary] if table.summary else []) + lines)
+    text = (table.summary + "\n" if table.summary else "") + "；".join(lines) + "。"
     return Answer(text=text, citations=citations, table=table)
