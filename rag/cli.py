@@ -175,6 +175,8 @@ def cmd_ask(args) -> int:
     filters = _filters(args)
     if args.json:
         answer = assistant.ask(args.question, filters=filters, k=args.k)
+        if args.export:
+            _export_answer(answer, args)
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
         return 0
     streamed = False
@@ -190,6 +192,9 @@ def cmd_ask(args) -> int:
     if streamed:
         sys.stdout.write("\n\n")
     print(render_answer_text(answer, include_answer=True))
+    if args.export:
+        for path in _export_answer(answer, args):
+            sys.stderr.write(f"已导出：{path}\n")
     return 0
 
 
@@ -218,6 +223,12 @@ def cmd_token(args) -> int:
     return 0
 
 
+def _export_answer(answer, args) -> list:
+    from .export import export_answer
+
+    return export_answer(answer.to_dict(), args.export, question=args.question)
+
+
 def cmd_targets(args) -> int:
     from .store import load_index
     from .targets import filter_targets, targets_csv
@@ -226,6 +237,12 @@ def cmd_targets(args) -> int:
     _ensure_default_index(settings, args.json or args.csv)
     index = load_index(settings.index_dir)
     rows = filter_targets(index.targets, place=args.place or "", year=args.year, measure=args.measure or "")
+    if args.export:
+        from .export import export_targets
+
+        titles = {d: r.doc.title for d, r in index.docs.items()}
+        for path in export_targets([t.to_dict() for t in rows], titles, args.export):
+            sys.stderr.write(f"已导出：{path}\n")
     if args.json:
         print(json.dumps([t.to_dict() for t in rows], ensure_ascii=False))
         return 0
@@ -313,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     filters(p)
     p.add_argument("--llm", choices=["none", "openai", "llamacpp"], help="answer backend (default none: extractive)")
     p.add_argument("--stream", action="store_true", help="print the answer as it is generated")
+    p.add_argument("--export", metavar="FILE", help="also write FILE.md and FILE.docx (question, answer, sources)")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("serve", help="serve the UI (/), the JSON API (/api/v1, docs at /docs) and an OpenAI-compatible "
@@ -339,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, help="only targets for this year, e.g. 2025")
     p.add_argument("--measure", help="only targets whose measure contains this text, e.g. 营业收入")
     p.add_argument("--csv", action="store_true", help="print CSV (UTF-8 with BOM, opens in Excel)")
+    p.add_argument("--export", metavar="FILE", help="also write FILE.md and FILE.docx of the listed targets")
     p.set_defaults(func=cmd_targets)
 
     p = sub.add_parser("eval", help="measure retrieval and answers on one or more Q&A sets, side by side",

@@ -298,3 +298,59 @@ def test_article_lookup_and_a_cross_reference_in_the_source_view(page, artifacts
                            "?.startsWith('第六条')")
     assert is_highlighted(page.locator("#source-view #src-mark"))
     page.screenshot(path=str(artifacts_dir / "article_cross_reference.png"))
+
+
+def test_targets_tab_filters_to_a_year_and_a_click_shows_the_clause(page, browser_index, artifacts_dir):
+    page.get_by_role("tab", name="📊 指标").click()
+    page.wait_for_selector("#targets-table tr.target-row")
+    page.locator("#targets-year label", has_text="2025").first.click()
+    page.wait_for_function(
+        "() => { const rows = [...document.querySelectorAll('#targets-table tr.target-row')];"
+        " return rows.length > 0 && rows.every(r => r.children[1].textContent.trim() === '2025'); }")
+    index = load_index(browser_index)
+    expected = [t for t in index.targets if t.year == 2025]
+    rows = page.locator("#targets-table tr.target-row")
+    assert rows.count() == len(expected) >= 3
+    link = rows.nth(1).locator("a.target-link")
+    m = re.match(r"#src=(.+)&s=(\d+)&e=(\d+)", link.get_attribute("href"))
+    doc, start, end = m.group(1), int(m.group(2)), int(m.group(3))
+    target = next(t for t in expected if (t.doc, t.start, t.end) == (doc, start, end))
+    assert link.text_content() == target.quote
+    link.click()
+    page.wait_for_function("document.querySelector('#targets-source #src-mark') && "
+                           "!document.querySelector('#targets-source').classList.contains('src-loading')")
+    mark = page.locator("#targets-source #src-mark")
+    source = index.docs[doc].doc.source_text
+    assert mark.text_content() == source[start:end]
+    assert normalize_span(source, start, end).text.strip() == target.quote
+    assert is_highlighted(mark)
+    page.screenshot(path=str(artifacts_dir / "targets_tab.png"), full_page=True)
+
+
+def test_export_an_answer_to_docx_and_read_it_back(page, tmp_path, artifacts_dir):
+    import urllib.request
+
+    import docx
+
+    ask(page, "比较河南、深圳、绍兴对医疗器械企业的资金支持")
+    table = last_answer(page).locator("table.ans-table")
+    assert table.locator("tbody tr").count() == 3
+    page.locator("#export-button").click()
+    page.wait_for_selector("#export-files a[href*='.docx']")
+    href = page.locator("#export-files a[href*='.docx']").first.get_attribute("href")
+    url = href if href.startswith("http") else page.url.rstrip("/") + "/" + href.lstrip("/")
+    path = tmp_path / "answer.docx"
+    with urllib.request.urlopen(url, timeout=30) as r:
+        path.write_bytes(r.read())
+    d = docx.Document(str(path))
+    text = "\n".join(p.text for p in d.paragraphs)
+    assert "比较河南、深圳、绍兴对医疗器械企业的资金支持" in text
+    assert "来源" in text and "出处：" in text
+    rows = [[c.text for c in r.cells] for r in d.tables[0].rows]
+    assert rows[0] == ["地区/文件", "资金支持"] and [r[0] for r in rows[1:]] == ["河南", "深圳", "绍兴"]
+    # every [n] in the table has its source in the appendix, with the quote shown in the chat's card
+    for n in re.findall(r"\[(\d+)\]", "".join(r[1] for r in rows[1:])):
+        assert f"[{n}] 《" in text
+    cards = last_answer(page).locator("details.cite-card mark.cite-quote")
+    assert cards.count() >= 3 and all(cards.nth(i).text_content() in text for i in range(cards.count()))
+    page.screenshot(path=str(artifacts_dir / "export_answer.png"), full_page=True)

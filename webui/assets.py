@@ -2,17 +2,24 @@
 
 The script handles three kinds of links that `render.py` writes into answers:
   a.cite-ref  [n]        open citation card n of that answer, flash it, and show its clause in the source view
-  a.view-src  查看原文    load the document into the source view (server function) and scroll to the clause
+  a.view-src  查看原文    load the document into the source view on screen (server function), scroll to the clause
   a.copy-ans  复制        copy the answer with its sources as plain text (the hidden <pre> of that answer)
 """
 
 SOURCE_VIEW_JS = r"""
 window.__pqa = { server: server, props: props, element: element };
+window.__pqaViews = (window.__pqaViews || []).filter((v) => v.element !== element && v.element.isConnected);
+window.__pqaViews.push(window.__pqa);
 if (!window.__pqaInstalled) {
   window.__pqaInstalled = true;
+  // Several tabs have a source view (chat, targets): a link opens the one that is on screen.
+  const currentView = () => {
+    const shown = window.__pqaViews.filter((v) => v.element.isConnected && v.element.offsetParent !== null);
+    return shown.length ? shown[shown.length - 1] : window.__pqa;
+  };
   const openSource = (href) => {
     const p = new URLSearchParams(href.replace(/^#/, ''));
-    const q = window.__pqa;
+    const q = currentView();
     const old = q.element.querySelector('#src-mark');
     q.element.classList.add('src-loading');
     q.server.source_view([p.get('src'), parseInt(p.get('s'), 10), parseInt(p.get('e'), 10)]).then((html) => {
@@ -170,4 +177,14 @@ table.doc-table .mono { font-family: var(--font-mono); font-size: .76rem; color:
 .sec-text { white-space: pre-wrap; font-size: .88rem; line-height: 1.7; padding: 4px 10px; margin: 2px 0 6px;
   border-left: 3px solid #bfdbfe; background: var(--background-fill-secondary); max-height: 360px; overflow-y: auto; }
 #upload-status { font-size: .92rem; white-space: pre-wrap; }
+
+/* comparison tables and targets */
+table.ans-table { border-collapse: collapse; width: 100%; margin: 6px 0; font-size: .9rem; line-height: 1.6; }
+table.ans-table th, table.ans-table td { border: 1px solid var(--border-color-primary); padding: 5px 8px;
+  vertical-align: top; text-align: left; }
+table.ans-table thead th { background: var(--background-fill-secondary); white-space: nowrap; }
+table.ans-table th.row-label { white-space: nowrap; font-weight: 600; }
+table.ans-table td.cell-none { color: var(--body-text-color-subdued); }
+.targets-table a.target-link { color: inherit !important; text-decoration: none !important; cursor: pointer; }
+.targets-table a.target-link:hover { color: #1d4ed8 !important; text-decoration: underline !important; }
 """

@@ -7,6 +7,7 @@ turn (question, answer, citations) that feedback and follow-up questions need.
 from __future__ import annotations
 
 import copy
+import tempfile
 import logging
 import time
 import uuid
@@ -115,6 +116,7 @@ class Handlers:
             "refused": final.refused,
             "backend": final.backend,
             "plain": render_answer_text(final),
+            "export": final.to_dict(),  # what 导出 writes: the answer with its table and citations
         }
         yield list(messages), session, ""
 
@@ -140,6 +142,52 @@ class Handlers:
                 for h in answer.hits[:3]
             ]
         return out
+
+    # -- export and targets ----------------------------------------------------------------------------------------
+    def export_last(self, session: dict | None) -> list[str] | None:
+        """Write the last answer of the session as .md and .docx (question, answer, sources); return both paths."""
+        from rag.export import export_answer, safe_stem
+
+        turns = list((session or {}).get("turns", {}).values())
+        if not turns:
+            raise RagError("还没有可以导出的回答：请先提问", "export requested before any answer")
+        turn = turns[-1]
+        folder = Path(tempfile.mkdtemp(prefix="policyqa-export-"))
+        stem = f"{safe_stem(turn['question'])}_{datetime.now().strftime('%H%M%S')}"
+        return [str(p) for p in export_answer(turn.get("export") or {"answer": turn["answer"],
+                                                                      "citations": turn["citations"]},
+                                              folder / stem, question=turn["question"])]
+
+    def _targets(self, place: str | None = None, year=None, measure: str | None = None) -> list:
+        from rag.targets import filter_targets
+
+        try:
+            year = int(year) if year not in (None, "", "全部") else None
+        except (TypeError, ValueError):
+            year = None
+        place = "" if place in (None, "全部") else str(place)
+        return filter_targets(list(self.assistant.retriever.index.targets), place=place, year=year,
+                              measure=(measure or "").strip())
+
+    def targets_view(self, place: str | None = None, year=None, measure: str | None = None) -> str:
+        """HTML of the targets table, filtered by place, year and measure (each row opens its clause)."""
+        return render.targets_table_html(self._targets(place, year, measure), self._docs())
+
+    def target_filters(self) -> tuple[list[str], list[str]]:
+        """Choices of the targets tab: places and years that have targets ('全部' first)."""
+        targets = self.assistant.retriever.index.targets
+        places = sorted({t.place for t in targets if t.place})
+        years = sorted({str(t.year) for t in targets if t.year})
+        return ["全部", *places], ["全部", *years]
+
+    def export_targets(self, place: str | None = None, year=None, measure: str | None = None) -> list[str]:
+        """Write the targets view as it is filtered to .md and .docx; return both paths."""
+        from rag.export import export_targets
+
+        rows = [t.to_dict() for t in self._targets(place, year, measure)]
+        titles = {d: r.doc.title for d, r in self._docs().items()}
+        folder = Path(tempfile.mkdtemp(prefix="policyqa-export-"))
+        return [str(p) for p in export_targets(rows, titles, folder / f"量化目标_{datetime.now().strftime('%H%M%S')}")]
 
     # -- feedback --------------------------------------------------------------------------------------------------
     def feedback(self, session: dict | None, index, vote) -> str:

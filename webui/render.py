@@ -13,11 +13,11 @@ import re
 from urllib.parse import quote as urlquote
 
 from rag.articles import cross_references
-from rag.render import render_answer_text
+from rag.render import cell_with_marks, render_answer_text
 from rag.store import DocRecord
 from rag.tables import row_cells, table_blocks
 from rag.textnorm import normalize_span
-from rag.types import Answer, Citation, Hit, Section
+from rag.types import Answer, AnswerTable, Citation, Hit, Section
 
 CONTEXT_CHARS = 220  # characters of section text shown around a quote in a citation card
 SOURCE_WINDOW = 120_000  # the source view shows at most this many characters each side of the clause
@@ -179,12 +179,30 @@ def related_html(hits: list[Hit], docs: dict[str, DocRecord], limit: int = 3) ->
     return f'<div class="related"><div class="related-label">可能相关</div><ul>{"".join(items)}</ul></div>'
 
 
+def answer_table_html(table: AnswerTable, numbers: set[int], token: str) -> str:
+    """A comparison answer: the ranking a superlative asks for, then the table, each cell's [n] linked to its card."""
+    head = "".join(f"<th>{esc(c)}</th>" for c in table.columns)
+    rows = []
+    for row in table.rows:
+        cells = []
+        for cell in row.cells:
+            cls = ' class="cell-none"' if not cell.citations else ""
+            cells.append(f"<td{cls}>{_markers(esc(cell_with_marks(cell)), numbers, token)}</td>")
+        rows.append(f'<tr><th class="row-label" title="{esc(row.doc)}">{esc(row.label)}</th>{"".join(cells)}</tr>')
+    summary = f'<div class="ans-text">{_markers(esc(table.summary), numbers, token)}</div>' if table.summary else ""
+    return (f'{summary}<table class="ans-table"><thead><tr><th>地区/文件</th>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
 def answer_html(answer: Answer, docs: dict[str, DocRecord], token: str) -> str:
-    """The final assistant message: answer text with linked [n], notices, citation cards, copy link and timing."""
+    """The final assistant message: answer text (a comparison as a table) with linked [n], notices, citation
+    cards, copy link and timing."""
     numbers = {c.n for c in answer.citations}
-    text = _markers(esc(answer.text), numbers, token)
-    parts = [f'<div class="ans{" ans-refused" if answer.refused else ""}">']
-    parts.append(f'<div class="ans-text">{text}</div>')
+    parts = [f'<div class="ans{" ans-refused" if answer.refused and answer.table is None else ""}">']
+    if answer.table is not None:
+        parts.append(answer_table_html(answer.table, numbers, token))
+    else:
+        parts.append(f'<div class="ans-text">{_markers(esc(answer.text), numbers, token)}</div>')
     notes = []
     if answer.rewritten_question and answer.rewritten_question != answer.question:
         notes.append(f"已理解为：{answer.rewritten_question}")
@@ -348,3 +366,27 @@ def section_tree_html(record: DocRecord, row: dict | None = None) -> str:
         out.append('<div class="muted">（没有识别出章节）</div>')
     out.append("</div>")
     return "".join(out)
+
+
+# -- targets -----------------------------------------------------------------------------------------------------
+def targets_table_html(targets: list, records: dict[str, DocRecord]) -> str:
+    """The targets view: one row per target (place, year, measure, value, clause); the clause opens the source view
+    at its span."""
+    if not targets:
+        return '<div class="muted">没有符合条件的量化目标。</div>'
+    rows = []
+    for t in targets:
+        value = f"{t.value:g}" if isinstance(t.value, float) else str(t.value)
+        title = records[t.doc].doc.title if t.doc in records else t.doc
+        link = esc(source_href(t.doc, t.start, t.end))
+        rows.append(
+            f'<tr class="target-row"><td class="nowrap">{esc(t.place or "—")}</td>'
+            f'<td class="nowrap">{esc(t.year or "—")}</td><td>{esc(t.measure)}</td>'
+            f'<td class="nowrap">{esc(t.comparator)}{esc(value)}{esc(t.unit)}</td>'
+            f'<td><a class="view-src target-link" href="{link}" title="{esc(title)}">{esc(t.quote)}</a></td></tr>'
+        )
+    return (
+        '<table class="doc-table targets-table"><thead><tr><th>地区</th><th>年份</th><th>指标</th><th>目标值</th>'
+        f'<th>原文（点击查看出处）</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<div class="muted">共 {len(targets)} 条。</div>'
+    )

@@ -9,6 +9,7 @@ import logging
 
 import gradio as gr
 
+from rag.errors import RagError
 from rag.progress import IngestProgress, describe
 
 from . import render
@@ -69,6 +70,11 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
                                                for q in examples]
                         gr.HTML("<div class='muted'>对回答点 👍 / 👎 帮助我们改进；右上角 🗑 清空对话。</div>",
                                 js_on_load=None)
+                        with gr.Row(equal_height=True):
+                            export_btn = gr.Button("📤 导出上一条回答（Markdown + Word）", size="sm",
+                                                   variant="secondary", elem_id="export-button", scale=1)
+                        export_files = gr.File(label="导出的文件", file_count="multiple", interactive=False,
+                                               elem_id="export-files", visible=True, height=90)
                     with gr.Column(scale=5, min_width=360):
                         with gr.Accordion("⚙️ 检索与回答设置", open=False, elem_id="settings"):
                             docs_filter = gr.Dropdown(h.doc_choices(), value=[], multiselect=True,
@@ -96,6 +102,24 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
                         gr.HTML("<div class='cite-label'>原文</div>", js_on_load=None)
                         gr.HTML(render.source_placeholder_html(), elem_id="source-view", js_on_load=SOURCE_VIEW_JS,
                                 server_functions=[source_view])
+
+            with gr.Tab("📊 指标", id="targets-tab") as targets_tab:
+                places, years = h.target_filters()
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=6, min_width=420):
+                        with gr.Row():
+                            t_place = gr.Dropdown(places, value="全部", label="地区", elem_id="targets-place",
+                                                  allow_custom_value=True)
+                            t_year = gr.Radio(years, value="全部", label="年份", elem_id="targets-year")
+                            t_measure = gr.Textbox(label="指标包含", placeholder="如：营业收入", elem_id="targets-measure")
+                        targets_table = gr.HTML(h.targets_view(), elem_id="targets-table", js_on_load=None)
+                        t_export = gr.Button("📤 导出当前列表（Markdown + Word）", size="sm", elem_id="targets-export")
+                        t_files = gr.File(label="导出的文件", file_count="multiple", interactive=False,
+                                          elem_id="targets-files", height=90)
+                    with gr.Column(scale=5, min_width=360):
+                        gr.HTML("<div class='cite-label'>原文</div>", js_on_load=None)
+                        gr.HTML(render.source_placeholder_html("点击左侧任一目标，在这里查看它所在的条款。"),
+                                elem_id="targets-source", js_on_load=SOURCE_VIEW_JS, server_functions=[source_view])
 
             with gr.Tab("📚 文档库", id="docs-tab"):
                 with gr.Row(equal_height=False):
@@ -129,6 +153,21 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
                 h.respond, chat_inputs, chat_outputs, show_progress="hidden", concurrency_id="answer",
                 api_visibility="private")
         chatbot.clear(new_session, None, session, queue=False, api_visibility="private")
+
+        def on_export(state: dict):
+            try:
+                return h.export_last(state)
+            except RagError as e:
+                gr.Warning(str(e))
+                return None
+
+        export_btn.click(on_export, [session], [export_files], api_visibility="private")
+        t_inputs = [t_place, t_year, t_measure]
+        for comp in (t_place, t_year):
+            comp.change(h.targets_view, t_inputs, [targets_table], queue=False, api_visibility="private")
+        t_measure.submit(h.targets_view, t_inputs, [targets_table], queue=False, api_visibility="private")
+        t_export.click(h.export_targets, t_inputs, [t_files], api_visibility="private")
+        targets_tab.select(h.targets_view, t_inputs, [targets_table], queue=False, api_visibility="private")
 
         def on_like(state: dict, data: gr.LikeData):
             msg = h.feedback(state, data.index, data.liked)
