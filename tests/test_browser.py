@@ -332,7 +332,11 @@ def test_export_an_answer_to_docx_and_read_it_back(page, tmp_path, artifacts_dir
 
     import docx
 
-    ask(page, "比较河南、深圳、绍兴对医疗器械企业的资金支持")
+    n = page.locator("#chat .ans-tools").count()
+    page.fill("#question textarea", "比较河南、深圳、绍兴对医疗器械企业的资金支持")
+    page.press("#question textarea", "Enter")
+    # a table is one retrieval per cell: give a loaded machine more time than one quote needs
+    page.wait_for_function(f"document.querySelectorAll('#chat .ans-tools').length > {n}", timeout=4 * TIMEOUT_MS)
     table = last_answer(page).locator("table.ans-table")
     assert table.locator("tbody tr").count() == 3
     page.locator("#export-button").click()

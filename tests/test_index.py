@@ -37,7 +37,7 @@ def test_manifest_records_model_chunker_and_document_hashes(corpus_index):
 def test_records_are_json_not_pickle(corpus_index):
     gen = current_generation(corpus_index)
     names = {p.name for p in gen.iterdir()}
-    assert names == {"manifest.json", "docs.jsonl", "chunks.jsonl", "vectors.npy", "vectors.faiss"}
+    assert names == {"manifest.json", "docs.jsonl", "chunks.jsonl", "vectors.npy", "vectors.faiss", "targets.jsonl"}
     first = json.loads((gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert {"chunk_id", "doc_id", "section_path", "text", "start", "end", "tokens"} <= set(first)
 

@@ -103,7 +103,7 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
                         gr.HTML(render.source_placeholder_html(), elem_id="source-view", js_on_load=SOURCE_VIEW_JS,
                                 server_functions=[source_view])
 
-            with gr.Tab("📊 指标", id="targets-tab") as targets_tab:
+            with gr.Tab("📊 指标", id="targets-tab"):
                 places, years = h.target_filters()
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=6, min_width=420):
@@ -167,7 +167,6 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
             comp.change(h.targets_view, t_inputs, [targets_table], queue=False, api_visibility="private")
         t_measure.submit(h.targets_view, t_inputs, [targets_table], queue=False, api_visibility="private")
         t_export.click(h.export_targets, t_inputs, [t_files], api_visibility="private")
-        targets_tab.select(h.targets_view, t_inputs, [targets_table], queue=False, api_visibility="private")
 
         def on_like(state: dict, data: gr.LikeData):
             msg = h.feedback(state, data.index, data.liked)

@@ -50,7 +50,13 @@ def asked_targets(row: CompareRow, targets: list[Target], index_dir: str | None 
     terms = {x for t in row.terms for x in (t, *synonyms.get(t, ()))}
     asked = {measure_group(term, index_dir) for term in terms} & set(measure_groups(index_dir))
     narrowed = [t for t in found if measure_group(t.measure, index_dir) in asked]
-    return narrowed or found
+    if not narrowed:
+        return found
+    # A measure asked by name gets the row's headline figure of it: the largest of the most common unit (a plan's
+    # province-wide total rather than each park's share).
+    units = [t.unit for t in narrowed]
+    unit = max(set(units), key=units.count)
+    return [max((t for t in narrowed if t.unit == unit), key=lambda t: t.value)]
 
 
 def _citation(n: int, t: Target, docs: dict) -> Citation | None:

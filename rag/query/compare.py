@@ -21,7 +21,7 @@ class CompareRow:
     label: str
     docs: tuple[str, ...]
     text: str  # the row's own question (the other places taken out), what its retrieval searches
-    years: tuple[int, ...] = ()  # the years the row's own question names ('深圳2025年…和越城2035年…')
+    years: tuple[int, ...] = ()  # the years the row's own question names ('甲市2025年…和乙区2035年…')
     terms: tuple[str, ...] = ()  # its content words
 
 
