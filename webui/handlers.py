@@ -7,11 +7,13 @@ turn (question, answer, citations) that feedback and follow-up questions need.
 from __future__ import annotations
 
 import copy
-import tempfile
 import logging
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
 
 from rag.errors import RagError
 from rag.render import render_answer_text
