@@ -21,23 +21,7 @@ if [ ${#missing[@]} -eq 0 ]; then  # package registered but the binary is gone
     REINSTALL=(--reinstall)
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    else
-        echo "install_browser.sh: need root (or sudo) to apt-get install ${missing[*]}" >&2
-        exit 1
-    fi
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-# A fresh container often has empty package lists: update only when apt has no candidate for a package.
-for p in "${missing[@]}"; do
-    if ! apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-        $SUDO apt-get update -qq
-        break
-    fi
-done
-$SUDO apt-get install -y -qq --no-install-recommends "${REINSTALL[@]}" "${missing[@]}"
+# shellcheck source=scripts/apt_install.sh
+. "$(dirname "$0")/apt_install.sh"
+apt_install install_browser.sh "${REINSTALL[@]}" "${missing[@]}"
 /usr/bin/chromium --version || true
