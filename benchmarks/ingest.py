@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from rag.embed_cache import cached_count  # noqa: E402
+
 NCP = Path(os.environ.get("NCP2020_DIR", ROOT.parent.parent / "shared" / "external" / "ncp2020")) / "docs"
 if not NCP.is_dir():
     NCP = Path("/work/shared/external/ncp2020/docs")
@@ -66,17 +67,6 @@ def progress_gaps(log: Path) -> tuple[int, float]:
               for m in re.finditer(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) 入库进度", log.read_text(encoding="utf-8"), re.M)]
     gaps = [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:])]
     return len(stamps), max(gaps, default=0.0)
-
-
-def cache_rows(index_dir: Path) -> int:
-    path = index_dir / "embed_cache.sqlite"
-    if not path.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
-            return db.execute("SELECT count(*) FROM vectors").fetchone()[0]
-    except sqlite3.Error:
-        return 0
 
 
 def resume(args) -> dict:
@@ -118,7 +108,7 @@ def resume(args) -> dict:
     with open(log1, "w") as err:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
         target = int(total * args.kill_at)
-        while proc.poll() is None and cache_rows(index) < target:
+        while proc.poll() is None and cached_count(index) < target:
             time.sleep(0.5)
         killed_after = time.perf_counter() - t0
         proc.send_signal(signal.SIGKILL)
@@ -126,7 +116,7 @@ def resume(args) -> dict:
     time.sleep(2)  # a few more loads after the kill
     stop.set()
     reader.join()
-    committed = cache_rows(index)
+    committed = cached_count(index)
     after_kill = load_index(index)
     old_intact = set(after_kill.docs) == set(base.docs) and len(after_kill.chunks) == len(base.chunks)
     say(f"killed after {killed_after:.0f} s with {committed} of {total} texts in the cache; old index intact: {old_intact}")

@@ -40,6 +40,19 @@ def storage_error(what_zh: str, what_en: str, e: BaseException, path: Path) -> S
     )
 
 
+def cached_count(index_dir: Path) -> int:
+    """How many vectors an index folder's cache holds, read without taking a write lock (0 when there is no cache
+    yet, or its table is not created yet): what a watcher of a running ingest reads."""
+    path = Path(index_dir) / CACHE_FILE
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute("SELECT count(*) FROM vectors").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
 class EmbeddingCache:
     """Vectors by (model fingerprint, text hash), committed batch by batch."""
 

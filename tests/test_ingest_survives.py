@@ -13,7 +13,6 @@ import re
 import resource
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.embed_cache import cached_count
 from rag.errors import StorageError
 from rag.ingest import _text_key, ingest
 from rag.parsing import CRASH_REASON, load_and_chunk, parse_one
@@ -59,17 +59,6 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def _cache_rows(index: Path) -> int:
-    path = index / "embed_cache.sqlite"
-    if not path.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
-            return db.execute("SELECT count(*) FROM vectors").fetchone()[0]
-    except sqlite3.Error:  # created but no table yet
-        return 0
-
-
 @pytest.fixture(scope="module")
 def killed_and_resumed(corpus_index, settings_factory, tmp_path_factory):
     """`rag ingest` of two notices (80 chunks) killed with SIGKILL once a batch is in the cache, then run again."""
@@ -87,7 +76,7 @@ def killed_and_resumed(corpus_index, settings_factory, tmp_path_factory):
     with open(tmp / "run1.log", "w") as err:
         proc = _rag("ingest", str(docs), "--index", str(index), "--json", stdout=subprocess.DEVNULL, stderr=err)
         deadline = time.monotonic() + 600
-        while proc.poll() is None and _cache_rows(index) < 1 and time.monotonic() < deadline:
+        while proc.poll() is None and cached_count(index) < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
         workers = _children(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)  # mid-ingest: some batches committed, the rest not embedded yet
@@ -96,7 +85,7 @@ def killed_and_resumed(corpus_index, settings_factory, tmp_path_factory):
     while any(Path(f"/proc/{w}").exists() for w in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     orphans = [w for w in workers if Path(f"/proc/{w}").exists()]
-    cached = _cache_rows(index)
+    cached = cached_count(index)
     after_kill = load_index(index)
     with open(tmp / "run2.log", "w") as err:
         second = _rag("ingest", str(docs), "--index", str(index), "--json", stdout=subprocess.PIPE, stderr=err, text=True)
