@@ -47,7 +47,8 @@ def answer_markdown(answer: dict, question: str = "") -> str:
         if table.get("summary"):
             lines += [table["summary"], ""]
         cols = table.get("columns") or []
-        lines.append("| 地区/文件 | " + " | ".join(_md_escape(c) for c in cols) + " |")
+        corner = table.get("corner") or "地区/文件"
+        lines.append(f"| {_md_escape(corner)} | " + " | ".join(_md_escape(c) for c in cols) + " |")
         lines.append("|" + "---|" * (len(cols) + 1))
         for row in table.get("rows") or []:
             cells = [_md_escape(_cell_text(c)) for c in row.get("cells") or []]
@@ -106,7 +107,7 @@ def answer_docx(answer: dict, path: str | Path, question: str = "") -> Path:
         rows = table.get("rows") or []
         t = doc.add_table(rows=len(rows) + 1, cols=len(cols) + 1)
         t.style = "Table Grid"
-        for j, name in enumerate(["地区/文件", *cols]):
+        for j, name in enumerate([table.get("corner") or "地区/文件", *cols]):
             t.cell(0, j).text = str(name)
         for i, row in enumerate(rows, 1):
             t.cell(i, 0).text = str(row.get("label", ""))

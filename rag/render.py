@@ -20,9 +20,9 @@ def cell_with_marks(cell) -> str:
     return text + "".join(f"[{n}]" for n in cell.citations)
 
 
-def markdown_table(table: AnswerTable, first: str = "地区/文件") -> str:
+def markdown_table(table: AnswerTable) -> str:
     """A comparison table as a Markdown table: one row per place or document, each cell its quote and [n]."""
-    lines = ["| " + " | ".join([first, *map(_md_cell, table.columns)]) + " |",
+    lines = ["| " + " | ".join([_md_cell(table.corner), *map(_md_cell, table.columns)]) + " |",
              "|" + "---|" * (len(table.columns) + 1)]
     for row in table.rows:
         cells = [_md_cell(cell_with_marks(c)) for c in row.cells]

@@ -159,9 +159,11 @@ class AnswerTable:
     columns: list[str]
     rows: list[TableRow] = field(default_factory=list)
     summary: str = ""  # what is said above the table (the ranking a superlative question asks for)
+    corner: str = "地区/文件"  # heading of the row-label column ('变化' in a change table between two versions)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"columns": list(self.columns), "rows": [r.to_dict() for r in self.rows], "summary": self.summary}
+        return {"columns": list(self.columns), "rows": [r.to_dict() for r in self.rows], "summary": self.summary,
+                "corner": self.corner}
 
 
 @dataclass

@@ -79,6 +79,27 @@ def test_change_table_between_versions(versions_assistant):
     assert "建设用地" in added and added.split("|")[2].strip() == "—"
 
 
+def test_change_table_is_a_table_in_json_and_ui(versions_assistant):
+    """The change table is a structured table (rendered as one by the UI, exported, in --json), not Markdown text:
+    each row's old cell cites the older document and its new cell the newer one."""
+    from webui.render import answer_html
+
+    answer = versions_assistant.ask("河南省水利工程管理条例和1997年版相比有什么变化？")
+    table = answer.table
+    assert table is not None and table.corner == "变化" and len(table.columns) == 2
+    assert sorted(r.label for r in table.rows) == ["修改", "修改", "删除", "新增"]
+    by_n = {c.n: c for c in answer.citations}
+    for row in table.rows:
+        old_cell, new_cell = row.cells
+        assert all(by_n[n].doc == OLD for n in old_cell.citations)
+        assert all(by_n[n].doc == NEW for n in new_cell.citations)
+        assert (row.label == "新增") == (not old_cell.citations) and (row.label == "删除") == (not new_cell.citations)
+    assert answer.to_dict()["table"]["corner"] == "变化"
+    html = answer_html(answer, versions_assistant.retriever.index.docs, "t")
+    shown = html.split('<pre class="plain-text"')[0]  # the hidden plain-text copy keeps a Markdown table
+    assert '<table class="ans-table">' in shown and "<th>变化</th>" in shown and "| 变化 |" not in shown
+
+
 def test_metadata_filters_on_real_files(versions_assistant):
     r = versions_assistant.retriever
     q = "发展目标"

@@ -190,7 +190,7 @@ def answer_table_html(table: AnswerTable, numbers: set[int], token: str) -> str:
             cells.append(f"<td{cls}>{_markers(esc(cell_with_marks(cell)), numbers, token)}</td>")
         rows.append(f'<tr><th class="row-label" title="{esc(row.doc)}">{esc(row.label)}</th>{"".join(cells)}</tr>')
     summary = f'<div class="ans-text">{_markers(esc(table.summary), numbers, token)}</div>' if table.summary else ""
-    return (f'{summary}<table class="ans-table"><thead><tr><th>地区/文件</th>{head}</tr></thead>'
+    return (f'{summary}<table class="ans-table"><thead><tr><th>{esc(table.corner)}</th>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from difflib import SequenceMatcher
 
-from ..types import Answer, Citation
+from ..render import markdown_table
+from ..types import Answer, AnswerTable, Citation, TableCell, TableRow
 from ..versions import Comparison, Unit, compare, issued_on
 
 KIND_LABELS = {"added": "新增", "removed": "删除", "changed": "修改"}
@@ -61,24 +62,24 @@ def change_table(plan, hits, docs, versions) -> Answer | None:
         return None
     old, new = docs[pair[0]], docs[pair[1]]
     comparison = _compare(old, new)
+    if not comparison.changes:
+        return Answer(text=f"《{new.doc.title}》{_label(new)}与{_label(old)}的条文相同，没有变化。", hits=list(hits))
     counts = {k: sum(c.kind == k for c in comparison.changes) for k in KIND_LABELS}
-    lines = [f"《{new.doc.title}》{_label(new)}与{_label(old)}相比：新增 {counts['added']} 条，删除 {counts['removed']} 条，"
-             f"修改 {counts['changed']} 条（其余 {comparison.unchanged} 条未变）。", "",
-             f"| 变化 | 旧版（{_label(old)}） | 新版（{_label(new)}） |", "| --- | --- | --- |"]
+    summary = (f"《{new.doc.title}》{_label(new)}与{_label(old)}相比：新增 {counts['added']} 条，删除 {counts['removed']} 条，"
+               f"修改 {counts['changed']} 条（其余 {comparison.unchanged} 条未变）。")
+    # A table like a comparison's (UI, CLI, --json, export): one row per change, the old and the new side cited.
+    table = AnswerTable(columns=[f"旧版（{_label(old)}）", f"新版（{_label(new)}）"], summary=summary, corner="变化")
     citations: list[Citation] = []
     for change in comparison.changes:
         cells = []
         for record, unit, other in ((old, change.old, change.new), (new, change.new, change.old)):
             if unit is None:
-                cells.append("—")
+                cells.append(TableCell("—"))
                 continue
             citations.append(_cite(len(citations) + 1, record, unit))
-            text = _snippet(unit.text, other.text if other else "").replace("|", "｜")
-            cells.append(f"{unit.label}：{text}[{len(citations)}]")
-        lines.append(f"| {KIND_LABELS[change.kind]} | {cells[0]} | {cells[1]} |")
-    if not comparison.changes:
-        lines = [f"《{new.doc.title}》{_label(new)}与{_label(old)}的条文相同，没有变化。"]
-    return Answer(text="\n".join(lines), citations=citations, hits=list(hits))
+            cells.append(TableCell(f"{unit.label}：{_snippet(unit.text, other.text if other else '')}", [len(citations)]))
+        table.rows.append(TableRow(label=KIND_LABELS[change.kind], doc=new.doc.doc_id, cells=cells))
+    return Answer(text=summary + "\n\n" + markdown_table(table), citations=citations, hits=list(hits), table=table)
 
 
 def note_older_versions(answer: Answer, docs, versions) -> Answer:
