@@ -21,7 +21,7 @@ from .embeddings import Embedder, get_embedder
 from .ingest import IngestReport, ingest
 from .retriever import Filters, Retriever
 from .settings import Settings
-from .store import DocRecord, StoredIndex
+from .store import DocRecord, Store
 from .textnorm import normalize_text
 from .types import Answer
 from .verify import enforce_verified
@@ -247,7 +247,7 @@ class Assistant:
         return final
 
 
-def index_generation(index: StoredIndex) -> str:
+def index_generation(index: Store) -> str:
     """A short id of one loaded index generation, from its manifest (documents, hashes, chunk counts, settings)."""
     return hashlib.sha1(json.dumps(index.manifest, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
 

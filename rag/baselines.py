@@ -55,7 +55,7 @@ class PolicyQASystem:
 
     def __init__(self, retriever, mode: str = "hybrid", name: str | None = None):
         self.retriever, self.mode, self.name = retriever, mode, name or mode
-        self.n_chunks = len(retriever.index.chunks)
+        self.n_chunks = len(retriever.index)
 
     def search(self, query: str, k: int) -> list[Ranked]:
         return [Ranked(h.chunk.doc_id, h.chunk.text) for h in self.retriever.search(query, k=k, mode=self.mode)]

@@ -137,12 +137,12 @@ def _filters(args):
 
 
 def cmd_docs(args) -> int:
-    from .store import load_index
+    from .store import open_store
     from .versions import doc_rows
 
     settings = _settings(args)
     _ensure_default_index(settings, args.json)
-    index = load_index(settings.index_dir)
+    index = open_store(settings, check=False)
     rows = doc_rows(index.docs)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
@@ -375,6 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", help="write a Markdown report with a chart (e.g. eval/report.md)")
     p.add_argument("--by-type", action="store_true", help="also print each set's tables by question type")
     p.add_argument("--limit", type=int, help="evaluate only the first N items of each set")
+    p.add_argument("--stores", nargs="+", choices=["local", "milvus"], metavar="STORE",
+                   help="evaluate each set on these store backends side by side (local milvus); a Milvus index "
+                        "is made from the set's local index, without embedding again")
     p.set_defaults(func=cmd_eval)
     return parser
 

@@ -166,8 +166,10 @@ def cmrc_index(passages, settings, data_sha: str, say: Callable[[str], None] = l
         for doc_id, text in passages:
             (tmp / doc_id).write_text(text, encoding="utf-8")
         tmp.rename(passage_dir)
-    key = json.dumps([settings.embedding_fingerprint(), settings.chunker_settings().fingerprint(),
-                      settings.faiss_index, data_sha], sort_keys=True)
+    # `auto` is exact at this size: the same key (and cached index) as `flat`; a Milvus index is its own
+    shape = "flat" if settings.faiss_index == "auto" else settings.faiss_index
+    key = json.dumps([settings.embedding_fingerprint(), settings.chunker_settings().fingerprint(), shape, data_sha]
+                     + ([settings.store] if settings.store != "local" else []), sort_keys=True)
     index_dir = CACHE_DIR / f"cmrc-index-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
     files = [passage_dir / doc_id for doc_id, _ in passages]
     from .store import read_manifest
@@ -219,3 +221,22 @@ def ensure_index(corpus: Path, index_dir: Path, settings, say=log.info, progress
     except IndexMismatchError as e:
         say(f"索引 {show_path(index_dir)} 的设置与当前不同，按当前设置重建（{e.log_message}）")
         ingest(folders, settings, index_dir=index_dir, rebuild=True, progress=progress)
+
+
+def on_store(index_dir: Path, settings, say=log.info) -> Path:
+    """The set's index on the settings' store backend: the local index itself, or a copy of it on another
+    backend (`<index>-milvus`, made from the local index's documents and stored vectors, nothing embedded
+    again; remade when the local index has changed)."""
+    from .store import copy_index, open_local, read_manifest, write_lock
+
+    index_dir = Path(index_dir)
+    if settings.store == "local":
+        return index_dir
+    target = index_dir.with_name(f"{index_dir.name}-{settings.store}")
+    local = read_manifest(index_dir) or {}
+    with write_lock(target):
+        there = read_manifest(target) or {}
+        if there.get("documents") != local.get("documents") or there.get("embedding") != local.get("embedding"):
+            say(f"由 {show_path(index_dir)} 的向量构建 {settings.store} 索引 {show_path(target)}（不重新计算向量）…")
+            copy_index(open_local(index_dir), target, settings)
+    return target

@@ -24,15 +24,13 @@ import numpy as np
 
 from .embed_cache import EmbeddingCache, storage_error
 from .embeddings import Embedder, get_embedder
-from .errors import (
-    BackendError, IndexCorruptError, IndexMismatchError, IndexNotFoundError, InputError, RagError,
-)
+from .errors import BackendError, IndexCorruptError, IndexMismatchError, InputError, RagError
 from .keyword import TOKENIZER_VERSION, tokenize
 from .loaders import SUPPORTED_SUFFIXES, doc_id_for, find_files
 from .parsing import Parsed, ParsePool, Parser, default_workers, load_and_chunk
 from .progress import IngestProgress, Progress
 from .settings import Settings
-from .store import DocRecord, StoredIndex, load_index, write_index, write_lock
+from .store import Store, open_store, text_key, write_lock
 
 log = logging.getLogger(__name__)
 
@@ -73,22 +71,25 @@ class IngestReport:
         }
 
 
-def _text_key(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+_text_key = text_key
 
 
-def _existing(index_dir: Path, settings: Settings, rebuild: bool) -> StoredIndex | None:
+def _existing(index_dir: Path, settings: Settings, rebuild: bool) -> Store:
+    """The index to update: the one there, or an empty one on --rebuild or when what is there is unreadable."""
     if rebuild:
-        return None
+        return _fresh(settings, index_dir)
     try:
-        return load_index(index_dir, settings.embedding_fingerprint(), settings.chunker_settings().fingerprint())
-    except IndexNotFoundError:
-        return None
+        return open_store(settings, index_dir, missing_ok=True)
     except IndexCorruptError as e:
         log.warning("existing index unreadable, building a fresh one: %s", e.log_message)
-        return None
-    except IndexMismatchError:
-        raise
+        return _fresh(settings, index_dir)
+
+
+def _fresh(settings: Settings, index_dir: Path) -> Store:
+    """An empty store of the configured backend at `index_dir` (its next write replaces whatever is there)."""
+    from .store import STORES
+
+    return STORES[settings.store](index_dir, settings, fresh=True)
 
 
 def ingest(
@@ -116,7 +117,7 @@ def ingest(
     chunker = settings.chunker_settings()
     with write_lock(index_dir):
         old = _existing(index_dir, settings, rebuild)
-        old_docs = dict(old.docs) if old else {}
+        old_docs = dict(old.summaries)
         own = index_dir.resolve()
         files = [f for f in find_files(paths) if own not in f.resolve().parents]  # never index the index itself
         found_ids: set[str] = set()
@@ -136,7 +137,7 @@ def ingest(
                 except OSError as e:
                     report.skipped.append((str(path), f"无法读取文件：{e.strerror or e}"))
                     continue
-                if sha == prev.doc.sha256:
+                if sha == prev.sha256:
                     keep_ids.append(doc_id)
                     report.unchanged.append(doc_id)
                     continue
@@ -153,11 +154,11 @@ def ingest(
             run.finish()
 
 
-def _finish(paths, settings: Settings, index_dir: Path, old: StoredIndex | None, parsed: list[Parsed], run: "_Run",
+def _finish(paths, settings: Settings, index_dir: Path, old: Store, parsed: list[Parsed], run: "_Run",
             report: IngestReport, keep_ids: list[str], found_ids: set[str], prune: bool, remove: list[str] | None,
             require_documents: bool) -> IngestReport:
     """Decide what the new generation holds (kept, new, updated, removed documents) and write it."""
-    old_docs = old.docs if old is not None else {}
+    old_docs = old.summaries
     chunker = settings.chunker_settings()
     new_docs = [(p.record, p.chunks, p.record.doc.doc_id in old_docs) for p in parsed]
     for rec, _, is_update in new_docs:
@@ -169,58 +170,38 @@ def _finish(paths, settings: Settings, index_dir: Path, old: StoredIndex | None,
         roots = [Path(p).resolve() for p in paths]
         dropped |= {
             d for d in set(old_docs) - found_ids
-            if any(r == Path(old_docs[d].doc.source).resolve().parent or r in Path(old_docs[d].doc.source).resolve().parents for r in roots)
+            if any(r == Path(old_docs[d].source).resolve().parent or r in Path(old_docs[d].source).resolve().parents for r in roots)
         }
     replaced = {rec.doc.doc_id for rec, _, _ in new_docs}
     report.removed = sorted(d for d in dropped if d in old_docs and d not in replaced)
 
-    # Assemble: kept documents first (their chunks and vectors as they were), then new/updated ones.
-    records: list[DocRecord] = []
-    all_chunks, all_tokens, vec_parts = [], [], []
-    if old is not None:
-        kept = [d for d in old.docs if d not in dropped and d not in replaced]
-        kept_set = set(kept)
-        idx = [i for i, c in enumerate(old.chunks) if c.doc_id in kept_set]
-        records.extend(old.docs[d] for d in kept)
-        all_chunks.extend(old.chunks[i] for i in idx)
-        all_tokens.extend(old.tokens[i] for i in idx)
-        if idx:
-            vec_parts.append(old.vectors[idx])
-    retokenised = old is not None and old.manifest.get("keyword") != TOKENIZER_VERSION
-    if not new_docs and not report.removed and old is not None and not retokenised:
-        report.n_docs, report.n_chunks = len(old.docs), len(old.chunks)
+    if not new_docs and not report.removed and old_docs:
+        report.n_docs, report.n_chunks = len(old_docs), len(old)
         report.seconds = time.perf_counter() - run.t0
         return report  # nothing changed: nothing to embed, nothing to write
-    for rec, chunks, _ in new_docs:
-        records.append(rec)
-        all_chunks.extend(chunks)
-    all_tokens.extend(run.tokens_in_order(parsed))
-    new_chunks = [c for _, chunks, _ in new_docs for c in chunks]
-    if new_chunks:
-        vec_parts.append(np.stack([run.vectors[_text_key(c.embed_text())] for c in new_chunks]))
-    dim = run.dim()
-    vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, dim), dtype=np.float32)
+    added = [(rec, chunks, np.stack([run.vectors[_text_key(c.embed_text())] for c in chunks]))
+             for rec, chunks, _ in new_docs]
+    kept = {d: s for d, s in old_docs.items() if d not in dropped and d not in replaced}
+    documents = {d: {"source": s.source, "sha256": s.sha256, "chunks": s.chunk_count} for d, s in kept.items()}
+    documents.update({r.doc.doc_id: {"source": r.doc.source, "sha256": r.doc.sha256, "chunks": r.chunk_count}
+                      for r, _, _ in added})
     manifest = {
-        "embedding": {**settings.embedding_fingerprint(), "dim": dim},
+        "store": old.name,
+        "embedding": {**settings.embedding_fingerprint(), "dim": run.dim()},
         "chunker": chunker.fingerprint(),
         "faiss": settings.faiss_index,
+        "nprobe": settings.nprobe,
         "keyword": TOKENIZER_VERSION,
-        "documents": {
-            r.doc.doc_id: {"source": r.doc.source, "sha256": r.doc.sha256, "chunks": r.chunk_count} for r in records
-        },
+        "documents": documents,
     }
-    from .targets import EXTRACTOR_VERSION, all_targets
-
-    manifest["targets"] = EXTRACTOR_VERSION
     run.report("write")
     try:
-        write_index(index_dir, records, all_chunks, all_tokens, vectors, manifest,
-                    targets=all_targets(records, str(index_dir)))
-    except OSError as e:  # disk full, no permission: write_index removed its half-written generation
+        old.write(added, set(report.removed), manifest, tokens=run.tokens_in_order(parsed))
+    except OSError as e:  # disk full, no permission: the store removed its half-written generation
         raise storage_error("写入索引", "writing the index", e, index_dir) from e
     run.written()
     report.wrote = True
-    report.n_docs, report.n_chunks = len(records), len(all_chunks)
+    report.n_docs, report.n_chunks = len(documents), sum(d["chunks"] for d in documents.values())
     report.seconds = time.perf_counter() - run.t0
     return report
 
@@ -229,13 +210,13 @@ class _Run:
     """The embedding side of one ingest: takes parsed files as they come, embeds their new texts in batches, commits
     each batch to the resume cache, tokenises chunks in a thread, and reports progress."""
 
-    def __init__(self, settings: Settings, index_dir: Path, old: StoredIndex | None, embedder: Embedder | None,
+    def __init__(self, settings: Settings, index_dir: Path, old: Store, embedder: Embedder | None,
                  progress: Progress | None, t0: float):
         self.settings, self.index_dir, self.progress, self.t0 = settings, index_dir, progress, t0
         self._embedder = embedder
         self.old = old
         self.vectors: dict[str, np.ndarray] = {}
-        self._dim = old.dim if old is not None else 0
+        self._dim = int(old.manifest["embedding"]["dim"]) if len(old.summaries) else 0
         self.cache: EmbeddingCache | None = None
         self._tokens: dict[int, Future] = {}
         self._tokenizer = ThreadPoolExecutor(max_workers=1)  # jieba runs while the model (GIL released) encodes
@@ -257,8 +238,6 @@ class _Run:
         self.docs_total = pool.total
         if pool.done:
             return []
-        if self.old is not None:  # the live index is the first cache: a text it holds is never embedded again
-            self.vectors = {_text_key(c.embed_text()): self.old.vectors[i] for i, c in enumerate(self.old.chunks)}
         batch, dim = getattr(self.embedder(), "batch_size", 32), self.dim()
         self.cache = EmbeddingCache(self.index_dir, self.settings.embedding_fingerprint(), dim)
         resumable = self.cache.load()
@@ -291,6 +270,8 @@ class _Run:
                 parsed[res.index] = res
                 self.chunks_total += len(res.chunks)
                 self._tokens[res.index] = self._tokenizer.submit(lambda cs=res.chunks: [tokenize(c.embed_text()) for c in cs])
+                # the live index is the first cache: a text it holds is never embedded again
+                self.vectors.update(self.old.vectors_for([_text_key(c.embed_text()) for c in res.chunks]))
                 for c in res.chunks:
                     text = c.embed_text()
                     key = _text_key(text)
@@ -379,7 +360,7 @@ def _nothing_found(paths: list[str | Path], skipped: list[tuple[str, str]]) -> I
 
 def index_is_stale(settings: Settings, index_dir: Path | None = None, corpus: Path | None = None) -> bool:
     """True when the index is missing, unreadable, built under other settings, or behind the corpus folder."""
-    from .store import check_compatible, read_manifest
+    from .store import FORMAT_VERSION, check_compatible, read_manifest
 
     index_dir = Path(index_dir or settings.index_dir)
     manifest = read_manifest(index_dir)
@@ -389,8 +370,8 @@ def index_is_stale(settings: Settings, index_dir: Path | None = None, corpus: Pa
         check_compatible(manifest, settings.embedding_fingerprint(), settings.chunker_settings().fingerprint(), index_dir)
     except IndexMismatchError:
         return True
-    if manifest.get("keyword") != TOKENIZER_VERSION:
-        return True  # an ingest rewrites the keyword tokens without re-embedding
+    if manifest.get("keyword") != TOKENIZER_VERSION or manifest.get("format", 1) < FORMAT_VERSION:
+        return True  # an older keyword index or format: loading upgrades it without re-embedding
     docs = manifest.get("documents", {})
     for path in find_files([corpus or settings.corpus_dir]):
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:

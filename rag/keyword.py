@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
 import threading
-from collections import Counter
-
 import numpy as np
 
 from .lexicon import load_list
@@ -85,35 +84,151 @@ def joined_terms(query: str, vocabulary, max_len: int = 6) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-class BM25:
-    """Okapi BM25 over pre-tokenised chunks (k1=1.5, b=0.75)."""
+class KeywordMatrix:
+    """Okapi BM25 (k1=1.5, b=0.75) over a sparse chunk x term matrix, in files that load memory-mapped.
 
-    def __init__(self, docs_tokens: list[list[str]], k1: float = 1.5, b: float = 0.75):
-        self.n = len(docs_tokens)
+    Two forms of one matrix: term frequencies by chunk row (CSR, uint16: rows are dropped and appended when
+    documents change) and BM25 weights by term column (CSC, float32: a query sums the columns of its words, so a
+    search costs what its words' postings cost, never a loop over chunks). Weights are computed exactly as a
+    per-term loop over postings in float32 would, so scores match the former in-memory index bit for bit."""
+
+    FILES = ("kw_vocab.json", "kw_tf_indptr.npy", "kw_tf_indices.npy", "kw_tf_data.npy", "kw_lengths.npy",
+             "kw_w_indptr.npy", "kw_w_indices.npy", "kw_w_data.npy")
+
+    def __init__(self, vocab: list[str], tf_indptr, tf_indices, tf_data, lengths, w_indptr=None, w_indices=None,
+                 w_data=None, k1: float = 1.5, b: float = 0.75):
+        self.vocab = vocab
+        self.col = {t: i for i, t in enumerate(vocab)}
+        self.tf_indptr, self.tf_indices, self.tf_data = tf_indptr, tf_indices, tf_data
+        self.lengths = lengths
+        self.n = len(lengths)
         self.k1, self.b = k1, b
-        self.lengths = np.array([len(t) for t in docs_tokens], dtype=np.float32)
-        self.avgdl = float(self.lengths.mean()) if self.n else 0.0
-        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        tmp: dict[str, list[tuple[int, int]]] = {}
-        for i, toks in enumerate(docs_tokens):
-            for term, tf in Counter(toks).items():
-                tmp.setdefault(term, []).append((i, tf))
-        for term, plist in tmp.items():
-            idx = np.array([p[0] for p in plist], dtype=np.int64)
-            tf = np.array([p[1] for p in plist], dtype=np.float32)
-            self.postings[term] = (idx, tf)
+        if w_indptr is None:
+            w_indptr, w_indices, w_data = self._weights()
+        self.w_indptr, self.w_indices, self.w_data = w_indptr, w_indices, w_data
+
+    # -- building ---------------------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, token_lists, vocab: list[str] | None = None) -> "KeywordMatrix":
+        """From one token list per chunk (in chunk order)."""
+        vocab = list(vocab or [])
+        indptr, indices, data, lengths = cls._rows(token_lists, vocab)
+        return cls(vocab, indptr, indices, data, lengths)
+
+    @staticmethod
+    def _rows(token_lists, vocab: list[str]):
+        col = {t: i for i, t in enumerate(vocab)}
+        parts_i, parts_d, counts, lengths = [], [], [], []
+        memo: dict[int, tuple] = {}  # the same token list object (a repeated text) is counted once
+        for toks in token_lists:
+            row = memo.get(id(toks))
+            if row is None:
+                ids = np.fromiter((col.setdefault(t, len(col)) for t in toks), dtype=np.int32, count=len(toks))
+                u, c = np.unique(ids, return_counts=True)
+                row = memo[id(toks)] = (u.astype(np.int32), np.minimum(c, 65535).astype(np.uint16), toks)
+            parts_i.append(row[0])
+            parts_d.append(row[1])
+            counts.append(len(row[0]))
+            lengths.append(len(toks))
+        vocab[len(vocab):] = list(col)[len(vocab):]
+        indptr = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        indices = np.concatenate(parts_i) if parts_i else np.zeros(0, np.int32)
+        data = np.concatenate(parts_d) if parts_d else np.zeros(0, np.uint16)
+        return indptr, indices, data, np.asarray(lengths, dtype=np.float32)
+
+    def changed(self, keep_rows: np.ndarray, new_token_lists) -> "KeywordMatrix":
+        """A new matrix: the rows kept (in order) followed by new chunks' rows; the vocabulary only grows."""
+        vocab = list(self.vocab)
+        n_indptr, n_indices, n_data, n_len = self._rows(new_token_lists, vocab)
+        starts, ends = self.tf_indptr[keep_rows], self.tf_indptr[keep_rows + 1]
+        sizes = ends - starts
+        if len(keep_rows) == self.n:
+            k_indices, k_data = np.asarray(self.tf_indices), np.asarray(self.tf_data)
+        else:
+            take = _ranges(starts, sizes)
+            k_indices, k_data = np.asarray(self.tf_indices)[take], np.asarray(self.tf_data)[take]
+        indptr = np.zeros(len(keep_rows) + len(n_len) + 1, dtype=np.int64)
+        np.cumsum(np.concatenate([sizes, np.diff(n_indptr)]), out=indptr[1:])
+        return KeywordMatrix(vocab, indptr, np.concatenate([k_indices, n_indices]),
+                             np.concatenate([k_data, n_data]),
+                             np.concatenate([np.asarray(self.lengths)[keep_rows], n_len]))
+
+    def _weights(self):
+        from scipy.sparse import csr_matrix
+
+        n, v = self.n, len(self.vocab)
+        tf = csr_matrix((np.asarray(self.tf_data, dtype=np.float32), np.asarray(self.tf_indices),
+                         np.asarray(self.tf_indptr)), shape=(n, v)).tocsc()
+        tf.sort_indices()
+        indptr, rows, tfv = tf.indptr.astype(np.int64), tf.indices.astype(np.int32), tf.data.astype(np.float32)
+        if not n:
+            return indptr, rows, tfv
+        lengths = np.asarray(self.lengths, dtype=np.float32)
+        avgdl = float(lengths.mean())
+        norm = self.k1 * (1 - self.b + self.b * lengths / max(avgdl, 1e-9))
+        df = np.diff(indptr)
+        idf = np.array([math.log(1 + (n - d + 0.5) / (d + 0.5)) for d in df.tolist()], dtype=np.float64)
+        # per term as the postings loop did: python-float idf times float32 tf, all in float32
+        idf32 = np.repeat(idf.astype(np.float32), df)
+        w = idf32 * tfv
+        w *= np.float32(self.k1 + 1)
+        w /= tfv + norm[rows]
+        return indptr, rows, w.astype(np.float32)
+
+    # -- files ------------------------------------------------------------------------------------------------
+    def save(self, folder) -> None:
+        from pathlib import Path
+
+        folder = Path(folder)
+        (folder / "kw_vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
+        for name, arr in (("kw_tf_indptr", self.tf_indptr), ("kw_tf_indices", self.tf_indices),
+                          ("kw_tf_data", self.tf_data), ("kw_lengths", self.lengths), ("kw_w_indptr", self.w_indptr),
+                          ("kw_w_indices", self.w_indices), ("kw_w_data", self.w_data)):
+            np.save(folder / f"{name}.npy", np.asarray(arr), allow_pickle=False)
+
+    @classmethod
+    def load(cls, folder) -> "KeywordMatrix":
+        from pathlib import Path
+
+        folder = Path(folder)
+        vocab = json.loads((folder / "kw_vocab.json").read_text(encoding="utf-8"))
+        arrays = [np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in (
+            "kw_tf_indptr", "kw_tf_indices", "kw_tf_data", "kw_lengths", "kw_w_indptr", "kw_w_indices", "kw_w_data")]
+        arrays[3] = np.asarray(arrays[3])  # lengths: small, read often
+        arrays[4] = np.asarray(arrays[4])  # column pointers: one per word
+        return cls(vocab, *arrays)
+
+    # -- querying ---------------------------------------------------------------------------------------------
+    def df(self, term: str) -> int:
+        c = self.col.get(term)
+        return 0 if c is None else int(self.w_indptr[c + 1] - self.w_indptr[c])
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and self.df(term) > 0
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
-        """BM25 score of every chunk for the query tokens."""
+        """BM25 score of every chunk (float32, one per row)."""
         out = np.zeros(self.n, dtype=np.float32)
-        if not self.n:
-            return out
-        norm = self.k1 * (1 - self.b + self.b * self.lengths / max(self.avgdl, 1e-9))
         for term in set(query_tokens):
-            if term not in self.postings:
+            c = self.col.get(term)
+            if c is None:
                 continue
-            idx, tf = self.postings[term]
-            df = len(idx)
-            idf = math.log(1 + (self.n - df + 0.5) / (df + 0.5))
-            out[idx] += idf * tf * (self.k1 + 1) / (tf + norm[idx])
+            s, e = int(self.w_indptr[c]), int(self.w_indptr[c + 1])
+            if e > s:
+                out[self.w_indices[s:e]] += self.w_data[s:e]
         return out
+
+
+def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Concatenated aranges [starts[i], starts[i] + sizes[i])."""
+    total = int(sizes.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    nz = sizes > 0
+    starts, sizes = starts[nz], sizes[nz]
+    steps = np.ones(total, dtype=np.int64)
+    offs = np.cumsum(sizes)[:-1]
+    steps[0] = starts[0]
+    steps[offs] = starts[1:] - (starts[:-1] + sizes[:-1] - 1)
+    return np.cumsum(steps)

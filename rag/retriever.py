@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -11,9 +10,9 @@ import numpy as np
 
 from .embeddings import Embedder, get_embedder
 from .filters import Filters
-from .keyword import BM25, joined_terms, tokenize
+from .keyword import joined_terms, tokenize
 from .settings import Settings
-from .store import StoredIndex, load_index
+from .store import Ranked, Store, open_store
 from .types import Hit
 
 if TYPE_CHECKING:
@@ -24,16 +23,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Retriever:
-    """Search one index by dense vectors, keywords, or both fused (weighted min-max or reciprocal rank)."""
+    """Search one index by dense vectors, keywords, or both fused (weighted min-max or reciprocal rank).
 
-    index: StoredIndex
+    The index is any `Store` (local files or Milvus): each signal comes back as its best candidates plus the
+    signal's range over the whole index; fusion happens here, the same for every backend. Weighted fusion is
+    exact: candidates are widened until no chunk outside them could outscore the k-th (a threshold bound)."""
+
+    index: Store
     embedder: Embedder
     settings: Settings = field(default_factory=Settings)
 
     def __post_init__(self) -> None:
-        self.bm25 = BM25(self.index.tokens)
-        self._doc_of = np.array([c.doc_id for c in self.index.chunks], dtype=object)
-        self._lock = threading.Lock()
+        self.bm25 = self.index.keyword_stats  # document frequencies the answerer weighs question words by
         self._query_vectors: dict[str, np.ndarray] = {}  # one question is searched more than once (parts, places)
         from .versions import issued_on, version_map
 
@@ -43,9 +44,9 @@ class Retriever:
 
     @classmethod
     def load(cls, index_dir, settings: Settings | None = None, embedder: Embedder | None = None) -> "Retriever":
-        """Load an index from disk (checked against the settings) with the embedder it was built with."""
+        """Open an index (checked against the settings) with the embedder it was built with."""
         settings = settings or Settings()
-        index = load_index(index_dir, settings.embedding_fingerprint(), settings.chunker_settings().fingerprint())
+        index = open_store(settings, index_dir)
         embedder = embedder or get_embedder(settings.embed_backend, settings.embed_model or None)
         return cls(index, embedder, settings)
 
@@ -54,33 +55,19 @@ class Retriever:
         return {d for d, rec in self.index.docs.items()
                 if filters.allows(rec, self.versions.get(d), self._replaced_on.get(d, ""))}
 
-    def _mask(self, filters: Filters) -> np.ndarray | None:
-        if not filters and not self._replaced_on:  # replaced versions are hidden unless asked for
-            return None
-        allowed = self.allowed_docs(filters)
-        return np.array([d in allowed for d in self._doc_of], dtype=bool)
-
-    def dense_scores(self, query: str) -> np.ndarray:
-        """Cosine similarity of the query to every chunk, through the FAISS index."""
-        n = len(self.index.chunks)
-        out = np.full(n, -1.0, dtype=np.float32)
-        if not n:
-            return out
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's embedding (cached per text)."""
         q = self._query_vectors.get(query)
         if q is None:
-            q = self.embedder.embed_query(query)[None, :]
+            q = self.embedder.embed_query(query)
             if len(self._query_vectors) > 256:
                 self._query_vectors.clear()
             self._query_vectors[query] = q
-        with self._lock:
-            scores, ids = self.index.faiss_index.search(q, n)
-        valid = ids[0] >= 0
-        out[ids[0][valid]] = scores[0][valid]
-        return out
+        return q
 
-    def keyword_scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk (query words as jieba cuts them, plus index words that cut split)."""
-        return self.bm25.scores(tokenize(query, for_query=True) + joined_terms(query, self.bm25.postings))
+    def query_tokens(self, query: str) -> list[str]:
+        """Query words as jieba cuts them, plus index words that cut split."""
+        return tokenize(query, for_query=True) + joined_terms(query, self.bm25)
 
     def plan(self, question: str, rewritten: str | None = None) -> "QueryPlan":
         """Read a question (and its standalone rewrite, for a follow-up) into a QueryPlan with its places resolved
@@ -158,46 +145,97 @@ class Retriever:
 
     def _search(self, query: str, k: int, mode: str | None, filters, prefer: frozenset[str] = frozenset()) -> list[Hit]:
         mode = mode or self.settings.retrieval_mode
-        n = len(self.index.chunks)
+        n = len(self.index)
         if not n or not query.strip():
             return []
-        dense = self.dense_scores(query) if mode in ("hybrid", "dense") else np.zeros(n, dtype=np.float32)
-        kw = self.keyword_scores(query) if mode in ("hybrid", "keyword") else np.zeros(n, dtype=np.float32)
-        if mode == "dense":
-            fused = dense.copy()
-        elif mode == "keyword":
-            fused = kw.copy()
-        else:
-            fused = self._fuse(dense, kw)
-            if prefer and self.settings.place_bonus:
+        f = Filters.of(filters)
+        allowed = self.allowed_docs(f) if f or self._replaced_on else None  # replaced versions hidden unless asked
+        if allowed is not None and not allowed:
+            return []
+        q = self.query_vector(query) if mode in ("hybrid", "dense") else None
+        tokens = self.query_tokens(query) if mode in ("hybrid", "keyword") else None
+        prefer = prefer if mode == "hybrid" and self.settings.place_bonus else frozenset()
+        want = max(CANDIDATES, 4 * k)
+        while True:
+            lists = [self.index.dense(q, want, allowed) if q is not None else None,
+                     self.index.keyword(query, tokens, want, allowed) if tokens is not None else None]
+            if prefer:
                 # A question about one place ("某省…的发展目标") prefers that place's documents; a soft bonus,
                 # not a filter, so a clause elsewhere that answers far better still ranks.
-                fused = fused + self.settings.place_bonus * np.isin(self._doc_of, list(prefer))
-        mask = self._mask(Filters.of(filters))
-        if mask is not None:
-            fused = np.where(mask, fused, -np.inf)
-        if mode == "keyword":
-            fused = np.where(kw > 0, fused, -np.inf)
-        order = np.argsort(-fused, kind="stable")[:k]
-        hits = []
-        for rank, i in enumerate(order):
-            if not np.isfinite(fused[i]):
-                break
-            hits.append(
-                Hit(
-                    chunk=self.index.chunks[i],
-                    score=float(fused[i]),
-                    scores={"dense": float(dense[i]), "keyword": float(kw[i])},
-                    rank=rank + 1,
-                )
-            )
-        return hits
+                within = set(prefer) if allowed is None else set(prefer) & allowed
+                lists += [self.index.dense(q, want, within), self.index.keyword(query, tokens, want, within)]
+            hits, exact = self._fuse(lists, k, mode, prefer)
+            if exact or want >= n:
+                return hits
+            want *= 4
 
-    def _fuse(self, dense: np.ndarray, kw: np.ndarray) -> np.ndarray:
+    def _fuse(self, lists: list[Ranked | None], k: int, mode: str, prefer: frozenset[str]) -> tuple[list[Hit], bool]:
+        """Fuse the signals' candidates into the top k; also whether no chunk outside them could rank higher."""
+        dense, kw = lists[0], lists[1]
+        ids = np.unique(np.concatenate([r.ids for r in lists if r is not None]).astype(np.int64))
+        if not len(ids):
+            return [], all(r.complete for r in lists if r is not None)
+        d = _scores_at(dense, ids) if dense is not None else np.zeros(len(ids), dtype=np.float32)
+        s = _scores_at(kw, ids) if kw is not None else np.zeros(len(ids), dtype=np.float32)
         w = self.settings.dense_weight
-        if self.settings.fusion == "rrf":
-            return w * _rrf(dense, self.settings.rrf_k) + (1 - w) * _rrf(kw, self.settings.rrf_k, zero_is_missing=True)
-        return w * _minmax(dense) + (1 - w) * _minmax(kw)
+        if mode == "dense":
+            fused, ok = d, np.ones(len(ids), dtype=bool)
+        elif mode == "keyword":
+            fused, ok = s, s > 0
+        elif self.settings.fusion == "rrf":
+            fused = w * _rrf(dense, ids, self.settings.rrf_k) + (1 - w) * _rrf(kw, ids, self.settings.rrf_k, True)
+            ok = np.ones(len(ids), dtype=bool)
+        else:
+            fused = w * _minmax(d, dense.lo, dense.hi) + (1 - w) * _minmax(s, kw.lo, kw.hi)
+            ok = np.ones(len(ids), dtype=bool)
+        if prefer:
+            fused = fused + self.settings.place_bonus * np.isin(self.index.doc_of(ids), list(prefer))
+        ids, fused, d, s = ids[ok], fused[ok], d[ok], s[ok]
+        order = np.lexsort((ids, -fused))[:k]
+        chunks = self.index.chunks_at(ids[order])
+        hits = [Hit(chunk=c, score=float(fused[i]), scores={"dense": float(d[i]), "keyword": float(s[i])},
+                    rank=r + 1) for r, (i, c) in enumerate(zip(order, chunks))]
+        return hits, self._exact(lists, mode, fused[order], k)
+
+    def _exact(self, lists: list[Ranked | None], mode: str, top: np.ndarray, k: int) -> bool:
+        """Could a chunk outside the candidates outscore the k-th hit? (no: the hits are exact)"""
+        if mode in ("dense", "keyword") or self.settings.fusion == "rrf":
+            return True  # one signal's own top k; RRF over candidates is by construction over their ranks
+        w = self.settings.dense_weight
+
+        def bound(dense: Ranked, kw: Ranked) -> float:
+            if dense.complete:
+                return -np.inf  # every allowed chunk is a candidate already
+            d_last = float(dense.scores[-1]) if len(dense.scores) else dense.lo
+            k_last = 0.0 if kw.complete or not len(kw.scores) else float(kw.scores[-1])
+            return (w * float(_minmax(np.float32([d_last]), dense.lo, dense.hi)[0])
+                    + (1 - w) * float(_minmax(np.float32([k_last]), kw.lo, kw.hi)[0]))
+
+        limit = bound(lists[0], lists[1])
+        if len(lists) > 2:
+            limit = max(limit, bound(lists[2], lists[3]) + self.settings.place_bonus)
+        if limit == -np.inf:
+            return True
+        return len(top) >= k and float(top[-1]) >= limit
+
+
+CANDIDATES = 200  # first candidates per signal; widened while the threshold bound says more could rank
+
+
+def _scores_at(r: Ranked, ids: np.ndarray) -> np.ndarray:
+    """The signal's score of each id: from its list where listed, else exactly from the store."""
+    pos = {int(i): j for j, i in enumerate(r.ids)}
+    out = np.zeros(len(ids), dtype=np.float32)
+    missing = []
+    for j, i in enumerate(ids.tolist()):
+        p = pos.get(i)
+        if p is None:
+            missing.append(j)
+        else:
+            out[j] = r.scores[p]
+    if missing and not r.complete:  # a complete list holds every allowed chunk that scores above zero
+        out[missing] = r.score_of(ids[missing])
+    return out
 
 
 def _interleave(lists: list[list[Hit]], k: int) -> list[Hit]:
@@ -212,18 +250,17 @@ def _interleave(lists: list[list[Hit]], k: int) -> list[Hit]:
     return [Hit(h.chunk, h.score, h.scores, rank=i + 1) for i, h in enumerate(merged[:k])]
 
 
-def _minmax(x: np.ndarray) -> np.ndarray:
-    lo, hi = float(x.min()), float(x.max())
+def _minmax(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     if hi - lo < 1e-9:
         return np.zeros_like(x)
     return (x - lo) / (hi - lo)
 
 
-def _rrf(scores: np.ndarray, k: int, zero_is_missing: bool = False) -> np.ndarray:
-    order = np.argsort(-scores, kind="stable")
-    ranks = np.empty(len(scores), dtype=np.float32)
-    ranks[order] = np.arange(1, len(scores) + 1, dtype=np.float32)
-    out = 1.0 / (k + ranks)
+def _rrf(r: Ranked, ids: np.ndarray, k: int, zero_is_missing: bool = False) -> np.ndarray:
+    """Reciprocal rank of each candidate in the signal's list (a candidate it did not list: beyond it)."""
+    rank = {int(i): j + 1 for j, i in enumerate(r.ids)}
+    scores = _scores_at(r, ids)
+    out = np.array([1.0 / (k + rank.get(int(i), len(r.ids) + 1)) for i in ids], dtype=np.float32)
     if zero_is_missing:
         out = np.where(scores > 0, out, 0.0)
     return out

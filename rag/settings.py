@@ -58,8 +58,16 @@ class Settings(BaseSettings):
     # at least one; 0 parses in the ingesting process, without protection from a parser that crashes)
     ingest_workers: int | None = Field(default=None, ge=0, le=64)
 
-    # Vector index kind: exact inner product, or approximate for large corpora
-    faiss_index: Literal["flat", "hnsw", "ivf"] = "flat"
+
+    # Where the index lives: `local` files (FAISS + keyword matrix) or a Milvus collection (extra `milvus`)
+    store: Literal["local", "milvus"] = "local"
+    # Milvus Lite file (one machine) or http(s)://host:19530 (a Milvus server or cluster); token for the latter
+    milvus_uri: str = ""
+    milvus_token: SecretStr = SecretStr("")
+
+    # Vector index kind: `auto` is exact below 100k vectors and IVF beyond (rag.store.local.FLAT_BELOW)
+    faiss_index: Literal["auto", "flat", "hnsw", "ivf"] = "auto"
+    nprobe: int = Field(default=32, ge=1, le=4096)  # IVF lists searched per query
 
     # Retrieval
     retrieval_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"

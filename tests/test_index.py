@@ -35,11 +35,15 @@ def test_manifest_records_model_chunker_and_document_hashes(corpus_index):
 
 
 def test_records_are_json_not_pickle(corpus_index):
+    import sqlite3
+
     gen = current_generation(corpus_index)
     names = {p.name for p in gen.iterdir()}
-    assert names == {"manifest.json", "docs.jsonl", "chunks.jsonl", "vectors.npy", "vectors.faiss", "targets.jsonl"}
-    first = json.loads((gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()[0])
-    assert {"chunk_id", "doc_id", "section_path", "text", "start", "end", "tokens"} <= set(first)
+    assert {"manifest.json", "records.sqlite", "vectors.npy", "vectors.faiss", "kw_vocab.json"} <= names
+    assert not any(n.endswith((".pkl", ".pickle", ".jsonl")) for n in names)
+    with sqlite3.connect(gen / "records.sqlite") as db:
+        first = json.loads(db.execute("SELECT chunk FROM chunks ORDER BY id LIMIT 1").fetchone()[0])
+    assert {"chunk_id", "doc_id", "section_path", "text", "start", "end"} <= set(first) and "tokens" not in first
 
 
 def test_reingest_unchanged_corpus_embeds_and_writes_nothing(index_copy, settings_factory):
@@ -51,34 +55,28 @@ def test_reingest_unchanged_corpus_embeds_and_writes_nothing(index_copy, setting
 
 
 def test_index_from_an_older_tokenizer_is_retokenised_not_reembedded(index_copy, settings_factory):
-    """An index written before the keyword tokenizer changed (its manifest names another tokenizer) gets today's
-    tokens on load, and the next ingest rewrites it with them without embedding anything."""
+    """An index written before the keyword tokenizer changed (its manifest names another tokenizer) is stale for
+    the app, and loading it rewrites its keyword index with today's tokens, keeping the vectors."""
+    import numpy as np
+
     from rag.keyword import BIGRAM_PREFIX, TOKENIZER_VERSION
 
     gen = current_generation(index_copy)
     manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["keyword"] == TOKENIZER_VERSION
-    manifest.pop("keyword")
+    manifest["keyword"] = "jieba-search/1"
     (gen / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-    lines = (gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-    old_tokens = []
-    for line in lines:
-        j = json.loads(line)
-        old_tokens.append({**j, "tokens": [t for t in j["tokens"] if not t.startswith(BIGRAM_PREFIX)]})
-    (gen / "chunks.jsonl").write_text("".join(json.dumps(j, ensure_ascii=False) + "\n" for j in old_tokens),
-                                      encoding="utf-8")
-
-    loaded = load_index(index_copy)
-    assert all(any(t.startswith(BIGRAM_PREFIX) for t in toks) for toks in loaded.tokens)
+    vectors = np.load(gen / "vectors.npy")
     settings = settings_factory(index_copy)
     assert index_is_stale(settings, index_copy, CORPUS)  # so the app and the default index get rewritten
-    report = ingest([CORPUS], settings)
-    assert report.wrote and report.n_embedded == 0
+    loaded = load_index(index_copy)
     rewritten = current_generation(index_copy)
+    assert rewritten != gen
     assert json.loads((rewritten / "manifest.json").read_text(encoding="utf-8"))["keyword"] == TOKENIZER_VERSION
-    first = json.loads((rewritten / "chunks.jsonl").read_text(encoding="utf-8").splitlines()[0])
-    assert any(t.startswith(BIGRAM_PREFIX) for t in first["tokens"])
-    assert not index_is_stale(settings, index_copy, CORPUS)
+    assert any(t.startswith(BIGRAM_PREFIX) for t in loaded.kw.vocab)
+    assert np.array_equal(np.asarray(loaded.vectors), vectors)
+    report = ingest([CORPUS], settings)
+    assert report.n_embedded == 0 and not report.wrote
 
 
 def test_adding_a_document_embeds_only_its_chunks_then_update_and_remove(index_copy, settings_factory, tmp_path):
@@ -143,7 +141,7 @@ def test_missing_and_corrupt_index(index_copy, tmp_path):
 
 def test_cli_reports_a_corrupt_index_in_chinese_with_exit_code_2(index_copy):
     gen = current_generation(index_copy)
-    (gen / "chunks.jsonl").write_text("{not json", encoding="utf-8")
+    (gen / "records.sqlite").write_text("{not a database", encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "rag.cli", "search", "园区", "--index", str(index_copy)],
         capture_output=True, text=True, cwd=ROOT, timeout=120,

@@ -120,8 +120,7 @@ class QuestionStats:
     def df(self, term: str) -> int:
         if self.bm25 is None:
             return 1
-        post = self.bm25.postings.get(term)
-        return 0 if post is None else len(post[0])
+        return self.bm25.df(term)
 
     def idf(self, term: str) -> float:
         if self.bm25 is None or not self.n:

@@ -24,4 +24,4 @@ def known_words(question: str, bm25) -> bool:
     if bm25 is None:
         return False
     words = [fold(w) for w in re.findall(r"[A-Za-z][A-Za-z0-9\-]{1,}", question)]
-    return bool(words) and all(w in bm25.postings for w in words)
+    return bool(words) and all(w in bm25 for w in words)

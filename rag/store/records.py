@@ -1,0 +1,209 @@
+"""Document and chunk records in one SQLite file: read by id on demand, so a million chunks load in no time.
+
+Tables: docs (record JSON with source text and outline, filter summary, the rows of its chunks), chunks (id, doc,
+content key of the text the model embedded, chunk JSON), terms (keyword document frequencies, when a backend
+keeps them here). Both backends keep their records this way; `local` numbers chunk ids 0..n-1 in row order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+from ..types import Chunk
+from .base import DocRecord, DocSummary, summary_of
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (doc_id TEXT PRIMARY KEY, summary TEXT NOT NULL, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, key TEXT NOT NULL, chunk TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE INDEX IF NOT EXISTS chunks_key ON chunks(key);
+CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL);
+"""
+_CACHE_ALL = 5000  # below this many documents every record read stays in memory (as the old JSONL index did)
+
+
+def text_key(text: str) -> str:
+    """Content key of a text the model embeds (the embedding cache is keyed by it)."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+class Records:
+    """One records file, opened read-only for serving or read-write for building a new generation."""
+
+    def __init__(self, path: Path, writable: bool = False):
+        self.path = Path(path)
+        if writable:
+            self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
+        else:
+            self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def summaries(self) -> dict[str, DocSummary]:
+        with self.lock:
+            rows = self.db.execute("SELECT summary FROM docs ORDER BY rowid").fetchall()
+        out = {}
+        for (s,) in rows:
+            j = json.loads(s)
+            out[j["doc_id"]] = DocSummary(j["doc_id"], j["title"], tuple(j["regions"]), j["date"], j["sha256"],
+                                          j["source"], j["chunk_count"])
+        return out
+
+    def record(self, doc_id: str) -> DocRecord | None:
+        with self.lock:
+            row = self.db.execute("SELECT record FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
+        if not row:
+            return None
+        rec = DocRecord.from_json(json.loads(row[0]))
+        # Stored before the official fields (文号, dates, repeals) were read: read them from the stored text now
+        from ..official import ensure_official
+
+        ensure_official(rec.doc.metadata, rec.doc.title, rec.doc.source_text[rec.doc.body_start:])
+        return rec
+
+    def chunks(self, ids: Sequence[int]) -> list[Chunk]:
+        """Chunks by id, in the order asked."""
+        ids = [int(i) for i in ids]
+        found: dict[int, Chunk] = {}
+        with self.lock:
+            for start in range(0, len(ids), 500):
+                part = ids[start:start + 500]
+                q = f"SELECT id, chunk FROM chunks WHERE id IN ({','.join('?' * len(part))})"
+                for i, c in self.db.execute(q, part):
+                    found[i] = Chunk.from_dict(json.loads(c))
+        return [found[i] for i in ids]
+
+    def known_ids(self, ids: Sequence[int]) -> list[int]:
+        """The ids among `ids` that have a chunk record."""
+        ids = [int(i) for i in ids]
+        out: list[int] = []
+        with self.lock:
+            for start in range(0, len(ids), 500):
+                part = ids[start:start + 500]
+                q = f"SELECT id FROM chunks WHERE id IN ({','.join('?' * len(part))})"
+                out.extend(i for (i,) in self.db.execute(q, part))
+        return out
+
+    def count(self) -> int:
+        with self.lock:
+            return int(self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def all_chunks(self) -> Iterator[tuple[int, Chunk]]:
+        with self.lock:
+            rows = self.db.execute("SELECT id, chunk FROM chunks ORDER BY id").fetchall()
+        for i, c in rows:
+            yield i, Chunk.from_dict(json.loads(c))
+
+    def chunk_ids_of(self, doc_ids: Iterable[str]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        with self.lock:
+            for d in doc_ids:
+                out[d] = [i for (i,) in self.db.execute("SELECT id FROM chunks WHERE doc_id=? ORDER BY id", (d,))]
+        return out
+
+    def ids_for_keys(self, keys: Sequence[str]) -> dict[str, int]:
+        """One chunk id per content key the index holds (the embedding cache)."""
+        out: dict[str, int] = {}
+        keys = list(dict.fromkeys(keys))
+        with self.lock:
+            for start in range(0, len(keys), 500):
+                part = keys[start:start + 500]
+                q = f"SELECT key, MIN(id) FROM chunks WHERE key IN ({','.join('?' * len(part))}) GROUP BY key"
+                out.update(dict(self.db.execute(q, part).fetchall()))
+        return out
+
+    def doc_rows(self) -> list[tuple[str, int, int]]:
+        """(doc id, first chunk id, chunk count) per document, in chunk order."""
+        with self.lock:
+            return self.db.execute(
+                "SELECT doc_id, MIN(id), COUNT(*) FROM chunks GROUP BY doc_id ORDER BY MIN(id)").fetchall()
+
+    def terms(self) -> dict[str, int]:
+        with self.lock:
+            return dict(self.db.execute("SELECT term, df FROM terms WHERE df > 0").fetchall())
+
+    # -- writing ---------------------------------------------------------------------------------------------
+    def add(self, rec: DocRecord, chunks: list[Chunk], ids: Sequence[int]) -> None:
+        s = summary_of(rec)
+        summary = {"doc_id": s.doc_id, "title": s.title, "regions": list(s.regions), "date": s.date,
+                   "sha256": s.sha256, "source": s.source, "chunk_count": s.chunk_count}
+        self.db.execute("INSERT OR REPLACE INTO docs VALUES (?,?,?)",
+                        (rec.doc.doc_id, json.dumps(summary, ensure_ascii=False),
+                         json.dumps(rec.to_json(), ensure_ascii=False)))
+        self.db.executemany("INSERT INTO chunks VALUES (?,?,?,?)", [
+            (int(i), c.doc_id, text_key(c.embed_text()), json.dumps(c.to_dict(), ensure_ascii=False))
+            for i, c in zip(ids, chunks)])
+
+    def remove(self, doc_ids: Iterable[str]) -> None:
+        for d in doc_ids:
+            self.db.execute("DELETE FROM docs WHERE doc_id=?", (d,))
+            self.db.execute("DELETE FROM chunks WHERE doc_id=?", (d,))
+
+    def renumber(self) -> None:
+        """Chunk ids 0..n-1 in their order (after removals), as `local`'s vector and keyword rows are."""
+        for statement in (  # one by one: executescript would commit the transaction around them
+            "CREATE TABLE chunks_new (id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, key TEXT NOT NULL, "
+            "chunk TEXT NOT NULL)",
+            "INSERT INTO chunks_new SELECT ROW_NUMBER() OVER (ORDER BY id) - 1, doc_id, key, chunk FROM chunks",
+            "DROP TABLE chunks", "ALTER TABLE chunks_new RENAME TO chunks",
+            "CREATE INDEX chunks_doc ON chunks(doc_id)", "CREATE INDEX chunks_key ON chunks(key)",
+        ):
+            self.db.execute(statement)
+
+    def update_terms(self, delta: dict[str, int]) -> None:
+        self.db.executemany("INSERT INTO terms VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+                            list(delta.items()))
+
+    def begin(self) -> None:
+        self.db.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.db.execute("COMMIT")
+
+
+class DocTable(Mapping):
+    """Document records by id, read from the records file on demand (all kept for small indexes, recent ones
+    for large)."""
+
+    def __init__(self, records: Records, summaries: dict[str, DocSummary]):
+        self._records = records
+        self._summaries = summaries
+        self._cache: OrderedDict[str, DocRecord] = OrderedDict()
+        self._limit = None if len(summaries) <= _CACHE_ALL else 1024
+        self._lock = threading.Lock()
+
+    def __getitem__(self, doc_id: str) -> DocRecord:
+        with self._lock:
+            rec = self._cache.get(doc_id)
+            if rec is not None:
+                self._cache.move_to_end(doc_id)
+                return rec
+        if doc_id not in self._summaries:
+            raise KeyError(doc_id)
+        rec = self._records.record(doc_id)
+        if rec is None:
+            raise KeyError(doc_id)
+        with self._lock:
+            self._cache[doc_id] = rec
+            if self._limit is not None and len(self._cache) > self._limit:
+                self._cache.popitem(last=False)
+        return rec
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._summaries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._summaries)
+
+    def __len__(self) -> int:
+        return len(self._summaries)
