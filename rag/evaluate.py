@@ -474,7 +474,7 @@ def main(args, settings) -> int:
     from .assistant import Assistant
     from .eval_anchors import SentenceVectors
     from .eval_report import METRIC_NOTES, command_line, render_sets, write_report
-    from .eval_sets import CACHE_DIR, load_set, resolve_sets, show_path
+    from .eval_sets import CACHE_DIR, load_set, on_store, resolve_sets, show_path
 
     split = getattr(args, "split", None) or "all"
     no_answers = getattr(args, "no_answers", False)
@@ -490,11 +490,16 @@ def main(args, settings) -> int:
     if details_path is not None:
         details_path.parent.mkdir(parents=True, exist_ok=True)
     with details_path.open("w", encoding="utf-8") if details_path else nullcontext() as details_file:
-        for s in sets:
-            _say(f"== {s.describe()}" + (f"\n   {s.credit}" if s.credit else ""))
-            items, index_dir = load_set(s, settings, getattr(args, "limit", None), split, say=_say,
-                                        progress=_ingest_progress())
-            set_settings = settings.model_copy(update={"index_dir": Path(index_dir)})
+        stores = list(dict.fromkeys(getattr(args, "stores", None) or [settings.store]))
+        local = settings.model_copy(update={"store": "local"})  # a set's own index is local; others copy it
+        for s, store in ((s, store) for s in sets for store in stores):
+            _say(f"== {s.describe()}" + (f"（存储：{store}）" if len(stores) > 1 else "")
+                 + (f"\n   {s.credit}" if s.credit else ""))
+            items, index_dir = load_set(s, local if store != "local" else settings, getattr(args, "limit", None),
+                                        split, say=_say, progress=_ingest_progress())
+            store_settings = settings.model_copy(update={"store": store})
+            index_dir = on_store(Path(index_dir), store_settings, say=_say)
+            set_settings = store_settings.model_copy(update={"index_dir": Path(index_dir)})
             key = Path(index_dir).resolve()  # sets over one index (ncp2020 and its unanswerable questions) share it
             assistant = assistants.get(key) or assistants.setdefault(key, Assistant.load(index_dir, set_settings))
             if vectors is None and not no_answers:
@@ -505,13 +510,14 @@ def main(args, settings) -> int:
                               details=details, vectors=vectors)
             result["set"] = {"questions": show_path(s.questions), "corpus": show_path(s.corpus),
                              "index": show_path(Path(index_dir)), "credit": s.credit, "split": split}
-            results[s.name] = result
-            missed[s.name] = misses(items, details)
+            name = s.name if len(stores) == 1 else f"{s.name}@{store}"
+            results[name] = result
+            missed[name] = misses(items, details)
             arun = details.get("answers")
             if arun is not None:
-                gate_points[s.name] = [(it.answerable, getattr(arun.answers.get(it.id), "confidence", None))
+                gate_points[name] = [(it.answerable, getattr(arun.answers.get(it.id), "confidence", None))
                                        for it in items if it.id in arun.answers]
-            for rec in detail_records(s.name, items, details, set_settings.top_k) if details_file else ():
+            for rec in detail_records(name, items, details, set_settings.top_k) if details_file else ():
                 details_file.write(json.dumps(rec, ensure_ascii=False) + "\n")
     if details_path is not None:
         _say(f"逐题明细已写入 {details_path}")

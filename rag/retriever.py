@@ -13,6 +13,7 @@ from .filters import Filters
 from .keyword import joined_terms, tokenize
 from .settings import Settings
 from .store import Ranked, Store, open_store
+from .store.base import top_ids
 from .types import Hit
 
 if TYPE_CHECKING:
@@ -164,10 +165,40 @@ class Retriever:
                 # not a filter, so a clause elsewhere that answers far better still ranks.
                 within = set(prefer) if allowed is None else set(prefer) & allowed
                 lists += [self.index.dense(q, want, within), self.index.keyword(query, tokens, want, within)]
+            if all(r.full is not None for r in lists[:2] if r is not None):
+                return self._fuse_full(lists[0], lists[1], k, mode, allowed, prefer)
             hits, exact = self._fuse(lists, k, mode, prefer)
             if exact or want >= n:
                 return hits
             want *= 4
+
+    def _fuse_full(self, dense: Ranked | None, kw: Ranked | None, k: int, mode: str, allowed: set[str] | None,
+                   prefer: frozenset[str]) -> list[Hit]:
+        """Fusion over every chunk's scores (a backend that computes them all, e.g. exact FAISS)."""
+        n = len(self.index)
+        d = dense.full if dense is not None else np.zeros(n, dtype=np.float32)
+        s = kw.full if kw is not None else np.zeros(n, dtype=np.float32)
+        if mode == "dense":
+            fused = d.copy()
+        elif mode == "keyword":
+            fused = s.copy()
+        elif self.settings.fusion == "rrf":
+            w = self.settings.dense_weight
+            fused = w * _rrf_full(d, self.settings.rrf_k) + (1 - w) * _rrf_full(s, self.settings.rrf_k, True)
+        else:
+            w = self.settings.dense_weight
+            fused = w * _minmax(d, dense.lo, dense.hi) + (1 - w) * _minmax(s, kw.lo, kw.hi)
+        if prefer:
+            fused = fused + self.settings.place_bonus * np.isin(self.index.doc_of(np.arange(n)), list(prefer))
+        if allowed is not None:
+            fused = np.where(self.index.mask_of(allowed), fused, -np.inf)
+        if mode == "keyword":
+            fused = np.where(s > 0, fused, -np.inf)
+        rows = np.flatnonzero(np.isfinite(fused))
+        ids, _ = top_ids(fused[rows], rows, k)
+        chunks = self.index.chunks_at(ids)
+        return [Hit(chunk=c, score=float(fused[i]), scores={"dense": float(d[i]), "keyword": float(s[i])}, rank=r + 1)
+                for r, (i, c) in enumerate(zip(ids, chunks))]
 
     def _fuse(self, lists: list[Ranked | None], k: int, mode: str, prefer: frozenset[str]) -> tuple[list[Hit], bool]:
         """Fuse the signals' candidates into the top k; also whether no chunk outside them could rank higher."""
@@ -224,16 +255,16 @@ CANDIDATES = 200  # first candidates per signal; widened while the threshold bou
 
 def _scores_at(r: Ranked, ids: np.ndarray) -> np.ndarray:
     """The signal's score of each id: from its list where listed, else exactly from the store."""
-    pos = {int(i): j for j, i in enumerate(r.ids)}
     out = np.zeros(len(ids), dtype=np.float32)
-    missing = []
-    for j, i in enumerate(ids.tolist()):
-        p = pos.get(i)
-        if p is None:
-            missing.append(j)
-        else:
-            out[j] = r.scores[p]
-    if missing and not r.complete:  # a complete list holds every allowed chunk that scores above zero
+    if not len(ids):
+        return out
+    order = np.argsort(r.ids, kind="stable")
+    listed = r.ids[order]
+    pos = np.minimum(np.searchsorted(listed, ids), max(len(listed) - 1, 0))
+    found = listed[pos] == ids if len(listed) else np.zeros(len(ids), dtype=bool)
+    out[found] = np.asarray(r.scores)[order[pos[found]]]
+    missing = np.flatnonzero(~found)
+    if len(missing) and not r.complete:  # a complete list holds every allowed chunk that scores above zero
         out[missing] = r.score_of(ids[missing])
     return out
 
@@ -254,6 +285,16 @@ def _minmax(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     if hi - lo < 1e-9:
         return np.zeros_like(x)
     return (x - lo) / (hi - lo)
+
+
+def _rrf_full(scores: np.ndarray, k: int, zero_is_missing: bool = False) -> np.ndarray:
+    order = np.argsort(-scores, kind="stable")
+    ranks = np.empty(len(scores), dtype=np.float32)
+    ranks[order] = np.arange(1, len(scores) + 1, dtype=np.float32)
+    out = 1.0 / (k + ranks)
+    if zero_is_missing:
+        out = np.where(scores > 0, out, 0.0)
+    return out
 
 
 def _rrf(r: Ranked, ids: np.ndarray, k: int, zero_is_missing: bool = False) -> np.ndarray:

@@ -56,6 +56,7 @@ class Ranked:
     hi: float
     complete: bool
     score_of: Callable[[np.ndarray], np.ndarray]
+    full: np.ndarray | None = None  # every chunk's score (unfiltered), when the backend computed them anyway
 
 
 @dataclass(frozen=True)

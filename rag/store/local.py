@@ -218,7 +218,7 @@ class LocalStore:
                 scores, ids = self.faiss_index.search(q, n)
             valid = ids[0] >= 0
             full[ids[0][valid]] = scores[0][valid]
-            return _ranked_from_full(full, self._mask(allowed), k, floor=None)
+            return _ranked_from_full(full, self.mask_of(allowed), k, floor=None)
         rows = None if allowed is None else self._allowed_rows(allowed)
         with self._lock:
             top_s, top_i = self.faiss_index.search(q, max(k, 1))
@@ -243,9 +243,10 @@ class LocalStore:
     def keyword(self, query: str, tokens: list[str], k: int, allowed: Collection[str] | None) -> Ranked:
         """BM25 of every chunk (vectorised over the words' postings); the best k with a positive score."""
         full = self.kw.scores(tokens)
-        return _ranked_from_full(full, self._mask(allowed), k, floor=0.0)
+        return _ranked_from_full(full, self.mask_of(allowed), k, floor=0.0)
 
-    def _mask(self, allowed: Collection[str] | None) -> np.ndarray | None:
+    def mask_of(self, allowed: Collection[str] | None) -> np.ndarray | None:
+        """Which chunk rows belong to the allowed documents (None: all)."""
         if allowed is None:
             return None
         mask = np.zeros(len(self), dtype=bool)
@@ -347,7 +348,7 @@ def _ranked_from_full(full: np.ndarray, mask: np.ndarray | None, k: int, floor: 
         ok = ok & (full > floor)
     rows = np.flatnonzero(ok)
     ids, scores = top_ids(full[rows], rows, k)
-    return Ranked(ids, scores, lo, hi, len(rows) <= k, lambda ids: full[np.asarray(ids, dtype=np.int64)])
+    return Ranked(ids, scores, lo, hi, len(rows) <= k, lambda ids: full[np.asarray(ids, dtype=np.int64)], full)
 
 
 def _tokens(chunks: list[Chunk]) -> list[list[str]]:
