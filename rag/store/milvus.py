@@ -257,7 +257,7 @@ class MilvusStore:
         self.client.create_collection(name, schema=schema, index_params=index)
 
     def write(self, added: list[tuple[DocRecord, list[Chunk], np.ndarray]], removed: Collection[str],
-              manifest: dict[str, Any]) -> Path:
+              manifest: dict[str, Any], tokens: list[list[str]] | None = None) -> Path:
         """Insert the new chunks, write the next records generation and switch to it, then delete the chunks of
         removed and replaced documents."""
         index_dir = self.path
@@ -285,13 +285,15 @@ class MilvusStore:
             records.begin()
             records.remove(drop)
             rows = []
+            new_tokens = iter(tokens) if tokens is not None else None
             for rec, chunks, vecs in added:
                 ids = list(range(next_pk, next_pk + len(chunks)))
                 next_pk += len(chunks)
                 records.add(rec, chunks, ids)
                 regions = [r for r in dict.fromkeys([*(rec.doc.metadata.get("regions") or []), rec.doc.region]) if r]
                 for pk, c, v in zip(ids, chunks, vecs):
-                    delta.update({t: 1 for t in set(tokenize(c.embed_text()))})
+                    toks = next(new_tokens) if new_tokens is not None else tokenize(c.embed_text())
+                    delta.update({t: 1 for t in set(toks)})
                     rows.append({"pk": pk, "doc_id": c.doc_id, "regions": regions[:64], "date": rec.doc.date[:64],
                                  "text": fold(c.embed_text())[:20000], "dense": np.asarray(v, dtype=np.float32).tolist()})
                     if len(rows) >= 1000:
