@@ -36,7 +36,10 @@ class Retriever:
 
     def __post_init__(self) -> None:
         self.bm25 = self.index.keyword_stats  # document frequencies the answerer weighs question words by
-        self._query_vectors: dict[str, np.ndarray] = {}  # one question is searched more than once (parts, places)
+        # one question is searched more than once (parts, places, the same set on two stores): vectors are kept
+        # per embedder and text for the process
+        e = self.embedder
+        self._query_vectors = _QUERY_VECTORS.setdefault((type(e).__name__, getattr(e, "name", ""), e.dim), {})
         from .versions import issued_on, version_map
 
         self.versions = version_map(self.index.docs)
@@ -61,7 +64,7 @@ class Retriever:
         q = self._query_vectors.get(query)
         if q is None:
             q = self.embedder.embed_query(query)
-            if len(self._query_vectors) > 256:
+            if len(self._query_vectors) > 4096:
                 self._query_vectors.clear()
             self._query_vectors[query] = q
         return q
@@ -250,6 +253,7 @@ class Retriever:
         return len(top) >= k and float(top[-1]) >= limit
 
 
+_QUERY_VECTORS: dict[tuple, dict[str, np.ndarray]] = {}
 CANDIDATES = 200  # first candidates per signal; widened while the threshold bound says more could rank
 
 
