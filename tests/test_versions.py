@@ -138,13 +138,13 @@ def test_an_index_stored_without_official_fields_still_loads(versions_index, tmp
 
     copy = tmp_path / "old"
     shutil.copytree(versions_index, copy)
-    docs_file = current_generation(copy) / "docs.jsonl"
-    lines = []
-    for line in docs_file.read_text(encoding="utf-8").splitlines():
-        j = json.loads(line)
-        j["metadata"] = {k: v for k, v in j["metadata"].items() if k in ("region", "regions", "date", "link")}
-        lines.append(json.dumps(j, ensure_ascii=False))
-    docs_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    import sqlite3
+
+    with sqlite3.connect(current_generation(copy) / "records.sqlite") as db:  # document records as stored then
+        for doc_id, record in db.execute("SELECT doc_id, record FROM docs").fetchall():
+            j = json.loads(record)
+            j["metadata"] = {k: v for k, v in j["metadata"].items() if k in ("region", "regions", "date", "link")}
+            db.execute("UPDATE docs SET record=? WHERE doc_id=?", (json.dumps(j, ensure_ascii=False), doc_id))
     index = load_index(copy)
     assert index.docs[NEW].doc.metadata["published"] == "2010-07-30"
     assert index.docs[OLD].doc.metadata["repeals"] == ["河南省水利工程管理条例"]
