@@ -168,7 +168,8 @@ class Assistant:
             # '《X条例》第三十三条': a structural lookup, not a nearest-neighbour search; the selector and its refusal
             # gate are for questions the documents answer somewhere, this one names where.
             allowed = retriever.allowed_docs(flt) if flt else None
-            found = answer_articles(plan.articles, retriever.index.docs, retriever.index.chunks, allowed)
+            found = answer_articles(plan.articles, retriever.index.docs,
+                                    retriever.index.chunks_of(plan.articles.docs), allowed)
             if found is not None:
                 yield self._finish(found, retriever, question, rewritten, q, notice, None, t0, t_rw,
                                    time.perf_counter(), history)

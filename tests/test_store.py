@@ -158,3 +158,65 @@ def test_copy_keeps_the_local_index_intact(corpus_index, tmp_path, settings_fact
     after = open_store(settings_factory(dst))
     assert current_generation(dst) != before and len(after.docs) == len(store.docs) - 1
     assert len(after) == len(store) - store.summaries[next(iter(store.docs))].chunk_count
+
+
+def _records_of_every_kind():
+    """Real documents of every kind the chunker and loaders know: a PDF with a table (chunks carry table_header),
+    statutes (articles, official metadata with revisions), two versions of one regulation (the last one marked
+    as OCR output: ocr flag and spans), and a plan setting targets, with chunks and sections as ingest makes them."""
+    from rag.chunker import chunk_document
+    from rag.loaders import document_from_text, load_document
+    from rag.store import DocRecord
+
+    fixtures = __import__("pathlib").Path(__file__).parent / "fixtures"
+    paths = [fixtures / "tables_plan.pdf", *sorted((fixtures / "laws").glob("*.md")),
+             *sorted((fixtures / "versions").glob("*条例*.md"))]
+    plan = document_from_text("某市产业发展规划\n\n一、发展目标\n到2027年，全市新能源汽车产业规模超过500亿元，"
+                              "培育规模以上企业不少于30家。\n", "plan.txt", "plan.txt")
+    out = []
+    for i, path in enumerate([*paths, None]):
+        doc = load_document(path) if path else plan
+        if i == len(paths) - 1:  # the last regulation
+            doc.metadata["ocr"] = True
+            doc.metadata["ocr_spans"] = [[0, 40], [100, 180]]
+        chunks, sections = chunk_document(doc)
+        out.append((DocRecord(doc, sections, len(chunks)), chunks))
+    return out
+
+
+@pytest.mark.parametrize("backend", ["local", "milvus"])
+def test_every_document_and_chunk_field_survives_the_store(backend, tmp_path, settings):
+    """What ingest hands a store comes back field for field: chunks (table_header too), document metadata
+    (official fields, versions' dates, OCR flag and spans), section outlines, and the targets extracted."""
+    from rag.store.records import doc_targets
+
+    if backend == "milvus":
+        pytest.importorskip("pymilvus")
+        pytest.importorskip("milvus_lite")
+    made = _records_of_every_kind()
+    assert any(c.table_header for _, chunks in made for c in chunks)
+    assert any(rec.doc.metadata.get("revisions") or rec.doc.metadata.get("doc_number") for rec, _ in made)
+    rng = np.random.default_rng(0)
+    added = []
+    for rec, chunks in made:
+        v = rng.standard_normal((len(chunks), 8)).astype(np.float32)
+        added.append((rec, chunks, v / np.linalg.norm(v, axis=1, keepdims=True)))
+    s = settings.model_copy(update={"store": backend, "milvus_uri": str(tmp_path / "lite.db"),
+                                    "index_dir": tmp_path / "index"})
+    manifest = {"embedding": {"backend": "test", "model": "random", "dim": 8}, "chunker": {"v": 0}}
+    STORES[backend](s.index_dir, s, fresh=True).write(added, (), manifest)
+    store = open_store(s, check=False)
+    assert store.name == backend and len(store) == sum(len(c) for _, c in made)
+    for rec, chunks, _ in added:
+        d = rec.doc.doc_id
+        assert store.chunks_of([d]) == chunks
+        back = store.docs[d]
+        assert back.doc == rec.doc and back.sections == rec.sections and back.chunk_count == rec.chunk_count
+        assert [t for t in store.targets if t.doc == d] == doc_targets(rec, s.index_dir)
+    assert {t.doc for t in store.targets} >= {"plan.txt"}
+    ocr = store.docs[made[-2][0].doc.doc_id].doc.metadata
+    assert ocr["ocr"] is True and ocr["ocr_spans"] == [[0, 40], [100, 180]]
+    if backend == "milvus":
+        from rag.store.milvus import close_clients
+
+        close_clients()

@@ -143,7 +143,7 @@ def build_table(cplan: ComparePlan, plan: QueryPlan, retriever, docs: dict, k: i
             hits = found[i * len(cplan.aspects) + j]
             pick = pick_clause(sub, hits, row.docs, words, docs, retriever.bm25)
             if pick is None:
-                pick = scan_row(retriever.index.chunks, row.docs, words, sub.terms)
+                pick = scan_row(retriever.index.chunks_of(row.docs), row.docs, words, sub.terms)
             if pick is None and cplan.focus_words and cplan.named_aspects:
                 # the documents hold no word of the aspect: a clause on what the question asks about still answers
                 pick = pick_clause(sub, hits, row.docs, cplan.focus_words, docs, retriever.bm25)

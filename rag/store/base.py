@@ -96,10 +96,13 @@ class Store(Protocol):
     docs: Mapping[str, DocRecord]
     summaries: Mapping[str, DocSummary]
     keyword_stats: KeywordStats
+    targets: Sequence[Any]  # rag.targets.Target of every document, extracted at ingest
 
     def __len__(self) -> int: ...
 
     def chunks_at(self, ids: Sequence[int]) -> list[Chunk]: ...
+
+    def chunks_of(self, doc_ids: Collection[str]) -> list[Chunk]: ...
 
     def dense(self, query_vector: np.ndarray, k: int, allowed: Collection[str] | None) -> Ranked: ...
 

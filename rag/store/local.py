@@ -7,6 +7,7 @@ Layout of `index/<name>/`:
     gen-<n>/vectors.npy        chunk embeddings, row = chunk id (memory-mapped; also the next ingest's cache)
     gen-<n>/vectors.faiss      the FAISS index: exact below `FLAT_BELOW` vectors, IVF (memory-mapped) beyond
     gen-<n>/kw_*.npy, kw_vocab.json   the keyword index (`rag.keyword.KeywordMatrix`, memory-mapped)
+    (records.sqlite also holds the quantitative targets extracted at ingest, `rag/targets.py`)
     feedback.jsonl             user votes from the UI (outside generations: never lost on re-ingest)
 
 A write builds a new generation and then swaps CURRENT with os.replace, so an ingest killed halfway leaves the
@@ -34,7 +35,7 @@ from ..errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from ..keyword import TOKENIZER_VERSION, KeywordMatrix, tokenize
 from ..types import Chunk
 from .base import DocRecord, Ranked, check_compatible, top_ids
-from .records import DocTable, Records, text_key
+from .records import DocTable, Records, TargetList, doc_targets, refresh_targets, stored_targets, text_key
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 2
@@ -164,6 +165,7 @@ class LocalStore:
             self.kw = KeywordMatrix.build([])
             self.faiss_index = None
             self._doc_names, self._doc_index, self._doc_rows = [], np.zeros(0, np.int32), {}
+            self.targets = TargetList(list)
             return
         self.records = Records(gen / "records.sqlite")
         self.summaries = self.records.summaries()
@@ -181,6 +183,7 @@ class LocalStore:
                              f"{len(self._doc_index)} do not match {n} chunks")
         self.faiss_index = _read_faiss(gen / "vectors.faiss", n)
         self.chunks = ChunkList(self)
+        self.targets = TargetList(lambda: stored_targets(self.records, self.docs, self.manifest, self.path))
 
     @property
     def keyword_stats(self) -> KeywordMatrix:
@@ -195,6 +198,10 @@ class LocalStore:
 
     def chunks_at(self, ids) -> list[Chunk]:
         return self.records.chunks(list(ids)) if self.records is not None else []
+
+    def chunks_of(self, doc_ids: Collection[str]) -> list[Chunk]:
+        """Every chunk of the given documents, in id order."""
+        return self.records.chunks_of(doc_ids) if self.records is not None else []
 
     def doc_of(self, ids: np.ndarray) -> np.ndarray:
         """Document ids of chunk ids (object array)."""
@@ -268,6 +275,8 @@ class LocalStore:
               manifest: dict[str, Any], tokens: list[list[str]] | None = None) -> Path:
         """Write the next generation (this one minus `removed` and re-added documents, plus `added`) and switch
         CURRENT to it atomically; older generations are removed after."""
+        from ..targets import EXTRACTOR_VERSION
+
         index_dir = self.path
         index_dir.mkdir(parents=True, exist_ok=True)
         gen = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
@@ -291,10 +300,12 @@ class LocalStore:
             records.remove(drop)
             if drop:
                 records.renumber()
+            if self.records is not None and self.manifest.get("targets") != EXTRACTOR_VERSION:
+                refresh_targets(records, [d for d in self.summaries if d not in drop], index_dir)
             next_id = len(keep_rows)
             new_chunks: list[Chunk] = []
             for rec, chunks, _ in added:
-                records.add(rec, chunks, range(next_id, next_id + len(chunks)))
+                records.add(rec, chunks, range(next_id, next_id + len(chunks)), doc_targets(rec, index_dir))
                 next_id += len(chunks)
                 new_chunks.extend(chunks)
             records.commit()
@@ -320,7 +331,7 @@ class LocalStore:
             faiss.write_index(build_faiss(vectors, kind, int(manifest.get("nprobe", 32))), str(tmp / "vectors.faiss"))
             del vectors
             manifest = dict(manifest, format=FORMAT_VERSION, n_chunks=next_id, n_docs=n_docs, faiss_kind=kind,
-                            keyword=TOKENIZER_VERSION)
+                            keyword=TOKENIZER_VERSION, targets=EXTRACTOR_VERSION)
             (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
             for p in tmp.iterdir():
                 _fsync(p)

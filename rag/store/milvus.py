@@ -34,7 +34,7 @@ from ..textnorm import fold
 from ..types import Chunk
 from .base import DocRecord, Ranked, check_compatible
 from .local import _fsync, current_generation
-from .records import DocTable, Records
+from .records import DocTable, Records, TargetList, doc_targets, refresh_targets, stored_targets
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 2
@@ -134,6 +134,7 @@ class MilvusStore:
         self.docs: Any = {}
         self._n = 0
         self.keyword_stats = TermStats({}, 0)
+        self.targets = TargetList(lambda: stored_targets(self.records, self.docs, self.manifest, self.path))
         if gen is not None:
             self.records = Records(gen / "records.sqlite")
             self.summaries = self.records.summaries()
@@ -153,6 +154,10 @@ class MilvusStore:
 
     def chunks_at(self, ids) -> list[Chunk]:
         return self.records.chunks(list(ids)) if self.records is not None else []
+
+    def chunks_of(self, doc_ids: Collection[str]) -> list[Chunk]:
+        """Every chunk of the given documents, in id order."""
+        return self.records.chunks_of(doc_ids) if self.records is not None else []
 
     def doc_of(self, ids: np.ndarray) -> np.ndarray:
         return np.array([c.doc_id for c in self.chunks_at(ids)], dtype=object)
@@ -260,6 +265,8 @@ class MilvusStore:
               manifest: dict[str, Any], tokens: list[list[str]] | None = None) -> Path:
         """Insert the new chunks, write the next records generation and switch to it, then delete the chunks of
         removed and replaced documents."""
+        from ..targets import EXTRACTOR_VERSION
+
         index_dir = self.path
         index_dir.mkdir(parents=True, exist_ok=True)
         dim = int(manifest["embedding"]["dim"])
@@ -284,12 +291,14 @@ class MilvusStore:
             next_pk = int(self.manifest.get("next_pk", 0))
             records.begin()
             records.remove(drop)
+            if self.records is not None and self.manifest.get("targets") != EXTRACTOR_VERSION:
+                refresh_targets(records, [d for d in self.summaries if d not in drop], index_dir)
             rows = []
             new_tokens = iter(tokens) if tokens is not None else None
             for rec, chunks, vecs in added:
                 ids = list(range(next_pk, next_pk + len(chunks)))
                 next_pk += len(chunks)
-                records.add(rec, chunks, ids)
+                records.add(rec, chunks, ids, doc_targets(rec, index_dir))
                 regions = [r for r in dict.fromkeys([*(rec.doc.metadata.get("regions") or []), rec.doc.region]) if r]
                 for pk, c, v in zip(ids, chunks, vecs):
                     toks = next(new_tokens) if new_tokens is not None else tokenize(c.embed_text())
@@ -310,7 +319,7 @@ class MilvusStore:
             records.close()
             self.client.flush(collection)
             manifest = dict(manifest, store="milvus", format=FORMAT_VERSION, n_chunks=n_chunks, n_docs=n_docs,
-                            next_pk=next_pk, keyword=TOKENIZER_VERSION,
+                            next_pk=next_pk, keyword=TOKENIZER_VERSION, targets=EXTRACTOR_VERSION,
                             milvus={"collection": collection, "uri": "" if self.uri.startswith("http") else self.uri})
             (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
             for p in tmp.iterdir():

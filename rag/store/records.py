@@ -2,7 +2,7 @@
 
 Tables: docs (record JSON with source text and outline, filter summary, the rows of its chunks), chunks (id, doc,
 content key of the text the model embedded, chunk JSON), terms (keyword document frequencies, when a backend
-keeps them here). Both backends keep their records this way; `local` numbers chunk ids 0..n-1 in row order.
+keeps them here), targets (quantitative targets extracted at ingest, `rag.targets`, one row each). Both backends keep their records this way; `local` numbers chunk ids 0..n-1 in row order.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL,
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE INDEX IF NOT EXISTS chunks_key ON chunks(key);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS targets (doc_id TEXT NOT NULL, target TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS targets_doc ON targets(doc_id);
 """
 _CACHE_ALL = 5000  # below this many documents every record read stays in memory (as the old JSONL index did)
 
@@ -83,6 +85,19 @@ class Records:
                     found[i] = Chunk.from_dict(json.loads(c))
         return [found[i] for i in ids]
 
+    def chunks_of(self, doc_ids: Iterable[str]) -> list[Chunk]:
+        """Every chunk of the given documents, in id order."""
+        ids = [i for part in self.chunk_ids_of(doc_ids).values() for i in part]
+        return self.chunks(sorted(ids))
+
+    def targets(self) -> list:
+        """Every stored target, documents in the order they were added."""
+        from ..targets import Target
+
+        with self.lock:
+            rows = self.db.execute("SELECT target FROM targets ORDER BY rowid").fetchall()
+        return [Target.from_dict(json.loads(t)) for (t,) in rows]
+
     def known_ids(self, ids: Sequence[int]) -> list[int]:
         """The ids among `ids` that have a chunk record."""
         ids = [int(i) for i in ids]
@@ -133,7 +148,7 @@ class Records:
             return dict(self.db.execute("SELECT term, df FROM terms WHERE df > 0").fetchall())
 
     # -- writing ---------------------------------------------------------------------------------------------
-    def add(self, rec: DocRecord, chunks: list[Chunk], ids: Sequence[int]) -> None:
+    def add(self, rec: DocRecord, chunks: list[Chunk], ids: Sequence[int], targets: Sequence = ()) -> None:
         s = summary_of(rec)
         summary = {"doc_id": s.doc_id, "title": s.title, "regions": list(s.regions), "date": s.date,
                    "sha256": s.sha256, "source": s.source, "chunk_count": s.chunk_count}
@@ -143,11 +158,19 @@ class Records:
         self.db.executemany("INSERT INTO chunks VALUES (?,?,?,?)", [
             (int(i), c.doc_id, text_key(c.embed_text()), json.dumps(c.to_dict(), ensure_ascii=False))
             for i, c in zip(ids, chunks)])
+        self.set_targets(rec.doc.doc_id, targets)
+
+    def set_targets(self, doc_id: str, targets: Sequence) -> None:
+        """Replace a document's stored targets."""
+        self.db.execute("DELETE FROM targets WHERE doc_id=?", (doc_id,))
+        self.db.executemany("INSERT INTO targets VALUES (?,?)",
+                            [(doc_id, json.dumps(t.to_dict(), ensure_ascii=False)) for t in targets])
 
     def remove(self, doc_ids: Iterable[str]) -> None:
         for d in doc_ids:
             self.db.execute("DELETE FROM docs WHERE doc_id=?", (d,))
             self.db.execute("DELETE FROM chunks WHERE doc_id=?", (d,))
+            self.db.execute("DELETE FROM targets WHERE doc_id=?", (d,))
 
     def renumber(self) -> None:
         """Chunk ids 0..n-1 in their order (after removals), as `local`'s vector and keyword rows are."""
@@ -169,6 +192,54 @@ class Records:
 
     def commit(self) -> None:
         self.db.execute("COMMIT")
+
+
+def doc_targets(rec: DocRecord, index_dir: Path) -> list:
+    """A document's quantitative targets (none when the extractor trips on it: logged, never costs a write)."""
+    from ..targets import all_targets
+
+    return all_targets([rec], str(index_dir))
+
+
+def refresh_targets(records: Records, keep: Iterable[str], index_dir: Path) -> None:
+    """Extract again the targets of documents kept from a generation written by another extractor version."""
+    for doc_id in keep:
+        rec = records.record(doc_id)
+        if rec is not None:
+            records.set_targets(doc_id, doc_targets(rec, index_dir))
+
+
+def stored_targets(records: Records | None, docs: Mapping[str, DocRecord], manifest: dict, index_dir: Path) -> list:
+    """The index's targets: as stored when this extractor wrote them, else extracted afresh from the documents
+    (pure and fast; an index that predates them, or of another extractor version)."""
+    from ..targets import EXTRACTOR_VERSION, all_targets
+
+    if records is None:
+        return []
+    if manifest.get("targets") == EXTRACTOR_VERSION:
+        return records.targets()
+    return all_targets(list(docs.values()), str(index_dir))
+
+
+class TargetList(Sequence):
+    """The index's targets, read from the records on first use (large indexes need not read them at load)."""
+
+    def __init__(self, load):
+        self._load, self._items = load, None
+
+    def _all(self) -> list:
+        if self._items is None:
+            self._items = self._load()
+        return self._items
+
+    def __getitem__(self, i):
+        return self._all()[i]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self):
+        return iter(self._all())
 
 
 class DocTable(Mapping):
