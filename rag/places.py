@@ -103,8 +103,8 @@ class Gazetteer:
 
         No word may straddle either end (收治|多少 rules out 治多, 合作|市场 rules out 合作市). A full name, or a
         province's short form, may sit inside a longer word (陕西省政府, 天津港); the bare short form of a city or
-        a county only inside a word made of places (上海浦东), since any other word around it is another word
-        (长治久安, 阿里巴巴)."""
+        a county only inside a word made of places (上海浦东) or heading a zone word (无锡高新区 as one word), since any other
+        word around it is another word (长治久安, 阿里巴巴)."""
         from .keyword import _get_jieba
 
         pos = max(0, start - _WINDOW)
@@ -114,8 +114,9 @@ class Gazetteer:
                 continue  # a word before, after or inside the form
             if not (w_start <= start and pos >= end):
                 return False  # a word across one end
-            if self._bare[text[start:end]] and not all(
-                not rest or rest in self.forms for rest in (text[w_start:start], text[end:pos])
+            if self._bare[text[start:end]] and not (
+                (not text[w_start:start] or text[w_start:start] in self.forms)
+                and (not text[end:pos] or text[end:pos] in self.forms or text[end:pos] in _area_words())
             ):
                 return False
         return True
@@ -154,6 +155,14 @@ def gazetteer() -> Gazetteer:
         places.append(Place(name, short, level, province, city, label))
     forms = {form: tuple(places[i] for i in idxs) for form, idxs in owners.items()}
     return Gazetteer(places, forms)
+
+
+@functools.lru_cache(maxsize=1)
+def _area_words() -> frozenset[str]:
+    """Zone words a place name can head inside one dictionary word (package data: lexicon/area_words.txt)."""
+    from .lexicon import load_list
+
+    return frozenset(load_list("area_words"))
 
 
 def find_places(text: str) -> list[Mention]:

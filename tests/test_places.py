@@ -117,3 +117,11 @@ def test_old_tables_stay_importable_and_are_derived_from_the_gazetteer():
 )
 def test_region_from_title_else_text(title, text, region, regions):
     assert _extract_region(title, text) == (region, regions)
+
+
+def test_a_city_heading_its_zone_in_one_word_is_found():
+    """jieba keeps some zones as one word (苏州工业园区); the city is still named, other words are not places."""
+    from rag.places import places_in
+
+    assert places_in("苏州工业园区的产值目标") == ["苏州"]
+    assert places_in("长治久安") == [] and places_in("阿里巴巴园区") == []

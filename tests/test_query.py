@@ -77,3 +77,14 @@ def test_a_county_and_its_city_are_one_area():
     """A district belongs to its city through the gazetteer's parents, not only through a shared province."""
     assert plan_question("宁波和鄞州区分别有什么政策？").parts == ()
     assert [p.label for p in plan_question("杭州和宁波分别有什么政策？").parts] == ["杭州", "宁波"]
+
+
+def test_which_of_a_count_word_asks_for_a_list():
+    """'哪几类' asks which ones (an enumeration), '几类' how many (an amount)."""
+    from rag.query.plan import answer_type, words
+
+    w = words()
+    assert answer_type("要设立哪几类基金？", w) == "enumeration"
+    assert answer_type("有哪几家企业入选？", w) == "enumeration"
+    assert answer_type("要设立几类基金？", w) == "amount"
+    assert answer_type("共有几家企业入选？", w) == "amount"

@@ -113,11 +113,19 @@ def words(index_dir: str | None = None) -> Words:
 def answer_type(q: str, w: Words) -> str:
     """The first answer type (in data-file order) one of whose ask words the question contains."""
     for kind, ask_words in w.ask.items():
-        if any(a in q for a in ask_words):
+        if any(_asks(q, a) for a in ask_words):
             if kind == "enumeration" and _count_after_ask(q, w):
                 return "amount"  # '有哪几家' lists, '几家' counts: a unit right after 几/多少 is a count
             return kind
     return "description"
+
+
+def _asks(q: str, ask_word: str) -> bool:
+    """Does the question use this ask word? A count word (几类, 几个) right after 哪 asks which ones, not how many:
+    '哪几类基金' lists, '几类基金' counts."""
+    if not ask_word.startswith("几"):
+        return ask_word in q
+    return any(m.start() == 0 or q[m.start() - 1] != "哪" for m in re.finditer(re.escape(ask_word), q))
 
 
 def _count_after_ask(q: str, w: Words) -> tuple[str, ...]:
