@@ -17,13 +17,16 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 from .answer.quantity import Quantity, number_value, quantities, split_quantity
+from .textnorm import quote_clause_spans, sentence_spans
 from .verify import quote_at
 
 log = logging.getLogger(__name__)
-EXTRACTOR_VERSION = "targets-1"
+EXTRACTOR_VERSION = "targets-2"
 TARGET_CLASSES = ("money", "percent", "count", "org", "people", "area")
-_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
-_CLAUSE = re.compile(r"[^，,；;。！？!?\n]+")
+# A section heading ('三、', '### 三、…', '第二章') ends the year a section's lead paragraph set; a numbered item
+# ('（二）', '2.') is inside the section.
+_SECTION_HEAD = re.compile(r"\s*(?:#|[一二三四五六七八九十]+\s*[、.．]|第[一二三四五六七八九十]+[章节部分篇])")
+_ITEM_HEAD = re.compile(r"\s*(?:[（(][一二三四五六七八九十\d]+[）)]|\d+\s*[、.．])")
 _LEAD = re.compile(r"^[\s\d一二三四五六七八九十（）()、.．:：]*(?:[（(][一二三四五六七八九十\d]+[）)])?\s*")
 
 
@@ -59,6 +62,9 @@ class TargetWords:
     goals: tuple[str, ...]
     facts: tuple[str, ...]
     benefits: tuple[str, ...]
+    forecasts: tuple[str, ...]
+    levels: tuple[str, ...]
+    structure: tuple[str, ...]
     periods: dict[str, int]
     year_re: re.Pattern
 
@@ -78,6 +84,7 @@ def target_words(index_dir: str | None = None) -> TargetWords:
     return TargetWords(
         comparators=tuple(sorted(m.get("comparator", ()), key=len, reverse=True)),
         cues=m.get("cue", ()), goals=m.get("goal", ()), facts=m.get("fact", ()), benefits=m.get("benefit", ()),
+        forecasts=m.get("forecast", ()), levels=m.get("level", ()), structure=m.get("structure", ()),
         periods=periods, year_re=year_re,
     )
 
@@ -143,16 +150,44 @@ def _scale_levels(clause: str) -> list[Quantity]:
     return [Quantity(m.start(), m.end(), "级", "money") for m in _SCALE_LEVEL.finditer(clause)]
 
 
+def _in_slogan(clause: str, a: int, b: int) -> bool:
+    """Whether clause[a:b] sits inside a short quotation ('“四个百万”支持资金计划'): a name, not a figure."""
+    open_at = clause.rfind("“", 0, a)
+    if open_at < 0 or "”" in clause[open_at:a] or a - open_at > 4:
+        return False
+    close_at = clause.find("”", b)
+    return 0 <= close_at - b <= 4
+
+
+def _paragraph_start(text: str, a: int, start: int) -> bool:
+    """Whether the sentence at `a` opens a paragraph (the text start, or a line break before it past spaces)."""
+    head = text[start:a].rstrip(" \t\u3000")
+    return not head or head.endswith("\n")
+
+
+def _counted_span(clause: str, q_end: int, w: TargetWords) -> tuple[int, int]:
+    """The noun a count counts ('3个规模超80亿元产业园区'): from the count to the next list separator (、 和 及 与),
+    so a second figure of the list ('…岗位信息和1个职业培训信息') is a figure of its own."""
+    rest = clause[q_end:]
+    lead = re.match(r"(?:以上|以内|左右|多|余)?", rest).end()
+    m = re.compile(r"[、和及与]").search(rest, lead)
+    return q_end, q_end + (m.start() if m else len(rest))
+
+
 def extract_targets(text: str, doc_id: str = "", place: str = "", start: int = 0, index_dir: str | None = None
                     ) -> list[Target]:
     """Every quantitative target in text[start:] (offsets are into `text`, the document's source text)."""
     w = target_words(index_dir)
     out: list[Target] = []
     carried: int | None = None  # a target year set earlier in the same paragraph ('到2025年，…。新增…3家以上。')
-    for sm in _SENTENCE.finditer(text, start):
-        sentence = sm.group()
-        if sm.start() == 0 or text[sm.start() - 1] == "\n":
-            carried = None
+    section_year: int | None = None  # '二、工作目标 / 到2025年，…' sets the year of the section's items
+    for sa, sb in sentence_spans(text, start):
+        sentence = text[sa:sb]
+        opens = _paragraph_start(text, sa, start)
+        if opens:
+            if _SECTION_HEAD.match(sentence):
+                section_year = None
+            carried = section_year
         norm = unicodedata.normalize("NFKC", sentence)
         marks = _year_marks(norm, w)
         if carried is not None and not marks:
@@ -160,75 +195,118 @@ def extract_targets(text: str, doc_id: str = "", place: str = "", start: int = 0
         heading_years = [y for off, y, t in marks if t and off <= 6]  # '到2025年，…' opens the paragraph's goals
         if heading_years:
             carried = heading_years[-1]
+            if opens and not _ITEM_HEAD.match(sentence):
+                section_year = carried
         if not re.search(r"\d|[一二两三四五六七八九十百千]", sentence):
             continue
-        cue_sentence = any(c in norm for c in w.cues)
-        stated_sentence = any(f in norm for f in ("截至", "截止"))
+        cues = [c for c in w.cues if c in norm]
+        # '将'/'预计' alone speak of a forecast ('…人员将达207.6万人'); a plan has a goal word or a target year
+        planned = any(c not in w.forecasts for c in cues)
+        # '截至2月13日…', '至2月18日，…揽件量达1.2亿件': stated as of a date
+        stated_sentence = any(f in norm for f in ("截至", "截止")) or bool(
+            re.match(r"\s*至\s*\d{1,2}\s*月\s*\d{1,2}\s*日", norm) or re.search(r"(?:数据|统计|监测)显示|据统计", norm))
         dated_sentence = bool(re.search(r"\d{1,2}\s*月\s*\d{1,2}\s*日|[上本今去]月|今年|去年|日前|近日", norm))
-        for cm in _CLAUSE.finditer(sentence):
-            clause = cm.group()
-            qs = [q for q in quantities(clause) if q.cls in TARGET_CLASSES] + _scale_levels(clause)
-            if not qs:
+        for ca, cb in quote_clause_spans(text, sa, sb):
+            out.extend(_clause_targets(text, ca, cb, sa, marks, w, bool(cues), planned, stated_sentence,
+                                       dated_sentence, place, doc_id))
+    return out
+
+
+def _clause_targets(text: str, ca: int, cb: int, sa: int, marks, w: TargetWords, cue_sentence: bool, planned: bool,
+                    stated_sentence: bool, dated_sentence: bool, place: str, doc_id: str) -> list[Target]:
+    """The targets of one clause text[ca:cb] of the sentence starting at `sa`."""
+    clause = text[ca:cb]
+    qs = [q for q in quantities(clause) if q.cls in TARGET_CLASSES or q.cls == "duration"] + _scale_levels(clause)
+    if not qs:
+        return []
+    nclause = unicodedata.normalize("NFKC", clause)
+    granted = any(b in nclause for b in w.benefits)  # an amount granted or a scoring rule, not a target
+    # '30人以下企业裁员率不超过N%': a condition on a class of things, not a target
+    conditional = re.search(r"\d\s*[^\d\s，,；;。、]{0,3}?及?以下\s*[\u4e00-\u9fff]", nclause) is not None
+    if re.match(r"\s*对", nclause) and "的" in nclause:
+        return []  # '对…达到30人以上的企业': a condition for a measure, not a target
+    out: list[Target] = []
+    counted: list[tuple[int, int]] = []
+    acts = [g for g in w.goals if len(g) > 1 and g not in w.comparators]
+    for q in sorted(qs, key=lambda q: q.start):
+        pos = ca - sa + q.start
+        prior = [(y, t) for off, y, t in marks if off <= pos]
+        year, target_year = prior[-1] if prior else (None, False)
+        before, after = nclause[: q.start], nclause[q.end:]
+        comp = "级" if q.unit == "级" else _comparator(before, after, w)
+        # '…控制目标为5.5%', '实现…连续14天无新增确诊病例目标': the text names the figure a goal
+        named = bool(re.search(r"目标值?\s*(?:为|是|即|：|:)?\s*$", before)) or (
+            "实现" in before and re.match(r"[^，,；;。]*?目标", after) is not None)
+        if (granted or conditional) and not named:
+            continue
+        # '培育1家…企业、50家…企业和200家…企业': a figure listed after a target is a target of the same verb
+        listed = bool(out) and out[-1].start == ca and re.search(r"[、和及与]\s*$", before) is not None
+        if q.cls == "duration" and not named:
+            continue  # a period ('免征期限不超过5个月') is a target only where the text calls it one
+        if q.unit == "类" and not clause[q.start].isdigit():
+            continue  # '二类、三类医疗器械': the name of a class, not a count
+        if any(a <= q.start < b for a, b in counted):
+            continue  # '3个规模超80亿元产业园区': the money describes the parks counted
+        if any(re.match(r"[\u4e00-\u9fff]{0,4}?" + re.escape(s), after.lstrip("以上下内左右多余 ")) for s in w.structure):
+            continue  # '特制定以下十项举措', '20条政策措施': the text counting its own parts
+        if re.search(r"[由从]\s*(?:\d{4}\s*年(?:底|末)?的?)?\s*$", before):
+            continue  # '由X%提升至Y%': the figure it starts from
+        if re.search(r"每(?![年天日月周季])[\u4e00-\u9fff]{0,3}$", before) or (
+                q.unit == "次" and re.search(r"每[天日周月]", before)):
+            continue  # '每新增1人', '每天至少开展1次消毒': a rate per unit or a working rule
+        if _in_slogan(nclause, q.start, q.end):
+            continue  # '“六个千亿”产业投资工程': a figure inside a short quoted name
+        if re.search(r"^[^，,；;。]*?的\s*$", after) and not named:
+            continue  # '…增长N%及以上的': a condition ('…的企业'), not a target
+        if not named and not listed:
+            if not target_year:
+                if stated_sentence or any(f in before for f in w.facts):
+                    continue  # '截至…已有4262户…': stated as done
+                object_figure = True
+                goal_verb = any(g in before[-6:] for g in w.goals) or (
+                    object_figure and any(g in before[-20:] for g in acts))  # '引入…企业5-8家', '增加…病房48间'
+                if not cue_sentence and not (not dated_sentence and any(before.endswith(g) for g in acts)):
+                    continue  # no word of the future: a figure in a report or a news story
+                if not comp and not goal_verb:
+                    continue
+                if (not planned and comp in w.levels) or "预计" in before:
+                    continue  # '…人员将达207.6万人', '预计将新增床位200张': a forecast, not a goal
+                if re.search(r"(?:^|[^达])为\s*$", before):
+                    continue  # '每月为170万元左右': a figure as it stands
+                if prior:
+                    continue  # '2021年…为90亿元': a figure dated by a bare year is a fact
+            elif re.search(r"了|已经", before):
                 continue
-            nclause = unicodedata.normalize("NFKC", clause)
-            if any(b in nclause for b in w.benefits):
-                continue  # an amount granted or a scoring rule, not a target
-            if re.match(r"\s*对", nclause) and "的" in nclause:
-                continue  # '对…达到30人以上的企业': a condition for a measure, not a target
-            counted: list[tuple[int, int]] = []
-            for q in sorted(qs, key=lambda q: q.start):
-                pos = cm.start() + q.start
-                prior = [(y, t) for off, y, t in marks if off <= pos]
-                year, target_year = prior[-1] if prior else (None, False)
-                before, after = nclause[: q.start], nclause[q.end:]
-                comp = "级" if q.unit == "级" else _comparator(before, after, w)
-                if not target_year:
-                    if stated_sentence or any(f in before for f in w.facts):
-                        continue  # '截至…已有4262户…': stated as done
-                    goal_verb = any(g in before[-6:] for g in w.goals)
-                    acts = [g for g in w.goals if len(g) > 1 and g not in w.comparators]
-                    if not cue_sentence and not (not dated_sentence and any(before.endswith(g) for g in acts)):
-                        continue  # no word of the future: a figure in a report or a news story
-                    if not comp and not goal_verb:
-                        continue
-                    if prior:
-                        continue  # '2021年…为90亿元': a figure dated by a bare year is a fact
-                elif re.search(r"了|已经", before):
-                    continue
-                elif re.search(r"(?:^|[^达])为\s*$", before) and not comp:
-                    continue
-                if any(a <= q.start < b for a, b in counted):
-                    continue  # '3个规模超80亿元产业园区': the money describes the parks counted
-                if q.cls not in ("count", "org", "people") and any(
-                        o.start >= q.end and o.cls in ("count", "org", "people") for o in qs) and \
-                        re.match(r"(?:以上)?[\u4e00-\u9fff]", after) and not re.match(r"(?:以上)?[，,；;。]", after):
-                    continue  # '5亿元以上重大项目不少于4个': the money describes the projects counted
-                if re.search(r"了|已|已经", before):
-                    continue  # '成功引进了5家企业': done, not a target
-                if re.match(r"一", clause[q.start:q.end]) and (not comp or q.unit in ("批", "些")):
-                    continue  # '一批', '一个全省样板': a way of speaking, not a figure
-                shown = clause[q.start:q.end]
-                if q.unit == "级":
-                    m = _SCALE_LEVEL.match(shown)
-                    value, unit = number_value(m.group(1)), m.group(2) + "元"
-                    noun = re.split(r"[，,；;。（(、]", nclause[q.end:])[0].strip()
-                    measure, mult = (noun + "规模")[:24], ""
-                else:
-                    num, mult = split_quantity(shown, q.unit)
-                    value, unit = number_value(num), q.unit.lstrip("多余")
-                    measure = _measure(nclause, q.start, q.end, comp, q.cls)
-                if value is None:
-                    continue
-                if q.cls in ("count", "org", "people"):
-                    nxt = re.search(r"、(?=\d)", clause[q.end:])
-                    counted.append((q.end, q.end + nxt.start() if nxt else len(clause)))
-                a, b = sm.start() + cm.start(), sm.start() + cm.end()
-                quote = quote_at(text, a, b)
-                if not quote:
-                    continue
-                if mult and not q.unit.startswith(mult):
-                    value *= {"万": 1e4, "亿": 1e8}[mult]
-                out.append(Target(place, doc_id, year, measure, value, unit, comp, quote, a, b))
+            elif re.search(r"(?:^|[^达])为\s*$", before) and not comp:
+                continue
+        if q.cls not in ("count", "org", "people") and any(
+                o.start >= q.end and o.cls in ("count", "org", "people") for o in qs) and \
+                re.match(r"(?:以上)?[\u4e00-\u9fff]", after) and not re.match(r"(?:以上)?[，,；;。]", after):
+            continue  # '5亿元以上重大项目不少于4个': the money describes the projects counted
+        if re.search(r"了|已|已经", before):
+            continue  # '成功引进了5家企业': done, not a target
+        if re.match(r"一", clause[q.start:q.end]) and (not comp or q.unit in ("批", "些")):
+            continue  # '一批', '一个全省样板': a way of speaking, not a figure
+        shown = clause[q.start:q.end]
+        if q.unit == "级":
+            m = _SCALE_LEVEL.match(shown)
+            value, unit = number_value(m.group(1)), m.group(2) + "元"
+            noun = re.split(r"[，,；;。（(、]", nclause[q.end:])[0].strip()
+            measure, mult = (noun + "规模")[:24], ""
+        else:
+            num, mult = split_quantity(shown, q.unit)
+            value, unit = number_value(num), q.unit.lstrip("多余")
+            measure = _measure(nclause, q.start, q.end, comp, q.cls)
+        if value is None:
+            continue
+        if q.cls in ("count", "org", "people"):
+            counted.append(_counted_span(clause, q.end, w))
+        quote = quote_at(text, ca, cb)
+        if not quote:
+            continue
+        if mult and not q.unit.startswith(mult):
+            value *= {"万": 1e4, "亿": 1e8}[mult]
+        out.append(Target(place, doc_id, year, measure, value, unit, comp, quote, ca, cb))
     return out
 
 
