@@ -283,6 +283,39 @@ def test_upload_docx_then_ask_about_it_then_remove(own_app, tmp_path):
     assert "测试市低空经济方案.docx" not in [r.doc.doc_id for r in assistant.documents()]
 
 
+def _event(demo, api_name: str):
+    """(function, input elem_ids, output elem_ids) of the event Gradio runs under this api name."""
+    f = next(f for f in demo.fns.values() if f.api_name == api_name)
+    return f.fn, [b.elem_id for b in f.inputs], [b.elem_id for b in f.outputs]
+
+
+def test_targets_tab_follows_uploads_and_removals(own_app, tmp_path):
+    """The 指标 tab's year choices and table change with the documents: the upload and removal events write them
+    (before, they refreshed only the documents tab, so a new document's targets showed only after a reload)."""
+    assistant, demo = own_app
+    path = _docx(tmp_path / "测试市氢能方案.docx", "测试市氢能产业发展实施方案",
+                 ["到2029年，测试市氢能产业规模力争突破777亿元，建成加氢站45座。"])
+    upload, up_in, up_out = _event(demo, "upload")
+    remove, rm_in, rm_out = _event(demo, "remove_document")
+    assert {"targets-place", "targets-year", "targets-measure"} <= set(up_in) & set(rm_in)
+    assert {"targets-place", "targets-year", "targets-table"} <= set(up_out) & set(rm_out)
+    before = demo.handlers.targets_view()
+    assert "777" not in before
+    values = {"upload-files": [str(path)], "doc-pick": None, "targets-place": "全部", "targets-year": "全部",
+              "targets-measure": ""}
+    out = dict(zip(up_out, upload(*[values[i] for i in up_in])))
+    assert "已添加" in out["upload-status"]
+    assert any("2029" in str(c) for c in out["targets-year"]["choices"]) and out["targets-year"]["value"] == "全部"
+    assert "777" in out["targets-table"] and "测试市氢能产业发展实施方案" in out["targets-table"]
+    # the user filters the tab to the new year, then removes the document: the filter falls back to 全部
+    values.update({"doc-pick": path.name, "targets-year": "2029"})
+    out = dict(zip(rm_out, remove(*[values[i] for i in rm_in])))
+    assert "已删除" in out["upload-status"]
+    assert out["targets-year"]["value"] == "全部"  # 2029 has no targets any more
+    assert not any("2029" in str(c) for c in out["targets-year"]["choices"])
+    assert "777" not in out["targets-table"] and out["targets-table"] == before
+
+
 @pytest.mark.parametrize(
     "name, content, reason",
     [

@@ -327,6 +327,35 @@ def test_targets_tab_filters_to_a_year_and_a_click_shows_the_clause(page, browse
     page.screenshot(path=str(artifacts_dir / "targets_tab.png"), full_page=True)
 
 
+def test_targets_tab_shows_an_uploaded_documents_targets_and_drops_them_on_removal(page, tmp_path, artifacts_dir):
+    title = "测试市储能产业发展实施方案"
+    path = make_docx(tmp_path / "测试市储能方案.docx", title, [
+        ("一、发展目标", "到2031年，测试市新型储能产业规模力争突破666亿元，建成储能电站28座。"),
+    ])
+    page.get_by_role("tab", name="📊 指标").click()
+    page.wait_for_selector("#targets-table tr.target-row")
+    assert page.locator("#targets-year label", has_text="2031").count() == 0
+    status = upload(page, path)
+    assert "已添加" in status, status
+    # no reload: the tab's year choices and table follow the upload
+    page.get_by_role("tab", name="📊 指标").click()
+    page.locator("#targets-year label", has_text="2031").first.click()
+    page.wait_for_function(
+        "() => { const rows = [...document.querySelectorAll('#targets-table tr.target-row')];"
+        " return rows.length > 0 && rows.every(r => r.children[1].textContent.trim() === '2031'); }")
+    table = page.locator("#targets-table").inner_text()
+    assert "666" in table and "28" in table
+    page.screenshot(path=str(artifacts_dir / "targets_tab_after_upload.png"), full_page=True)
+    page.get_by_role("tab", name="📚 文档库").click()
+    page.click("#remove-button")  # the uploaded document is the one shown
+    page.locator("#upload-status", has_text="已删除").wait_for()
+    page.get_by_role("tab", name="📊 指标").click()
+    page.wait_for_function("() => ![...document.querySelectorAll('#targets-year label')]"
+                           ".some(l => l.textContent.includes('2031'))")
+    page.wait_for_selector("#targets-table tr.target-row")
+    assert "666" not in page.locator("#targets-table").inner_text()
+
+
 def test_export_an_answer_to_docx_and_read_it_back(page, tmp_path, artifacts_dir):
     import urllib.request
 

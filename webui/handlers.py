@@ -182,6 +182,15 @@ class Handlers:
         years = sorted({str(t.year) for t in targets if t.year})
         return ["全部", *places], ["全部", *years]
 
+    def targets_refreshed(self, place: str | None = None, year=None, measure: str | None = None
+                          ) -> tuple[list[str], str, list[str], str, str]:
+        """The targets tab after the document set changed: place choices, the chosen place (kept while it still has
+        targets, else '全部'), year choices, the chosen year (likewise) and the table, filtered as chosen."""
+        places, years = self.target_filters()
+        place = place if place in places else "全部"
+        year = str(year) if str(year) in years else "全部"
+        return places, place, years, year, self.targets_view(place, year, measure)
+
     def export_targets(self, place: str | None = None, year=None, measure: str | None = None) -> list[str]:
         """Write the targets view as it is filtered to .md and .docx; return both paths."""
         from rag.export import export_targets

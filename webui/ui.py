@@ -111,7 +111,7 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
                             t_place = gr.Dropdown(places, value="全部", label="地区", elem_id="targets-place",
                                                   allow_custom_value=True)
                             t_year = gr.Radio(years, value="全部", label="年份", elem_id="targets-year")
-                            t_measure = gr.Textbox(label="指标包含", placeholder="如：营业收入", elem_id="targets-measure")
+                            t_measure = gr.Textbox("", label="指标包含", placeholder="如：营业收入", elem_id="targets-measure")
                         targets_table = gr.HTML(h.targets_view(), elem_id="targets-table", js_on_load=None)
                         t_export = gr.Button("📤 导出当前列表（Markdown + Word）", size="sm", elem_id="targets-export")
                         t_files = gr.File(label="导出的文件", file_count="multiple", interactive=False,
@@ -163,9 +163,13 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
 
         export_btn.click(on_export, [session], [export_files], api_visibility="private")
         t_inputs = [t_place, t_year, t_measure]
+        # the table is written by these and by the document refresh (page load, upload, removal): one queue in
+        # order, so a refresh that started before a filter change never overwrites the filtered table after it
         for comp in (t_place, t_year):
-            comp.change(h.targets_view, t_inputs, [targets_table], queue=False, api_visibility="private")
-        t_measure.submit(h.targets_view, t_inputs, [targets_table], queue=False, api_visibility="private")
+            comp.change(h.targets_view, t_inputs, [targets_table], api_visibility="private",
+                        concurrency_id="targets-view", concurrency_limit=1)
+        t_measure.submit(h.targets_view, t_inputs, [targets_table], api_visibility="private",
+                         concurrency_id="targets-view", concurrency_limit=1)
         t_export.click(h.export_targets, t_inputs, [t_files], api_visibility="private")
 
         def on_like(state: dict, data: gr.LikeData):
@@ -174,19 +178,28 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
 
         chatbot.like(on_like, [session], None, api_visibility="private")
 
-        def refreshed(selected: str | None = None):
-            """Outputs that show the current document set (after an upload or removal, or on page load)."""
+        def refreshed(selected: str | None = None, place=None, year=None, measure=None):
+            """Outputs that show the current document set (after an upload or removal, or on page load): the
+            documents tab, the chat filters, the header, and the targets tab (its choices and table)."""
             docs = h.doc_choices()
             ids = [d for _, d in docs]
             pick = selected if selected in ids else (ids[0] if ids else None)
+            places, kept_place, years, kept_year, table = h.targets_refreshed(place, year, measure)
+            # a filter still valid is left as it is: setting it would fire its change event with the value read
+            # when this event started, undoing a choice the user made meanwhile
             return (h.documents_table(), gr.update(choices=docs, value=pick), h.section_tree(pick),
-                    gr.update(choices=docs), gr.update(choices=h.region_choices()), _header_html(h))
+                    gr.update(choices=docs), gr.update(choices=h.region_choices()), _header_html(h),
+                    gr.update(choices=places, **({} if kept_place == place else {"value": kept_place})),
+                    gr.update(choices=years, **({} if kept_year == year else {"value": kept_year})), table)
 
-        doc_outputs = [doc_table, doc_pick, tree, docs_filter, regions_filter, header]
+        doc_outputs = [doc_table, doc_pick, tree, docs_filter, regions_filter, header, t_place, t_year, targets_table]
+        doc_inputs = [doc_pick, t_place, t_year, t_measure]
 
-        def on_upload(paths, selected, progress=gr.Progress()):
+        # the targets inputs have defaults, so API callers that pass only (files, doc) as before still work
+        def on_upload(paths, selected=None, place="全部", year="全部", measure="", progress=gr.Progress()):
             if not paths:
-                return ("<div class='muted'>请先选择要上传的文件。</div>", *refreshed(selected), None)
+                return ("<div class='muted'>请先选择要上传的文件。</div>", *refreshed(selected, place, year, measure),
+                        None)
 
             def report(p: IngestProgress) -> None:
                 progress((p.docs_done, p.docs_total) if p.docs_total else None, desc=describe(p))
@@ -196,22 +209,28 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
                 result = add_uploads(assistant, list(paths), progress=report, max_mb=max_upload_mb)
             status = "<br>".join(render.esc(line) for line in result.lines)
             pick = result.added[-1] if result.added else selected
-            return (f"<div>{status}</div>", *refreshed(pick), None)
+            return (f"<div>{status}</div>", *refreshed(pick, place, year, measure), None)
 
-        add_btn.click(on_upload, [files, doc_pick], [upload_status, *doc_outputs, files], api_name="upload",
-                      concurrency_id="ingest", concurrency_limit=1)
+        # an ingest runs long: after it the targets table is drawn again with the filters as they are by then
+        add_btn.click(on_upload, [files, *doc_inputs], [upload_status, *doc_outputs, files], api_name="upload",
+                      concurrency_id="ingest", concurrency_limit=1).then(
+            h.targets_view, t_inputs, [targets_table], api_visibility="private", concurrency_id="targets-view",
+            concurrency_limit=1)
 
-        def on_remove(doc_id):
+        def on_remove(doc_id, place="全部", year="全部", measure=""):
             if not doc_id:
-                return ("<div class='muted'>请先选择文档。</div>", *refreshed(None))
+                return ("<div class='muted'>请先选择文档。</div>", *refreshed(None, place, year, measure))
             with assistant.write_lock:
                 msg = remove_document(assistant, doc_id)
-            return (f"<div>{render.esc(msg)}</div>", *refreshed(None))
+            return (f"<div>{render.esc(msg)}</div>", *refreshed(None, place, year, measure))
 
-        remove_btn.click(on_remove, [doc_pick], [upload_status, *doc_outputs], api_name="remove_document",
-                         concurrency_id="ingest", concurrency_limit=1)
+        remove_btn.click(on_remove, doc_inputs, [upload_status, *doc_outputs], api_name="remove_document",
+                         concurrency_id="ingest", concurrency_limit=1).then(
+            h.targets_view, t_inputs, [targets_table], api_visibility="private", concurrency_id="targets-view",
+            concurrency_limit=1)
         doc_pick.change(h.section_tree, [doc_pick], [tree], queue=False, api_visibility="private")
-        demo.load(refreshed, [doc_pick], doc_outputs, queue=False, api_visibility="private", show_progress="hidden")
+        demo.load(refreshed, doc_inputs, doc_outputs, api_visibility="private", show_progress="hidden",
+                  concurrency_id="targets-view", concurrency_limit=1)
 
         gr.api(h.ask, api_name="ask", concurrency_id="answer")
         gr.api(h.documents, api_name="documents", queue=False)
