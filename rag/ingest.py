@@ -246,17 +246,19 @@ class _Run:
         queued: set[str] = set()
         doc_ends: deque[int] = deque()  # per parsed document, the number of texts embedded when it is complete
         n_done = n_queued = 0
-        queued_chars, parsed_bytes = 0, 0
+        queued_chars = parsed_bytes = all_chars = 0
 
         def progress_now() -> None:
             while doc_ends and doc_ends[0] <= n_done:
                 doc_ends.popleft()
                 self.docs_done += 1
             self.chunks_done = self.chunks_total - (n_queued - n_done)
-            est_total = queued_chars  # characters to embed, extrapolated over the files not parsed yet by size
+            # Characters left: those waiting for the model, plus the unparsed files at the characters per byte of
+            # all chunks seen so far (not only the uncached ones: a resumed run's cached head says nothing of its tail)
+            left = queued_chars - self.chars_embedded
             if parsed_bytes and pool.remaining_bytes:
-                est_total += queued_chars * pool.remaining_bytes / parsed_bytes
-            self.report("embed" if self.embed_started else "read", est_total - self.chars_embedded)
+                left += all_chars * pool.remaining_bytes / parsed_bytes
+            self.report("embed" if self.embed_started else "read", left)
 
         self.report("read")
         while True:
@@ -269,6 +271,7 @@ class _Run:
                     continue
                 parsed[res.index] = res
                 self.chunks_total += len(res.chunks)
+                all_chars += sum(len(c.embed_text()) for c in res.chunks)
                 self._tokens[res.index] = self._tokenizer.submit(lambda cs=res.chunks: [tokenize(c.embed_text()) for c in cs])
                 # the live index is the first cache: a text it holds is never embedded again
                 self.vectors.update(self.old.vectors_for([_text_key(c.embed_text()) for c in res.chunks]))

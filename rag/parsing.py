@@ -161,7 +161,7 @@ class ParsePool:
                 job = self._suspects.popleft()
                 self._inflight[self._pool.submit(parse_one, self._parser, *job, self._chunker)] = job
             return
-        while self._todo and len(self._inflight) < 4 * self._workers:
+        while self._todo and len(self._inflight) < 16 * self._workers:  # parsed well ahead of the model
             job = self._todo.popleft()
             self._inflight[self._pool.submit(parse_one, self._parser, *job, self._chunker)] = job
 
