@@ -85,6 +85,21 @@ def _existing(index_dir: Path, settings: Settings, rebuild: bool) -> Store:
         return _fresh(settings, index_dir)
 
 
+def _donor(settings: Settings, index_dir: Path) -> Store | None:
+    """On --rebuild, the index being replaced when its vectors come from the same embedding model: a text it holds
+    (most of them when only the chunker changed) is not embedded again. None when there is none or it is unreadable."""
+    try:
+        store = open_store(settings, index_dir, check=False, missing_ok=True)
+    except Exception as e:  # a damaged old index only costs re-embedding
+        log.info("index %s not usable as a vector cache for the rebuild: %s", index_dir, e)
+        return None
+    built = store.manifest.get("embedding", {})
+    want = settings.embedding_fingerprint()
+    if not len(store) or (built.get("backend"), built.get("model")) != (want["backend"], want["model"]):
+        return None
+    return store
+
+
 def _fresh(settings: Settings, index_dir: Path) -> Store:
     """An empty store of the configured backend at `index_dir` (its next write replaces whatever is there)."""
     from .store import STORES
@@ -142,7 +157,8 @@ def ingest(
                     report.unchanged.append(doc_id)
                     continue
             jobs.append((i, path))
-        run = _Run(settings, index_dir, old, embedder, progress, t0)
+        run = _Run(settings, index_dir, old, embedder, progress, t0,
+                   donor=_donor(settings, index_dir) if rebuild else None)
         workers = default_workers() if settings.ingest_workers is None else settings.ingest_workers
         pool = ParsePool(jobs, chunker, workers, parser)
         report.workers = pool.workers
@@ -211,12 +227,15 @@ class _Run:
     each batch to the resume cache, tokenises chunks in a thread, and reports progress."""
 
     def __init__(self, settings: Settings, index_dir: Path, old: Store, embedder: Embedder | None,
-                 progress: Progress | None, t0: float):
+                 progress: Progress | None, t0: float, donor: Store | None = None):
         self.settings, self.index_dir, self.progress, self.t0 = settings, index_dir, progress, t0
         self._embedder = embedder
         self.old = old
+        self.donor = donor  # on --rebuild: the index replaced, whose vectors of the same model are reused
         self.vectors: dict[str, np.ndarray] = {}
         self._dim = int(old.manifest["embedding"]["dim"]) if len(old.summaries) else 0
+        if not self._dim and donor is not None:
+            self._dim = int(donor.manifest["embedding"]["dim"])
         self.cache: EmbeddingCache | None = None
         self._tokens: dict[int, Future] = {}
         self._tokenizer = ThreadPoolExecutor(max_workers=1)  # jieba runs while the model (GIL released) encodes
@@ -274,7 +293,10 @@ class _Run:
                 all_chars += sum(len(c.embed_text()) for c in res.chunks)
                 self._tokens[res.index] = self._tokenizer.submit(lambda cs=res.chunks: [tokenize(c.embed_text()) for c in cs])
                 # the live index is the first cache: a text it holds is never embedded again
-                self.vectors.update(self.old.vectors_for([_text_key(c.embed_text()) for c in res.chunks]))
+                keys = [_text_key(c.embed_text()) for c in res.chunks]
+                self.vectors.update(self.old.vectors_for(keys))
+                if self.donor is not None:
+                    self.vectors.update(self.donor.vectors_for([k for k in keys if k not in self.vectors]))
                 for c in res.chunks:
                     text = c.embed_text()
                     key = _text_key(text)

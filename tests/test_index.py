@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
@@ -52,6 +53,21 @@ def test_reingest_unchanged_corpus_embeds_and_writes_nothing(index_copy, setting
     assert report.n_embedded == 0 and not report.wrote
     assert sorted(report.unchanged) == sorted(p.name for p in CORPUS.iterdir())
     assert current_generation(index_copy) == before
+
+
+def test_rebuild_after_a_chunker_change_embeds_only_the_texts_that_changed(index_copy, settings_factory, retriever):
+    """An index of an older chunker is refused with the rebuild message; the rebuild embeds only chunks whose text
+    the old index does not hold (same model), and the result is the index a fresh build gives."""
+    other = settings_factory(index_copy, chunk_max_chars=240)
+    with pytest.raises(IndexMismatchError, match="rag ingest --rebuild"):
+        load_index(index_copy, other.embedding_fingerprint(), other.chunker_settings().fingerprint())
+    old = {c.embed_text() for c in load_index(index_copy).chunks}
+    report = ingest([CORPUS], other, index_dir=index_copy, rebuild=True, embedder=retriever.embedder)
+    new = load_index(index_copy, other.embedding_fingerprint(), other.chunker_settings().fingerprint())
+    changed = {c.embed_text() for c in new.chunks} - old
+    assert report.wrote and 0 < report.n_embedded == len(changed) < len(new)
+    fresh = retriever.embedder.embed_passages([c.embed_text() for c in new.chunks[:20]])
+    assert np.allclose(np.asarray(new.vectors[:20]), fresh, atol=1e-5)
 
 
 def test_index_from_an_older_tokenizer_is_retokenised_not_reembedded(index_copy, settings_factory):
