@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # Milvus Lite file (one machine) or http(s)://host:19530 (a Milvus server or cluster); token for the latter
     milvus_uri: str = ""
     milvus_token: SecretStr = SecretStr("")
+    # Milvus BM25 over: `terms` = PolicyQA's own keyword tokens (jieba words + character bigrams, the same BM25 as
+    # `local`: measured closest), or `jieba` = Milvus's jieba analyzer on the text. Fixed when the collection is made
+    milvus_keyword: Literal["terms", "jieba"] = "terms"
 
     # Vector index kind: `auto` is exact below 100k vectors and IVF beyond (rag.store.local.FLAT_BELOW)
     faiss_index: Literal["auto", "flat", "hnsw", "ivf"] = "auto"

@@ -67,6 +67,27 @@ def test_hybrid_search_agrees_with_local(milvus_retriever, retriever):
     assert sum(overlap) / len(overlap) >= 0.6, overlap
 
 
+def test_keyword_search_is_local_bm25_exactly(milvus_retriever, retriever):
+    """Under `terms` Milvus's BM25 function counts PolicyQA's own tokens: the same chunks with the same scores."""
+    assert milvus_retriever.index.keyword_mode == "terms"
+    for q in QUESTIONS:
+        a = [(h.chunk.chunk_id, round(h.scores["keyword"], 3)) for h in retriever.search(q, k=8, mode="keyword")]
+        b = [(h.chunk.chunk_id, round(h.scores["keyword"], 3)) for h in milvus_retriever.search(q, k=8, mode="keyword")]
+        assert a and a == b, q
+
+
+def test_jieba_analyzer_mode_still_searches(corpus_index, milvus_settings, tmp_path, retriever):
+    """RAG_MILVUS_KEYWORD=jieba: Milvus's own jieba analyzer over the text (kept for clients reading the collection)."""
+    s = milvus_settings.model_copy(update={"milvus_keyword": "jieba", "index_dir": tmp_path / "jieba"})
+    store = copy_index(open_local(corpus_index), s.index_dir, s)
+    assert store.keyword_mode == "jieba" and store.manifest["milvus"]["keyword"] == "jieba"
+    r = Retriever(store, retriever.embedder, s)
+    hits = r.search("医疗器械注册证奖励", k=3, mode="keyword")
+    assert hits and all(h.scores["keyword"] > 0 for h in hits)
+    row = store.client.query(store.collection, filter="pk >= 0", output_fields=["text"], limit=1)
+    assert row and any("\u4e00" <= ch <= "\u9fff" for ch in row[0]["text"])  # readable Chinese text in Milvus
+
+
 def test_filters_are_pushed_down(milvus_retriever):
     store = milvus_retriever.index
     doc = sorted(store.docs)[0]
