@@ -94,6 +94,15 @@ def test_a_place_no_document_mentions_is_refused(assistant):
     assert a.hits, "the nearest passages are still shown"
 
 
+def test_a_year_the_documents_do_not_state_is_refused(assistant):
+    """Asked for a year none of the best clauses holds while they state another year's figure: refused, not
+    answered with the other year's figure; the stated year is answered."""
+    asked = assistant.ask("深圳高端医疗器械产业到2030年的营业收入目标是多少？")
+    assert asked.refused and asked.text == REFUSAL
+    stated = assistant.ask("深圳高端医疗器械产业到2025年的营业收入目标是多少？")
+    assert not stated.refused and "2000亿元" in stated.text
+
+
 def test_keyword_only_mode_answers_instead_of_refusing_everything(articles_assistant, assistant):
     """The gate reads the fitted probability, not the dense score (0 in keyword mode)."""
     a = articles_assistant.ask("苏州这些措施从哪天开始施行？", mode="keyword")
