@@ -6,8 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from pathlib import Path
+
+import pytest
 
 from rag.cli import main as cli_main
 from rag.store import load_index
@@ -88,3 +91,54 @@ def test_which_place_has_the_highest_target_ranks_only_comparable_figures(assist
     assert summary.startswith("按“产业规模”（亿元，2027年）比较：")
     assert "最高的是河南省" in summary and "无法比较" in summary
     assert "深圳市（目标为" in summary  # its targets are for 2025 and of other measures
+
+
+# Year comparisons of targets: question -> the row labels expected when one place's document answers (None: several
+# places, rows labelled '<place> <year>年').
+YEAR_QUESTIONS = {
+    "河南2027年和2030年的目标分别是多少": ["2027年", "2030年"],
+    "越城区2027年和2035年的产值目标分别是多少": ["2027年", "2035年"],
+    "2025年和2030年的目标分别是多少": None,
+    "深圳和越城区2025年和2035年的目标分别是多少": None,
+    "各年度目标对比": None,
+}
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+
+
+@pytest.mark.parametrize("question", list(YEAR_QUESTIONS))
+def test_a_comparison_by_year_is_a_table_whose_cells_quote_their_own_year(question, assistant):
+    answer = assistant.ask(question)
+    table = answer.table
+    assert table is not None and table.columns == ["量化目标"] and not answer.refused
+    index = assistant.retriever.index
+    by_n = {c.n: c for c in answer.citations}
+    asked = {int(y) for y in _YEAR.findall(question)}
+    expected = YEAR_QUESTIONS[question]
+    if expected is not None:
+        assert [r.label for r in table.rows] == expected
+    years_seen, places_seen = set(), set()
+    for row in table.rows:
+        m = re.fullmatch(r"(?:(.+) )?((?:19|20)\d{2})年", row.label)
+        assert m, row.label  # every row is one year (of one place)
+        year = int(m.group(2))
+        assert (m.group(1) is None) == (expected is not None)
+        assert not asked or year in asked
+        years_seen.add(year)
+        places_seen.add(m.group(1))
+        source = index.docs[row.doc].doc.source_text
+        cell = row.cells[0]
+        if not cell.citations:
+            assert cell.text == "未提及" and f"{year}年" not in source  # the document never names that year
+            continue
+        chunks = index.chunks_of([row.doc])
+        for n in cell.citations:
+            c = by_n[n]
+            assert c.doc == row.doc  # a row quotes its own document only
+            assert verify_quote(source, c.start, c.end, c.quote) and c.quote in cell.text
+            assert any(ch.start <= c.start and c.end <= ch.end for ch in chunks)  # inside one cited chunk
+            # the year the clause is set for: the last year the text names up to the clause's end
+            assert int(_YEAR.findall(source[: c.end])[-1]) == year, (row.label, c.quote)
+    if expected is None:
+        assert len(places_seen) >= 2 and len(years_seen) >= 2
+    if asked:
+        assert years_seen == asked

@@ -124,14 +124,33 @@ def rank_targets(figs: list[_Fig], labels: list[str], direction: str) -> str:
     return text
 
 
+def year_rows(rows: tuple[CompareRow, ...], targets: list[Target]) -> tuple[CompareRow, ...]:
+    """A table by year: each row split into one row per year, the years asked (of a row whose documents set a
+    target in one of them) or, none asked ('各年度'), every year its documents set targets for. Labelled by year, or
+    by place and year when several rows are split."""
+    out: list[tuple[CompareRow, int]] = []
+    for row in rows:
+        dated = sorted({t.year for t in filter_targets(targets, docs=row.docs) if t.year is not None})
+        years = list(row.years) if row.years else dated
+        if row.years and not set(dated) & set(row.years) and len(rows) > 1:
+            continue  # this place sets no target for any year asked: no rows of 未提及 only
+        out.extend((row, y) for y in years)
+    if not out:  # no place has a target in the years asked: keep every row, each cell will say 未提及
+        out = [(row, y) for row in rows for y in row.years]
+    one = len({row.label for row, _ in out}) == 1
+    return tuple(CompareRow(f"{y}年" if one else f"{row.label} {y}年", row.docs, row.text, (y,), row.terms)
+                 for row, y in out)
+
+
 def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], docs: dict,
                    index_dir: str | None = None) -> Answer:
     """A comparison of targets as a table: per row its targets' clauses (for the years the row's question names)
-    of the measure asked (all of them when the row has none of that measure), cited."""
+    of the measure asked (all of them when the row has none of that measure), cited. A question by year gets a
+    row per year (per place and year)."""
     citations: list[Citation] = []
     by_span: dict[tuple[str, int, int], int] = {}
     rows, figs = [], []
-    for row in cplan.rows:
+    for row in (year_rows(cplan.rows, targets) if cplan.by_year else cplan.rows):
         cell_cits: list[int] = []
         texts: list[str] = []
         for t in asked_targets(row, targets, index_dir):
@@ -149,11 +168,11 @@ def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], d
             unit, factor = comparable_unit(t.unit)
             figs.append(_Fig(row.label, t, n, t.value * factor, unit, measure_group(t.measure, index_dir)))
         cell = TableCell("；".join(texts), cell_cits) if cell_cits else TableCell(NOT_MENTIONED)
-        rows.append(TableRow(row.label, citations[cell_cits[0] - 1].doc if cell_cits else (row.docs[0] if row.docs else ""),
-                             [cell]))
+        doc = citations[cell_cits[0] - 1].doc if cell_cits else (row.docs[0] if row.docs else "")
+        rows.append(TableRow(row.label, doc, [cell]))
     table = AnswerTable([COLUMN], rows)
     if cplan.superlative:
-        table.summary = rank_targets(figs, [r.label for r in cplan.rows], cplan.superlative)
+        table.summary = rank_targets(figs, [r.label for r in rows], cplan.superlative)
     if not citations:
         return Answer(text=REFUSAL, refused=True, table=table)
     lines = [f"{r.label}：{cell_with_marks(r.cells[0])}" for r in rows]

@@ -37,6 +37,7 @@ class ComparePlan:
     answer_type: str = "description"
     superlative: str = ""  # "high" | "low" | ""
     targets: bool = False  # the question is about targets (目标/指标): answered from the targets table
+    by_year: bool = False  # targets year by year ('2025年和2030年的目标分别是多少', '各年度目标对比'): a row per year
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class CompareWords:
     aspects: dict[str, tuple[str, ...]]
     superlatives: dict[str, tuple[str, ...]]
     target_words: tuple[str, ...]
+    year_words: tuple[str, ...]
 
 
 @lru_cache(maxsize=8)
@@ -61,6 +63,7 @@ def compare_words(index_dir: str | None = None) -> CompareWords:
         aspects=load_map("compare_aspects", index_dir),
         superlatives=load_map("superlatives", index_dir),
         target_words=("目标", "指标"),
+        year_words=load_list("compare_years", index_dir),
     )
 
 
@@ -93,6 +96,14 @@ def superlative(q: str, w: CompareWords) -> str:
     return ""
 
 
+def _paired_years(q: str, plan: QueryPlan) -> bool:
+    """Whether each place asked about comes with its own year ('深圳2025年…和越城区2035年…'): a row per place, each
+    read for its year, not a table by year."""
+    if len(plan.parts) < 2:
+        return False
+    return all(re.search(re.escape(fold(p.label)) + r".{0,2}?(?:19|20)\d{2}\s*年", q) for p in plan.parts if p.label)
+
+
 def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = None) -> ComparePlan | None:
     """The comparison a question asks for, or None when it is not one (no trigger word, or fewer than two rows).
 
@@ -100,20 +111,25 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
     document that belongs to a region, one row each."""
     w = compare_words(index_dir)
     q = fold(plan.text)
-    if not w.triggers.search(q):
+    year_word = any(x in q for x in w.year_words)
+    if not w.triggers.search(q) and not year_word:
         return None
+    is_target = any(x in q for x in w.target_words)
+    by_year = is_target and (year_word or len(plan.years) >= 2) and not _paired_years(q, plan)
     if plan.parts:
         rows = tuple(CompareRow(p.label or (p.places[0] if p.places else ""), p.docs, p.text,
                                 p.years or plan.years, p.terms) for p in plan.parts)
-    elif not plan.places and docs:
-        rows = tuple(CompareRow(rec.doc.region, (doc_id,), plan.text, plan.years, plan.terms)
-                     for doc_id, rec in sorted(docs.items()) if rec.doc.region)
+    elif docs and (not plan.places or by_year):
+        # every document of a region (or of the one place asked about, for a table by year), one row each
+        mine = plan.docs if plan.places else tuple(sorted(docs))
+        rows = tuple(CompareRow(docs[d].doc.region or (plan.places[0] if plan.places else ""), (d,), plan.text,
+                                plan.years, plan.terms)
+                     for d in mine if d in docs and (docs[d].doc.region or plan.places))
     else:
         return None
-    if len(rows) < 2:
+    if len(rows) < (1 if by_year else 2):
         return None
     aspects = named_aspects(q, w)
-    is_target = any(x in q for x in w.target_words)
     named = bool(aspects)
     # What the question itself asks about ('研发投入强度…什么目标'): a clause on it answers even without an aspect word.
     focus = tuple(t for t in plan.focus if not any(t in p for p in plan.places))
@@ -127,4 +143,5 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
             if docs else []
         cells = tuple(aspect_words(a, index_dir) for a in aspects)
     return ComparePlan(rows=rows, aspects=tuple(aspects), named_aspects=named, cell_words=cells, focus_words=focus,
-                       superlative=superlative(q, w), targets=is_target, answer_type=plan.answer_type)
+                       superlative=superlative(q, w), targets=is_target, answer_type=plan.answer_type,
+                       by_year=by_year)
