@@ -97,7 +97,7 @@ def superlative(q: str, w: CompareWords) -> str:
 
 
 def _paired_years(q: str, plan: QueryPlan) -> bool:
-    """Whether each place asked about comes with its own year ('深圳2025年…和越城区2035年…'): a row per place, each
+    """Whether each place asked about comes with its own year ('甲市2025年…和乙区2035年…'): a row per place, each
     read for its year, not a table by year."""
     if len(plan.parts) < 2:
         return False
