@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 from .answer.quantity import Quantity, number_value, quantities, split_quantity
-from .textnorm import quote_clause_spans, sentence_spans
+from .textnorm import clause_spans, sentence_spans
 from .verify import quote_at
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class TargetWords:
     forecasts: tuple[str, ...]
     levels: tuple[str, ...]
     structure: tuple[str, ...]
+    bounds: tuple[str, ...]
     periods: dict[str, int]
     year_re: re.Pattern
 
@@ -78,13 +79,14 @@ def target_words(index_dir: str | None = None) -> TargetWords:
     periods = {k: int(v[0]) for k, v in load_map("plan_periods", index_dir).items() if v and v[0].isdigit()}
     period_alt = "|".join(re.escape(p) for p in periods) or r"(?!)"
     year_re = re.compile(
-        rf"(?P<pre>到|至|力争到|争取到|力争|预计到|计划到)?\s*(?P<year>(?:19|20)\d{{2}})\s*年(?P<post>前|底|末|以前|内)?"
+        rf"(?P<pre>到|至|力争到|争取到|力争|预计到|计划到|推动|确保|争取|实现)?\s*(?P<year>(?:19|20)\d{{2}})\s*年(?P<post>前|底|末|以前|内)?"
         rf"|[“\"]?(?P<period>{period_alt})[”\"]?(?:期间|时期|末)"
     )
     return TargetWords(
         comparators=tuple(sorted(m.get("comparator", ()), key=len, reverse=True)),
         cues=m.get("cue", ()), goals=m.get("goal", ()), facts=m.get("fact", ()), benefits=m.get("benefit", ()),
         forecasts=m.get("forecast", ()), levels=m.get("level", ()), structure=m.get("structure", ()),
+        bounds=m.get("bound", ()),
         periods=periods, year_re=year_re,
     )
 
@@ -98,6 +100,8 @@ def _year_marks(sentence: str, w: TargetWords) -> list[tuple[int, int | None, bo
             out.append((m.start(), w.periods.get(m.group("period")), True))
         else:
             lead = sentence[max(0, m.start("year") - 4): m.start("year")]
+            if re.search(r"(?:较|比|相比|比较|同比)\s*$", lead):
+                continue  # '较2019年再下降…': the year compared with, not a date of the figure
             stated = re.search(r"(?:截至|截止|截至到)\s*$", lead)
             # '1月1日至2020年2月10日', '延长至2021年4月30日': a date range or a deadline, not a target year
             dated = m.group("pre") == "至" and (re.search(r"[日月起]\s*至\s*$", lead) or
@@ -170,7 +174,7 @@ def _counted_span(clause: str, q_end: int, w: TargetWords) -> tuple[int, int]:
     so a second figure of the list ('…岗位信息和1个职业培训信息') is a figure of its own."""
     rest = clause[q_end:]
     lead = re.match(r"(?:以上|以内|左右|多|余)?", rest).end()
-    m = re.compile(r"[、和及与]").search(rest, lead)
+    m = re.compile(r"[、和及与（(]").search(rest, lead)
     return q_end, q_end + (m.start() if m else len(rest))
 
 
@@ -206,7 +210,7 @@ def extract_targets(text: str, doc_id: str = "", place: str = "", start: int = 0
         stated_sentence = any(f in norm for f in ("截至", "截止")) or bool(
             re.match(r"\s*至\s*\d{1,2}\s*月\s*\d{1,2}\s*日", norm) or re.search(r"(?:数据|统计|监测)显示|据统计", norm))
         dated_sentence = bool(re.search(r"\d{1,2}\s*月\s*\d{1,2}\s*日|[上本今去]月|今年|去年|日前|近日", norm))
-        for ca, cb in quote_clause_spans(text, sa, sb):
+        for ca, cb in clause_spans(text, sa, sb, trim=True):  # a quotation's commas part clauses too
             out.extend(_clause_targets(text, ca, cb, sa, marks, w, bool(cues), planned, stated_sentence,
                                        dated_sentence, place, doc_id))
     return out
@@ -240,7 +244,11 @@ def _clause_targets(text: str, ca: int, cb: int, sa: int, marks, w: TargetWords,
         if (granted or conditional) and not named:
             continue
         # '培育1家…企业、50家…企业和200家…企业': a figure listed after a target is a target of the same verb
-        listed = bool(out) and out[-1].start == ca and re.search(r"[、和及与]\s*$", before) is not None
+        # '…、床位近100张', '…2000万个（其中：医用N95日产量100万个…）': a parallel segment after a list separator,
+        # holding no verb of its own, or a bracketed breakdown of the target before it
+        listed = bool(out) and out[-1].start == ca and re.search(
+            r"(?:[、和及与]|[（(]其中[：:]?)[^、，,；;（(]{0,14}$", before) is not None and not any(
+            g in re.split(r"[、和及与（(]", before)[-1] for g in w.goals if len(g) > 1)
         if q.cls == "duration" and not named:
             continue  # a period ('免征期限不超过5个月') is a target only where the text calls it one
         if q.unit == "类" and not clause[q.start].isdigit():
@@ -254,6 +262,8 @@ def _clause_targets(text: str, ca: int, cb: int, sa: int, marks, w: TargetWords,
         if re.search(r"每(?![年天日月周季])[\u4e00-\u9fff]{0,3}$", before) or (
                 q.unit == "次" and re.search(r"每[天日周月]", before)):
             continue  # '每新增1人', '每天至少开展1次消毒': a rate per unit or a working rule
+        if re.search(r"(?:对|与|向)[^，,、\d]{0,4}$", before):
+            continue  # '实现对16个地市需求的全覆盖', '与我省84个县…对接': what a measure reaches, not a level
         if _in_slogan(nclause, q.start, q.end):
             continue  # '“六个千亿”产业投资工程': a figure inside a short quoted name
         if re.search(r"^[^，,；;。]*?的\s*$", after) and not named:
@@ -265,7 +275,11 @@ def _clause_targets(text: str, ca: int, cb: int, sa: int, marks, w: TargetWords,
                 object_figure = True
                 goal_verb = any(g in before[-6:] for g in w.goals) or (
                     object_figure and any(g in before[-20:] for g in acts))  # '引入…企业5-8家', '增加…病房48间'
-                if not cue_sentence and not (not dated_sentence and any(before.endswith(g) for g in acts)):
+                # '…增速不低于20%': a bound on a rate states a requirement (bounds on counts and amounts are mostly
+                # norms and conditions: '每间不超过6人', '所得额不超过100万元的部分')
+                required = q.cls == "percent" and comp in w.bounds and before.rstrip().endswith(comp)
+                if not cue_sentence and not required and not (
+                        not dated_sentence and any(before.endswith(g) for g in acts)):
                     continue  # no word of the future: a figure in a report or a news story
                 if not comp and not goal_verb:
                     continue

@@ -237,9 +237,13 @@ def _comma_splits(text: str, start: int, end: int, outside_brackets: bool) -> li
     return spans
 
 
-def clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Split a sentence into clauses at ，, boundaries (for picking the shortest quote that answers)."""
-    return [(x, y) for x, y in _comma_splits(text, start, end, outside_brackets=False) if y > x]
+def clause_spans(text: str, start: int, end: int, trim: bool = False) -> list[tuple[int, int]]:
+    """Split a sentence into clauses at ，, boundaries (for picking the shortest quote that answers); `trim` narrows
+    each past surrounding spaces and its trailing punctuation."""
+    spans = _comma_splits(text, start, end, outside_brackets=False)
+    if trim:
+        spans = [_strip_span(text, x, y, head=" \u3000", tail="。；;！!？?，, \u3000") for x, y in spans]
+    return [(x, y) for x, y in spans if y > x]
 
 
 def quote_clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
