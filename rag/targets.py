@@ -21,7 +21,7 @@ from .textnorm import clause_spans, sentence_spans
 from .verify import quote_at
 
 log = logging.getLogger(__name__)
-EXTRACTOR_VERSION = "targets-2"
+EXTRACTOR_VERSION = "targets-3"
 TARGET_CLASSES = ("money", "percent", "count", "org", "people", "area")
 # A section heading ('三、', '### 三、…', '第二章') ends the year a section's lead paragraph set; a numbered item
 # ('（二）', '2.') is inside the section.
