@@ -275,7 +275,7 @@ def _clause_targets(text: str, ca: int, cb: int, sa: int, marks, w: TargetWords,
                 object_figure = True
                 goal_verb = any(g in before[-6:] for g in w.goals) or (
                     object_figure and any(g in before[-20:] for g in acts))  # '引入…企业5-8家', '增加…病房48间'
-                # '…增速不低于20%': a bound on a rate states a requirement (bounds on counts and amounts are mostly
+                # '…增速不低于N%': a bound on a rate states a requirement (bounds on counts and amounts are mostly
                 # norms and conditions: '每间不超过6人', '所得额不超过100万元的部分')
                 required = q.cls == "percent" and comp in w.bounds and before.rstrip().endswith(comp)
                 if not cue_sentence and not required and not (
