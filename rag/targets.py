@@ -91,13 +91,18 @@ def target_words(index_dir: str | None = None) -> TargetWords:
     )
 
 
-def _year_marks(sentence: str, w: TargetWords) -> list[tuple[int, int | None, bool]]:
-    """(offset, year, is_target_year) for each year phrase of a sentence: 到2027年/2027年前/"十四五"期间 set a
-    target year; a bare '2021年' is a date of a fact."""
+def _opens(sentence: str, end: int) -> bool:
+    """Whether the year phrase ending at `end` is set off by a comma ('到2025年，…'): it leads what follows."""
+    return re.match(r"\s*[，,：:]", sentence[end:]) is not None
+
+
+def _year_marks(sentence: str, w: TargetWords) -> list[tuple[int, int | None, bool, bool]]:
+    """(offset, year, is_target_year, leads) for each year phrase of a sentence: 到2027年/2027年前/"十四五"期间 set
+    a target year; a bare '2021年' is a date of a fact; `leads`: set off by a comma, it heads what follows."""
     out = []
     for m in w.year_re.finditer(sentence):
         if m.group("period"):
-            out.append((m.start(), w.periods.get(m.group("period")), True))
+            out.append((m.start(), w.periods.get(m.group("period")), True, _opens(sentence, m.end())))
         else:
             lead = sentence[max(0, m.start("year") - 4): m.start("year")]
             if re.search(r"(?:较|比|相比|比较|同比)\s*$", lead):
@@ -107,7 +112,7 @@ def _year_marks(sentence: str, w: TargetWords) -> list[tuple[int, int | None, bo
             dated = m.group("pre") == "至" and (re.search(r"[日月起]\s*至\s*$", lead) or
                                                re.match(r"\s*\d{1,2}\s*月", sentence[m.end():]))
             target = not stated and not dated and bool(m.group("pre") or m.group("post") in ("前", "以前", "底", "末"))
-            out.append((m.start(), int(m.group("year")), target))
+            out.append((m.start(), int(m.group("year")), target, _opens(sentence, m.end())))
     return out
 
 
@@ -195,8 +200,9 @@ def extract_targets(text: str, doc_id: str = "", place: str = "", start: int = 0
         norm = unicodedata.normalize("NFKC", sentence)
         marks = _year_marks(norm, w)
         if carried is not None and not marks:
-            marks = [(0, carried, True)]
-        heading_years = [y for off, y, t in marks if t and off <= 6]  # '到2025年，…' opens the paragraph's goals
+            marks = [(0, carried, True, True)]
+        # '到2025年，…' opens the paragraph's goals ('推动2026年全市…' dates its own clause only)
+        heading_years = [y for off, y, t, leads in marks if t and leads and off <= 6]
         if heading_years:
             carried = heading_years[-1]
             if opens and not _ITEM_HEAD.match(sentence):
@@ -234,7 +240,7 @@ def _clause_targets(text: str, ca: int, cb: int, sa: int, marks, w: TargetWords,
     acts = [g for g in w.goals if len(g) > 1 and g not in w.comparators]
     for q in sorted(qs, key=lambda q: q.start):
         pos = ca - sa + q.start
-        prior = [(y, t) for off, y, t in marks if off <= pos]
+        prior = [(y, t) for off, y, t, _ in marks if off <= pos]
         year, target_year = prior[-1] if prior else (None, False)
         before, after = nclause[: q.start], nclause[q.end:]
         comp = "级" if q.unit == "级" else _comparator(before, after, w)

@@ -35,6 +35,25 @@ def test_years_comparators_and_periods_are_read():
         assert verify_quote(text, t.start, t.end, t.quote)
 
 
+def test_lists_breakdowns_bounds_base_years_and_what_is_no_target():
+    text = ("一、工作目标：尽快实现全市口罩日产量500万个（其中：医用N95日产量40万个、医用外科口罩日产量60万个）、"
+            "防护服日产量3万件。\n"
+            "推动2026年全市小微企业贷款综合融资成本较2025年再下降0.3个百分点。国有大型银行普惠型小微企业贷款增速不低于25%。"
+            "员工宿舍每间不超过4人。两天内派出医疗队，实现对12个县区需求的全覆盖。"
+            "“公司已预定新设备，让产量达到每日2万套左右，力争早日送到一线。”\n"
+            "经排查，外来返岗人员将达36万人。预计将新增床位300张。特制定以下八项举措。")
+    got = {(t.value, t.unit): t for t in extract_targets(text)}
+    # a target with its bracketed breakdown and the item listed after it
+    assert {(500, "万个"), (40, "万个"), (60, "万个"), (3, "万件")} <= set(got)
+    assert got[(0.3, "个百分点")].year == 2026  # the year after 推动, not the base year after 较
+    assert got[(25, "%")].comparator == "不低于" and got[(25, "%")].year is None  # a bound on a rate: required
+    assert (2, "万套") in got  # a quotation's clauses are read one by one
+    # a working rule, what a measure reaches, a forecast, the text's own parts: no targets
+    assert not {(4, "人"), (12, "个"), (36, "万人"), (300, "张"), (8, "项")} & set(got)
+    for t in got.values():
+        assert verify_quote(text, t.start, t.end, t.quote)
+
+
 def test_extraction_meets_the_bars_on_the_annotated_bundled_documents():
     from score_targets import score
 
