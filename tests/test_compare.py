@@ -129,3 +129,27 @@ def test_cli_prints_a_markdown_table_and_json_carries_it(corpus_index, capsys):
     assert j["table"]["rows"][0]["cells"] == [{"text": "未提及", "citations": []}]
     cell = j["table"]["rows"][1]["cells"][0]
     assert cell["citations"] == [1] and j["citations"][0]["doc"] == SHENZHEN and j["citations"][0]["quote"] == cell["text"]
+
+
+def test_naming_no_place_compares_every_regional_document_only_in_a_small_index():
+    """'各地…分别' with no place named: a row per regional document when the index holds a few of them; in a library
+    of many regional notices the question is answered as a plain question, not as a table of all of them."""
+    from types import SimpleNamespace
+
+    from rag.query import plan_question
+    from rag.query.compare import MAX_ALL_ROWS, compare_plan
+
+    def library(n):
+        regions = ["河北省", "山西省", "辽宁省", "吉林省", "江苏省", "浙江省", "安徽省", "福建省", "江西省", "山东省",
+                   "湖北省", "湖南省"][:n]
+        return {f"d{i}.txt": SimpleNamespace(doc=SimpleNamespace(
+            region=r, title=f"{r}关于支持企业的若干措施", metadata={"regions": [r]},
+            source_text=f"{r}关于支持企业的若干措施\n一、资金支持\n设立专项资金。\n二、人才支持\n引进人才。"))
+            for i, r in enumerate(regions)}
+
+    q = "各地对企业的资金支持政策分别是什么？"
+    small = library(3)
+    cplan = compare_plan(plan_question(q, small), small)
+    assert cplan is not None and len(cplan.rows) == 3
+    large = library(MAX_ALL_ROWS + 2)
+    assert compare_plan(plan_question(q, large), large) is None

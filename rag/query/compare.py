@@ -104,6 +104,11 @@ def _paired_years(q: str, plan: QueryPlan) -> bool:
     return all(re.search(re.escape(fold(p.label)) + r".{0,2}?(?:19|20)\d{2}\s*年", q) for p in plan.parts if p.label)
 
 
+# A question naming no place compares every regional document only in an index of a few of them: a table is read
+# across at a glance, which a dozen rows already defeat. Not fitted: the size of a table a reader takes in.
+MAX_ALL_ROWS = 8
+
+
 def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = None) -> ComparePlan | None:
     """The comparison a question asks for, or None when it is not one (no trigger word, or fewer than two rows).
 
@@ -125,6 +130,10 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
         rows = tuple(CompareRow(docs[d].doc.region or (plan.places[0] if plan.places else ""), (d,), plan.text,
                                 plan.years, plan.terms)
                      for d in mine if d in docs and (docs[d].doc.region or plan.places))
+        if not plan.places and len(rows) > MAX_ALL_ROWS:
+            # '各地…分别' over a library of hundreds of regional notices is not a table anyone can read, and there
+            # such words mostly qualify something else ('要求各地交通运输部门…'): answered as a plain question.
+            return None
     else:
         return None
     if len(rows) < (1 if by_year else 2):
