@@ -226,7 +226,7 @@ def ensure_index(corpus: Path, index_dir: Path, settings, say=log.info, progress
 def on_store(index_dir: Path, settings, say=log.info) -> Path:
     """The set's index on the settings' store backend: the local index itself, or a copy of it on another
     backend (`<index>-milvus`, made from the local index's documents and stored vectors, nothing embedded
-    again; remade when the local index has changed)."""
+    again; remade when the local index has changed, its chunker or tokenizer included)."""
     from .store import copy_index, open_local, read_manifest, write_lock
 
     index_dir = Path(index_dir)
@@ -236,7 +236,10 @@ def on_store(index_dir: Path, settings, say=log.info) -> Path:
     local = read_manifest(index_dir) or {}
     with write_lock(target):
         there = read_manifest(target) or {}
-        if there.get("documents") != local.get("documents") or there.get("embedding") != local.get("embedding"):
+        same = all(there.get(k) == local.get(k) for k in ("documents", "embedding", "chunker", "keyword"))
+        if settings.store == "milvus":  # a collection keeps the keyword mode it was made with
+            same = same and there.get("milvus", {}).get("keyword") == settings.milvus_keyword
+        if not same:
             say(f"由 {show_path(index_dir)} 的向量构建 {settings.store} 索引 {show_path(target)}（不重新计算向量）…")
             copy_index(open_local(index_dir), target, settings)
     return target

@@ -121,3 +121,23 @@ def test_incremental_add_and_remove(milvus_index, milvus_settings, tmp_path, ret
     assert rows == []
     r = Retriever(store, retriever.embedder, milvus_settings)
     assert all(h.chunk.doc_id != "measures.txt" for h in r.search("第三类医疗器械注册证", k=5))
+
+
+def test_eval_copy_is_remade_when_the_local_index_changed_its_chunker(index_copy, milvus_settings, tmp_path):
+    """`rag eval --stores milvus` reuses its Milvus copy of a set's index while the local index is the same, and
+    remakes it when the local one was rebuilt under other chunker settings (same documents, other chunks)."""
+    import json
+
+    from rag.eval_sets import on_store
+
+    s = milvus_settings.model_copy(update={"milvus_uri": str(tmp_path / "evalcopy.db")})
+    target = on_store(index_copy, s)
+    first = current_generation(target)
+    assert on_store(index_copy, s) == target and current_generation(target) == first  # unchanged: reused
+    path = first / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps(dict(manifest, chunker={**manifest["chunker"], "version": 1})), encoding="utf-8")
+    on_store(index_copy, s)
+    again = current_generation(target)
+    assert again != first
+    assert json.loads((again / "manifest.json").read_text(encoding="utf-8"))["chunker"] == manifest["chunker"]

@@ -30,6 +30,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Collection, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,7 @@ _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 MAX_TEXT = 65535  # Milvus VARCHAR limit (bytes)
 
 
+@lru_cache(maxsize=1 << 20)
 def term_code(term: str) -> str:
     """A keyword token as one lower-case alphanumeric word of at most 10 characters (51 bits of its BLAKE2 hash):
     Milvus's `standard` tokenizer keeps it whole, so its BM25 counts our tokens, not its own cut."""
@@ -335,13 +337,18 @@ class MilvusStore:
                 refresh_targets(records, [d for d in self.summaries if d not in drop], index_dir)
             rows = []
             new_tokens = iter(tokens) if tokens is not None else None
+            cut: dict[str, list[str]] = {}  # a text seen before in this write is not cut again
             for rec, chunks, vecs in added:
                 ids = list(range(next_pk, next_pk + len(chunks)))
                 next_pk += len(chunks)
                 records.add(rec, chunks, ids, doc_targets(rec, index_dir))
                 regions = [r for r in dict.fromkeys([*(rec.doc.metadata.get("regions") or []), rec.doc.region]) if r]
                 for pk, c, v in zip(ids, chunks, vecs):
-                    toks = next(new_tokens) if new_tokens is not None else tokenize(c.embed_text())
+                    if new_tokens is not None:
+                        toks = next(new_tokens)
+                    else:
+                        t = c.embed_text()
+                        toks = cut.get(t) or cut.setdefault(t, tokenize(t))
                     delta.update({t: 1 for t in set(toks)})
                     text = fold(c.embed_text())[:20000] if self.keyword_mode == "jieba" else terms_text(toks)
                     rows.append({"pk": pk, "doc_id": c.doc_id, "regions": regions[:64], "date": rec.doc.date[:64],
