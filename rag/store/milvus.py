@@ -68,8 +68,20 @@ _CLIENTS: dict[tuple[str, str], Any] = {}
 _CLIENTS_LOCK = threading.Lock()
 
 
+class _LiteUnimplemented(logging.Filter):
+    """Milvus Lite serves in this process and does not implement every RPC pymilvus tries (AllocTimestamp while
+    waiting for an index); pymilvus goes on without it, but grpc logs each as an ERROR with a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Method not implemented" not in str(record.exc_info[1] if record.exc_info else record.getMessage())
+
+
 def client_for(uri: str, token: str = ""):
     """One client per URI per process (a Milvus Lite file is served by one process)."""
+    if not uri.startswith(("http://", "https://")):
+        grpc_log = logging.getLogger("grpc._server")
+        if not any(isinstance(f, _LiteUnimplemented) for f in grpc_log.filters):
+            grpc_log.addFilter(_LiteUnimplemented())
     with _CLIENTS_LOCK:
         key = (uri, token)
         if key not in _CLIENTS:
