@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,7 @@ class Retriever:
         from .versions import issued_on, version_map
 
         self.versions = version_map(self.index.docs)
+        self._allowed: dict[tuple, set[str]] = {}  # metadata filters' documents, by filter and day
         self._replaced_on = {d: issued_on(self.index.docs[v.superseded_by].doc.metadata)
                              for d, v in self.versions.items() if v.superseded_by}
 
@@ -55,9 +57,32 @@ class Retriever:
         return cls(index, embedder, settings)
 
     def allowed_docs(self, filters: Filters) -> set[str]:
-        """The documents a filter lets through (see rag.filters.Filters.allows)."""
-        return {d for d, rec in self.index.docs.items()
-                if filters.allows(rec, self.versions.get(d), self._replaced_on.get(d, ""))}
+        """The documents a filter lets through (see rag.filters.Filters.allows).
+
+        Documents, regions and replaced versions are read from the stores' summaries (no document record is
+        read: a library of many thousand documents is not scanned per question); a filter on issuers, 文号 or
+        dates reads every record once and is kept for the day (the index of a retriever never changes)."""
+        if not filters.by_metadata:
+            summaries = self.index.summaries
+            ids = [d for d in filters.docs if d in summaries] if filters.docs else summaries
+            out = set()
+            for d in ids:
+                v = self.versions.get(d)
+                if not filters.older_versions and not filters.docs and v is not None and not v.current:
+                    continue
+                if filters.regions and not set(summaries[d].regions) & set(filters.regions):
+                    continue
+                out.add(d)
+            return out
+        key = (filters, date.today().isoformat())
+        found = self._allowed.get(key)
+        if found is None:
+            found = {d for d, rec in self.index.docs.items()
+                     if filters.allows(rec, self.versions.get(d), self._replaced_on.get(d, ""))}
+            if len(self._allowed) >= 256:
+                self._allowed.clear()
+            self._allowed[key] = found
+        return set(found)
 
     def query_vector(self, query: str) -> np.ndarray:
         """The query's embedding (cached per text)."""

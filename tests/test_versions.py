@@ -118,6 +118,25 @@ def test_metadata_filters_on_real_files(versions_assistant):
         "000_58192326359d465c.txt", "003_221e538f8908b282.txt"}
 
 
+def test_allowed_documents_read_from_summaries_equal_the_full_check(versions_assistant):
+    """Document, region and older-version filters are answered from the store's summaries; the result is the one
+    Filters.allows gives document by document (replaced versions hidden unless asked for or named)."""
+    from rag.filters import Filters
+
+    r = versions_assistant.retriever
+    assert r._replaced_on  # the fixture holds a replaced version
+    old = next(iter(r._replaced_on))
+    region = next(x for s in r.index.summaries.values() for x in s.regions if x)
+    cases = [Filters(), Filters(older_versions=True), Filters(docs=(old,)), Filters(regions=(region,)),
+             Filters(regions=(region,), older_versions=True), Filters(docs=(old, "no-such-doc"), regions=(region,)),
+             Filters(current=True), Filters(date_from="2015-01-01")]
+    for f in cases:
+        brute = {d for d, rec in r.index.docs.items() if f.allows(rec, r.versions.get(d), r._replaced_on.get(d, ""))}
+        assert r.allowed_docs(f) == brute, f
+        assert r.allowed_docs(f) == brute, f  # a metadata filter's second use comes from the day's cache
+    assert old not in r.allowed_docs(Filters()) and old in r.allowed_docs(Filters(older_versions=True))
+
+
 def test_cli_docs_shows_metadata_and_versions(versions_index, capsys):
     from rag.cli import main
 
