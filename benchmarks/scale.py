@@ -209,6 +209,19 @@ def measure(backend: str, index_dir: Path, base_cache: Path) -> dict:
             _, got = store.faiss_index.search(v[None, :], 10)
             hits += len(set(exact.tolist()) & set(got[0].tolist()))
         out["recall_at_10"] = round(hits / (10 * 50), 3)
+        # the recall/latency trade of RAG_NPROBE (IVF lists searched), same 50 questions
+        vs = [emb.embed_query(q) for q in qs[:50]]
+        exacts = [set(np.argsort(-(np.asarray(store.vectors) @ v), kind="stable")[:10].tolist()) for v in vs]
+        default = store.faiss_index.nprobe
+        out["nprobe"] = {}
+        for nprobe in (8, 16, 32, 64, 128):
+            store.faiss_index.nprobe = nprobe
+            t = time.perf_counter()
+            found = [set(store.faiss_index.search(v[None, :], 10)[1][0].tolist()) for v in vs]
+            ms = (time.perf_counter() - t) * 1000 / len(vs)
+            out["nprobe"][nprobe] = {"recall_at_10": round(sum(len(a & b) for a, b in zip(exacts, found)) / 500, 3),
+                                     "ms": round(ms, 2)}
+        store.faiss_index.nprobe = default
     # add one document, then remove it (each a new generation / a Milvus insert and delete)
     import pickle
 

@@ -43,7 +43,8 @@ class Retriever:
         self._query_vectors = _QUERY_VECTORS.setdefault((type(e).__name__, getattr(e, "name", ""), e.dim), {})
         from .versions import issued_on, version_map
 
-        self.versions = version_map(self.index.docs)
+        headers = getattr(self.index, "doc_headers", None)  # titles and metadata, without reading every text
+        self.versions = version_map(headers() if headers is not None else self.index.docs)
         self._allowed: dict[tuple, set[str]] = {}  # metadata filters' documents, by filter and day
         self._replaced_on = {d: issued_on(self.index.docs[v.superseded_by].doc.metadata)
                              for d, v in self.versions.items() if v.superseded_by}

@@ -98,6 +98,10 @@ def test_filters_are_pushed_down(milvus_retriever):
     hits = milvus_retriever.search(QUESTIONS[1], k=5, filters=Filters(regions=(region,)))
     assert hits and all(h.chunk.doc_id in allowed for h in hits)
     assert store._filter({doc}) == f'doc_id in ["{doc}"]'
+    most = set(store.summaries) - {doc}  # hiding one document sends that one id, not all the others
+    assert store._filter(most) == f'doc_id not in ["{doc}"]' and store._filter(set(store.summaries)) == ""
+    hits = milvus_retriever.search(QUESTIONS[0], k=5, filters=Filters(docs=tuple(sorted(most))))
+    assert hits and all(h.chunk.doc_id != doc for h in hits)
 
 
 def test_incremental_add_and_remove(milvus_index, milvus_settings, tmp_path, retriever):

@@ -212,6 +212,8 @@ def test_every_document_and_chunk_field_survives_the_store(backend, tmp_path, se
         assert store.chunks_of([d]) == chunks
         back = store.docs[d]
         assert back.doc == rec.doc and back.sections == rec.sections and back.chunk_count == rec.chunk_count
+        head = store.doc_headers()[d].doc
+        assert (head.title, head.source, head.metadata) == (rec.doc.title, rec.doc.source, rec.doc.metadata)
         assert [t for t in store.targets if t.doc == d] == doc_targets(rec, s.index_dir)
     assert {t.doc for t in store.targets} >= {"plan.txt"}
     ocr = store.docs[made[-2][0].doc.doc_id].doc.metadata

@@ -123,8 +123,13 @@ def test_allowed_documents_read_from_summaries_equal_the_full_check(versions_ass
     Filters.allows gives document by document (replaced versions hidden unless asked for or named)."""
     from rag.filters import Filters
 
+    from rag.versions import version_map
+
     r = versions_assistant.retriever
     assert r._replaced_on  # the fixture holds a replaced version
+    headers = r.index.doc_headers()  # what the retriever builds version chains from: no document text read
+    assert all(h.doc.source_text == "" for h in headers.values())
+    assert version_map(headers) == version_map(r.index.docs) == r.versions
     old = next(iter(r._replaced_on))
     region = next(x for s in r.index.summaries.values() for x in s.regions if x)
     cases = [Filters(), Filters(older_versions=True), Filters(docs=(old,)), Filters(regions=(region,)),

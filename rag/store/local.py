@@ -199,6 +199,10 @@ class LocalStore:
     def chunks_at(self, ids) -> list[Chunk]:
         return self.records.chunks(list(ids)) if self.records is not None else []
 
+    def doc_headers(self) -> dict[str, DocRecord]:
+        """Every document's title, source and metadata without its text (version chains read these)."""
+        return self.records.headers() if self.records is not None else {}
+
     def chunks_of(self, doc_ids: Collection[str]) -> list[Chunk]:
         """Every chunk of the given documents, in id order."""
         return self.records.chunks_of(doc_ids) if self.records is not None else []

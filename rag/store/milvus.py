@@ -203,6 +203,10 @@ class MilvusStore:
     def chunks_at(self, ids) -> list[Chunk]:
         return self.records.chunks(list(ids)) if self.records is not None else []
 
+    def doc_headers(self) -> dict[str, DocRecord]:
+        """Every document's title, source and metadata without its text (version chains read these)."""
+        return self.records.headers() if self.records is not None else {}
+
     def chunks_of(self, doc_ids: Collection[str]) -> list[Chunk]:
         """Every chunk of the given documents, in id order."""
         return self.records.chunks_of(doc_ids) if self.records is not None else []
@@ -212,7 +216,15 @@ class MilvusStore:
 
     # -- search -----------------------------------------------------------------------------------------------
     def _filter(self, allowed: Collection[str] | None) -> str:
-        return "" if allowed is None else f"doc_id in {_quote(sorted(allowed))}"
+        """The Milvus expression for a set of allowed documents: the shorter of `in` the set and `not in` the rest
+        (hiding a few replaced versions must not send every other document id with each search)."""
+        if allowed is None:
+            return ""
+        allowed = set(allowed)
+        if 2 * len(allowed) <= len(self.summaries):
+            return f"doc_id in {_quote(sorted(allowed))}"
+        excluded = [d for d in self.summaries if d not in allowed]
+        return f"doc_id not in {_quote(sorted(excluded))}" if excluded else ""
 
     def _search(self, data, field: str, limit: int, flt: str, params: dict) -> tuple[np.ndarray, np.ndarray]:
         limit = max(1, min(limit, MAX_LIMIT))
@@ -233,9 +245,10 @@ class MilvusStore:
     def dense(self, query_vector: np.ndarray, k: int, allowed: Collection[str] | None) -> Ranked:
         q = np.asarray(query_vector, dtype=np.float32).tolist()
         params = {"metric_type": "IP", "params": {"ef": max(EF_SEARCH, min(k, MAX_LIMIT))}}
-        ids, scores = self._known(*self._search(q, "dense", k, self._filter(allowed), params))
+        flt = self._filter(allowed)
+        ids, scores = self._known(*self._search(q, "dense", k, flt, params))
         top = ids, scores
-        if allowed is not None:
+        if flt:
             top = self._known(*self._search(q, "dense", 1, "", params))
         _, neg = self._search((-np.asarray(query_vector, dtype=np.float32)).tolist(), "dense", 1, "", params)
         lo = float(-neg[0]) if len(neg) else 0.0
@@ -252,12 +265,13 @@ class MilvusStore:
             return Ranked(np.zeros(0, np.int64), np.zeros(0, np.float32), 0.0, 0.0, True,
                           lambda ids: np.zeros(len(ids), dtype=np.float32))
         params = {"metric_type": "BM25"}
-        ids, scores = self._known(*self._search(text, "sparse", k, self._filter(allowed), params))
+        flt = self._filter(allowed)
+        ids, scores = self._known(*self._search(text, "sparse", k, flt, params))
         scores = np.abs(scores)  # Milvus Lite reports -score as a distance, a server the score
         keep = scores > 0
         ids, scores = ids[keep], scores[keep]
         hi = float(scores[0]) if len(scores) else 0.0
-        if allowed is not None:
+        if flt:
             _, top = self._search(text, "sparse", 1, "", params)
             hi = float(np.abs(top[0])) if len(top) else 0.0
 

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from ..types import Chunk
+from ..types import Chunk, Document
 from .base import DocRecord, DocSummary, summary_of
 
 SCHEMA = """
@@ -59,6 +59,27 @@ class Records:
             j = json.loads(s)
             out[j["doc_id"]] = DocSummary(j["doc_id"], j["title"], tuple(j["regions"]), j["date"], j["sha256"],
                                           j["source"], j["chunk_count"])
+        return out
+
+    def headers(self) -> dict[str, DocRecord]:
+        """Every document as a record without its text and outline (title, source, metadata): what version chains
+        read. Records written before the summaries carried metadata (or by an older official-fields reader) are
+        read in full."""
+        from ..official import OFFICIAL_VERSION
+
+        with self.lock:
+            rows = self.db.execute("SELECT doc_id, summary FROM docs ORDER BY rowid").fetchall()
+        out: dict[str, DocRecord] = {}
+        for doc_id, s in rows:
+            j = json.loads(s)
+            if (j.get("metadata") or {}).get("official_version") != OFFICIAL_VERSION:  # read by an older version
+                rec = self.record(doc_id)
+                if rec is not None:
+                    out[doc_id] = DocRecord(Document(doc_id, rec.doc.source, rec.doc.title, "", rec.doc.sha256,
+                                                     0, rec.doc.metadata), [], rec.chunk_count)
+                continue
+            out[doc_id] = DocRecord(Document(doc_id, j["source"], j["title"], "", j["sha256"], 0, j["metadata"]), [],
+                                    j["chunk_count"])
         return out
 
     def record(self, doc_id: str) -> DocRecord | None:
@@ -151,7 +172,8 @@ class Records:
     def add(self, rec: DocRecord, chunks: list[Chunk], ids: Sequence[int], targets: Sequence = ()) -> None:
         s = summary_of(rec)
         summary = {"doc_id": s.doc_id, "title": s.title, "regions": list(s.regions), "date": s.date,
-                   "sha256": s.sha256, "source": s.source, "chunk_count": s.chunk_count}
+                   "sha256": s.sha256, "source": s.source, "chunk_count": s.chunk_count,
+                   "metadata": rec.doc.metadata}  # what version chains read, without the text
         self.db.execute("INSERT OR REPLACE INTO docs VALUES (?,?,?)",
                         (rec.doc.doc_id, json.dumps(summary, ensure_ascii=False),
                          json.dumps(rec.to_json(), ensure_ascii=False)))
