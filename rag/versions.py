@@ -58,10 +58,14 @@ def version_map(docs: dict) -> dict[str, VersionInfo]:
         key = series_key(title[d])
         if len(key) >= 4:
             by_key.setdefault(key, []).append(d)
+    by_number: dict[str, list[str]] = {}
+    for d in docs:
+        if meta[d].get("doc_number"):
+            by_number.setdefault(meta[d]["doc_number"], []).append(d)
     for d in docs:  # explicit repeals
         for named in meta[d].get("repeals") or []:
             key = series_key(named)
-            for old in by_key.get(key, []) + [o for o in docs if named and meta[o].get("doc_number") == named]:
+            for old in by_key.get(key, []) + (by_number.get(named, []) if named else []):
                 if old != d and _before(meta[old], meta[d]):
                     newer[old] = (d, "repealed")
     for key, group in by_key.items():  # title series within one region
@@ -76,18 +80,22 @@ def version_map(docs: dict) -> dict[str, VersionInfo]:
                         and _issuers_agree(meta[old], meta[new])):
                     newer[old] = (new, "series")
                     break
+    older_of: dict[str, list[str]] = {}  # newer doc -> the docs it replaced, in document order
+    for o in docs:
+        if o in newer:
+            older_of.setdefault(newer[o][0], []).append(o)
     out: dict[str, VersionInfo] = {}
     for d in docs:
         chain = [d]
         while chain[-1] in newer and newer[chain[-1]][0] not in chain:
             chain.append(newer[chain[-1]][0])
-        older = [o for o in docs if newer.get(o, ("",))[0] == d]
+        older = older_of.get(d, [])
         while older:  # walk back to the oldest
             o = older[0]
             if o in chain:
                 break
             chain.insert(0, o)
-            older = [x for x in docs if newer.get(x, ("",))[0] == o]
+            older = older_of.get(o, [])
         sup, why = newer.get(d, ("", ""))
         out[d] = VersionInfo(d, tuple(chain), sup, why)
     return out
