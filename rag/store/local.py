@@ -35,7 +35,7 @@ from ..errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from ..keyword import TOKENIZER_VERSION, KeywordMatrix, tokenize
 from ..types import Chunk
 from .base import DocRecord, Ranked, check_compatible, top_ids
-from .records import DocTable, Records, TargetList, doc_targets, refresh_targets, stored_targets, text_key
+from .records import DocTable, Records, RecordsReader, TargetList, doc_targets, refresh_targets, stored_targets, text_key
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 2
@@ -148,7 +148,7 @@ class ChunkList(Sequence):
         return (c for _, c in self._store.records.all_chunks())
 
 
-class LocalStore:
+class LocalStore(RecordsReader):
     """One generation of a local index, memory-mapped; `write` makes the next generation."""
 
     name = "local"
@@ -195,17 +195,6 @@ class LocalStore:
 
     def __len__(self) -> int:
         return len(self._doc_index)
-
-    def chunks_at(self, ids) -> list[Chunk]:
-        return self.records.chunks(list(ids)) if self.records is not None else []
-
-    def doc_headers(self) -> dict[str, DocRecord]:
-        """Every document's title, source and metadata without its text (version chains read these)."""
-        return self.records.headers() if self.records is not None else {}
-
-    def chunks_of(self, doc_ids: Collection[str]) -> list[Chunk]:
-        """Every chunk of the given documents, in id order."""
-        return self.records.chunks_of(doc_ids) if self.records is not None else []
 
     def doc_of(self, ids: np.ndarray) -> np.ndarray:
         """Document ids of chunk ids (object array)."""

@@ -42,7 +42,7 @@ from ..textnorm import fold
 from ..types import Chunk
 from .base import DocRecord, Ranked, check_compatible
 from .local import _fsync, current_generation
-from .records import DocTable, Records, TargetList, doc_targets, refresh_targets, stored_targets
+from .records import DocTable, Records, RecordsReader, TargetList, doc_targets, refresh_targets, stored_targets
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 2
@@ -161,7 +161,7 @@ class TermStats:
         return self._df.get(term, 0) > 0  # type: ignore[arg-type]
 
 
-class MilvusStore:
+class MilvusStore(RecordsReader):
     """An index whose chunks live in one Milvus collection (see module docstring)."""
 
     name = "milvus"
@@ -199,17 +199,6 @@ class MilvusStore:
     @property
     def dim(self) -> int:
         return int(self.manifest["embedding"]["dim"])
-
-    def chunks_at(self, ids) -> list[Chunk]:
-        return self.records.chunks(list(ids)) if self.records is not None else []
-
-    def doc_headers(self) -> dict[str, DocRecord]:
-        """Every document's title, source and metadata without its text (version chains read these)."""
-        return self.records.headers() if self.records is not None else {}
-
-    def chunks_of(self, doc_ids: Collection[str]) -> list[Chunk]:
-        """Every chunk of the given documents, in id order."""
-        return self.records.chunks_of(doc_ids) if self.records is not None else []
 
     def doc_of(self, ids: np.ndarray) -> np.ndarray:
         return np.array([c.doc_id for c in self.chunks_at(ids)], dtype=object)

@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from ..types import Chunk, Document
@@ -300,3 +300,20 @@ class DocTable(Mapping):
 
     def __len__(self) -> int:
         return len(self._summaries)
+
+
+class RecordsReader:
+    """What both stores read from their SQLite records (`self.records`, None before anything was written)."""
+
+    records: Records | None
+
+    def chunks_at(self, ids) -> list[Chunk]:
+        return self.records.chunks(list(ids)) if self.records is not None else []
+
+    def doc_headers(self) -> dict[str, DocRecord]:
+        """Every document's title, source and metadata without its text (version chains read these)."""
+        return self.records.headers() if self.records is not None else {}
+
+    def chunks_of(self, doc_ids: Collection[str]) -> list[Chunk]:
+        """Every chunk of the given documents, in id order."""
+        return self.records.chunks_of(doc_ids) if self.records is not None else []
