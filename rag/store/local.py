@@ -325,14 +325,7 @@ class LocalStore(RecordsReader):
             del vectors
             manifest = dict(manifest, format=FORMAT_VERSION, n_chunks=next_id, n_docs=n_docs, faiss_kind=kind,
                             keyword=TOKENIZER_VERSION, targets=EXTRACTOR_VERSION)
-            (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-            for p in tmp.iterdir():
-                _fsync(p)
-            tmp.rename(gen)
-            pointer_tmp = index_dir / "CURRENT.tmp"
-            pointer_tmp.write_text(gen.name, encoding="utf-8")
-            _fsync(pointer_tmp)
-            os.replace(pointer_tmp, index_dir / "CURRENT")
+            publish_generation(tmp, gen, index_dir, manifest)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -375,6 +368,19 @@ def _read_faiss(path: Path, n: int):
     if index.ntotal != n:
         raise ValueError("faiss index size does not match the chunk records")
     return index
+
+
+def publish_generation(tmp: Path, gen: Path, index_dir: Path, manifest: dict) -> None:
+    """Make a fully written generation folder live: its manifest, everything synced, renamed into place, then the
+    CURRENT pointer swapped atomically (a reader sees the old generation or the new one, never a half)."""
+    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    for p in tmp.iterdir():
+        _fsync(p)
+    tmp.rename(gen)
+    pointer_tmp = index_dir / "CURRENT.tmp"
+    pointer_tmp.write_text(gen.name, encoding="utf-8")
+    _fsync(pointer_tmp)
+    os.replace(pointer_tmp, index_dir / "CURRENT")
 
 
 def _fsync(path: Path) -> None:

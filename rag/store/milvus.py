@@ -41,7 +41,7 @@ from ..keyword import POLICY_TERMS, TOKENIZER_VERSION, tokenize
 from ..textnorm import fold
 from ..types import Chunk
 from .base import DocRecord, Ranked, check_compatible
-from .local import _fsync, current_generation
+from .local import current_generation, publish_generation
 from .records import DocTable, Records, RecordsReader, TargetList, doc_targets, refresh_targets, stored_targets
 
 log = logging.getLogger(__name__)
@@ -385,14 +385,7 @@ class MilvusStore(RecordsReader):
                             next_pk=next_pk, keyword=TOKENIZER_VERSION, targets=EXTRACTOR_VERSION,
                             milvus={"collection": collection, "uri": "" if self.uri.startswith("http") else self.uri,
                                     "keyword": self.keyword_mode})
-            (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-            for p in tmp.iterdir():
-                _fsync(p)
-            tmp.rename(gen)
-            pointer_tmp = index_dir / "CURRENT.tmp"
-            pointer_tmp.write_text(gen.name, encoding="utf-8")
-            _fsync(pointer_tmp)
-            os.replace(pointer_tmp, index_dir / "CURRENT")
+            publish_generation(tmp, gen, index_dir, manifest)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             if fresh:
