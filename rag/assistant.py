@@ -36,7 +36,10 @@ def clean_question(question: str, max_chars: int) -> tuple[str, str]:
     """Normalise a user question; return (question, notice). Over-long questions are cut with a notice."""
     if question is not None and not isinstance(question, str):
         question = str(question)  # a number or other value typed into an API call is still a question
-    q = normalize_text(question or "").replace("\n", " ").strip()
+    # Bytes that were not UTF-8 reach us as lone surrogates (a shell argument decoded with surrogateescape, a JSON
+    # "\udcff"): no encoder downstream accepts them, so they become U+FFFD here.
+    question = (question or "").encode("utf-8", "replace").decode("utf-8")
+    q = normalize_text(question).replace("\n", " ").strip()
     notice = ""
     if len(q) > max_chars:
         q = q[:max_chars]

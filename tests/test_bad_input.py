@@ -48,6 +48,13 @@ def test_full_width_digits_and_punctuation_are_read(assistant):
     assert "500亿元" in a.text and "200亿元" not in a.text
 
 
+def test_undecodable_bytes_in_a_question_do_not_crash(assistant):
+    """A shell argument of bytes that are not UTF-8 arrives as lone surrogates, which the embedder cannot encode."""
+    a = assistant.ask("\udcff\udcfe新乡那个园区2030年的产业规模目标是多少？")
+    assert not a.refused and "500亿元" in a.text
+    assert assistant.ask("\udcff\udcfe").refused  # nothing left to search for
+
+
 def test_non_string_question_does_not_crash(assistant):
     a = assistant.ask(12345)
     assert a.text
