@@ -52,10 +52,36 @@ def _anchor_span(text: str, anchor: str, nth: int) -> tuple[int, int] | None:
     return pos, pos + len(anchor)
 
 
-def score(gold_path: Path, show_errors: bool = False, sets: tuple[str, ...] = ()) -> dict:
-    """Precision, recall, year and comparator accuracy per annotated set (all sets, or those named in `sets`)."""
+def load_gold(gold_path: Path) -> tuple[dict, list[dict]]:
+    """(header, annotated targets) of the gold file."""
     lines = [json.loads(x) for x in gold_path.read_text(encoding="utf-8").splitlines() if x.strip()]
-    header, gold = lines[0], lines[1:]
+    return lines[0], lines[1:]
+
+
+def gold_spans(text: str, golds: list[dict], doc_id: str = "") -> list[tuple[int, int]]:
+    """The character span of each gold target's anchor in the document's source text."""
+    spans = []
+    for g in golds:
+        span = _anchor_span(text, g["anchor"], g.get("nth", 0))
+        if span is None:
+            raise SystemExit(f"anchor not found in {doc_id}: {g['anchor']!r}")
+        spans.append(span)
+    return spans
+
+
+def matches(t, golds: list[dict], spans: list[tuple[int, int]], used: set[int]) -> int | None:
+    """The first unused gold target an extracted one matches: its clause span covers the gold anchor and its value
+    and unit agree."""
+    return next((i for i, g in enumerate(golds) if i not in used
+                 and t.start <= spans[i][1] and spans[i][0] < t.end
+                 and _same(t.value, t.unit, g["value"], g["unit"])), None)
+
+
+def score(gold_path: Path, show_errors: bool = False, sets: tuple[str, ...] = (), extract=None) -> dict:
+    """Precision, recall, year and comparator accuracy per annotated set (all sets, or those named in `sets`).
+    `extract(doc, set_name)` gives a document's targets (default: `rag.targets.extract_targets`)."""
+    header, gold = load_gold(gold_path)
+    extract = extract or (lambda doc, _set: extract_targets(doc.source_text, doc.doc_id, doc.region, doc.body_start))
     out = {}
     for name, docs in header["docs"].items():
         if sets and name not in sets:
@@ -65,19 +91,12 @@ def score(gold_path: Path, show_errors: bool = False, sets: tuple[str, ...] = ()
         errors = []
         for doc_id in docs:
             doc = load_document(_source(name) / doc_id)
-            extracted = extract_targets(doc.source_text, doc.doc_id, doc.region, doc.body_start)
+            extracted = extract(doc, name)
             golds = [g for g in gold if g["set"] == name and g["doc"] == doc_id]
-            spans = {}
-            for i, g in enumerate(golds):
-                span = _anchor_span(doc.source_text, g["anchor"], g.get("nth", 0))
-                if span is None:
-                    raise SystemExit(f"anchor not found in {doc_id}: {g['anchor']!r}")
-                spans[i] = span
+            spans = gold_spans(doc.source_text, golds, doc_id)
             used: set[int] = set()
             for t in extracted:
-                hit = next((i for i, g in enumerate(golds) if i not in used
-                            and t.start <= spans[i][1] and spans[i][0] < t.end
-                            and _same(t.value, t.unit, g["value"], g["unit"])), None)
+                hit = matches(t, golds, spans, used)
                 if hit is None:
                     fp += 1
                     errors.append(f"  FALSE {doc_id[:12]} {t.value:g}{t.unit} {t.measure!r} in {t.quote[:40]!r}")
@@ -98,6 +117,7 @@ def score(gold_path: Path, show_errors: bool = False, sets: tuple[str, ...] = ()
             "recall": round(matched_gold / n_gold, 3) if n_gold else None,
             "year_accuracy": round(year_ok / tp, 3) if tp else None,
             "comparator_accuracy": round(comp_ok / tp, 3) if tp else None,
+            "tp": tp,
         }
         if show_errors:
             out[name]["errors"] = errors

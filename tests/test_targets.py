@@ -161,3 +161,36 @@ def test_a_comparison_by_year_is_a_table_whose_cells_quote_their_own_year(questi
         assert len(places_seen) >= 2 and len(years_seen) >= 2
     if asked:
         assert years_seen == asked
+
+
+def test_the_fitted_classifier_not_a_pattern_decides_which_figures_are_targets():
+    """Real clauses of a bundled document: the candidate generator lists every figure, facts included; the fitted
+    classifier keeps the '到2025年…达到…' goals and drops the dated facts. With the classifier switched off
+    (threshold 0: every candidate kept) the facts come back, so the test fails if the classifier were not applied."""
+    from dataclasses import replace
+
+    from rag.loaders import load_document
+    from rag.target_candidates import candidates
+    from rag.target_model import load_target_model
+
+    doc = load_document(ROOT / "corpus" / "003_221e538f8908b282.txt")
+    text = doc.source_text
+    fact = "2021年，深圳市高端医疗器械产业营业收入为805亿元"
+    stock = "截至2021年底，全市共有医疗器械生产类企业1800多家"
+    goal = "到2025年，全市高端医疗器械产业增加值达到650亿元，营业收入达到2000亿元"
+    assert fact in text and stock in text and goal in text
+
+    def figures(targets, phrase):
+        at = text.index(phrase)
+        return {(t.value, t.unit) for t in targets if at <= t.start < at + len(phrase)}
+
+    listed = candidates(text, doc.body_start)
+    assert (805, "亿元") in figures(listed, fact) and (1800, "家") in figures(listed, stock)
+    kept = extract_targets(text, doc.doc_id, doc.region, doc.body_start)
+    assert {(650, "亿元"), (2000, "亿元")} <= figures(kept, goal)
+    assert not figures(kept, fact) and not figures(kept, stock)
+    everything = extract_targets(text, doc.doc_id, doc.region, doc.body_start,
+                                 model=replace(load_target_model(), threshold=0.0))
+    assert (805, "亿元") in figures(everything, fact)
+    target = next(t for t in kept if t.value == 2000 and t.start >= text.index(goal))
+    assert (target.year, target.comparator) == (2025, "达到")
