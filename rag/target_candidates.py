@@ -1,13 +1,14 @@
 """Candidate targets and their signals: every figure of a clause, with what a reader weighs to call it a target.
 
 The generator is meant to miss nothing: every number with a unit (money, percent, count, people, area, a period,
-'六成', '一倍', 'N个基点', '百亿级') in every clause, with the year the sentence or its paragraph sets. Only figures that the annotation rule
-excludes by definition are left out here (`_not_a_level`: class names, '一批', a figure describing what a count
-counts, the text counting its own parts, forecasts with 预计, per-unit rules, the scope of a measure, the figure a
-change starts from). Whether any other candidate is a target is not decided here: each gets a vector of signals of its clause (`FEATURES`: target year,
-comparator, goal and cue words, past-fact markers such as 已/累计/截至, subsidy and condition words, news text,
-position...) and the classifier fitted by `scripts/fit_targets.py` (`rag/target_model.py`) decides. Word lists are
-lexicon data (`target_words`, `plan_periods`, `news_markers`); nothing here names a document or a figure.
+'六成', '一倍', 'N个基点', '百亿级') in every clause, with the year the sentence or its paragraph sets. Only figures that the
+annotation rule excludes by definition are left out here (`_not_a_level`: class names, '一批', a figure describing
+what a count counts, the text counting its own parts, forecasts with 预计, per-unit rules, the scope of a measure, the
+figure a change starts from). Whether any other candidate is a target is not decided here: each gets a vector of
+signals of its clause (`FEATURES`: target year, comparator, goal and cue words, past-fact markers such as 已/累计/截至,
+subsidy and condition words, news text, position...) and the classifier fitted by `scripts/fit_targets.py`
+(`rag/target_model.py`) decides. Word lists are lexicon data (`target_words`, `plan_periods`, `news_markers`);
+nothing here names a document or a figure.
 """
 
 from __future__ import annotations
