@@ -45,7 +45,7 @@ class Retriever:
 
         headers = getattr(self.index, "doc_headers", None)  # titles and metadata, without reading every text
         self.versions = version_map(headers() if headers is not None else self.index.docs)
-        self._allowed: dict[tuple, set[str]] = {}  # metadata filters' documents, by filter and day
+        self._allowed: dict[tuple, frozenset[str]] = {}  # filters' documents (metadata filters: by day)
         self._replaced_on = {d: issued_on(self.index.docs[v.superseded_by].doc.metadata)
                              for d, v in self.versions.items() if v.superseded_by}
 
@@ -57,12 +57,19 @@ class Retriever:
         embedder = embedder or get_embedder(settings.embed_backend, settings.embed_model or None)
         return cls(index, embedder, settings)
 
-    def allowed_docs(self, filters: Filters) -> set[str]:
+    def allowed_docs(self, filters: Filters) -> frozenset[str]:
         """The documents a filter lets through (see rag.filters.Filters.allows).
 
         Documents, regions and replaced versions are read from the stores' summaries (no document record is
         read: a library of many thousand documents is not scanned per question); a filter on issuers, 文号 or
-        dates reads every record once and is kept for the day (the index of a retriever never changes)."""
+        dates reads every record once. Each answer is kept (a metadata filter's for the day): the index of a
+        retriever never changes."""
+        # One frozenset object per filter, kept: every search without a filter still hides replaced versions, and
+        # a store keeps its own per-set work (row masks, FAISS selectors) keyed by the set it is handed again.
+        key = (filters, date.today().isoformat()) if filters.by_metadata else (filters,)
+        found = self._allowed.get(key)
+        if found is not None:
+            return found
         if not filters.by_metadata:
             summaries = self.index.summaries
             ids = [d for d in filters.docs if d in summaries] if filters.docs else summaries
@@ -74,16 +81,14 @@ class Retriever:
                 if filters.regions and not set(summaries[d].regions) & set(filters.regions):
                     continue
                 out.add(d)
-            return out
-        key = (filters, date.today().isoformat())
-        found = self._allowed.get(key)
-        if found is None:
-            found = {d for d, rec in self.index.docs.items()
-                     if filters.allows(rec, self.versions.get(d), self._replaced_on.get(d, ""))}
-            if len(self._allowed) >= 256:
-                self._allowed.clear()
-            self._allowed[key] = found
-        return set(found)
+            found = frozenset(out)
+        else:
+            found = frozenset(d for d, rec in self.index.docs.items()
+                              if filters.allows(rec, self.versions.get(d), self._replaced_on.get(d, "")))
+        if len(self._allowed) >= 256:
+            self._allowed.clear()
+        self._allowed[key] = found
+        return found
 
     def query_vector(self, query: str) -> np.ndarray:
         """The query's embedding (cached per text)."""

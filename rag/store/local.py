@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 2
 FLAT_BELOW = 100_000  # exact search below this many vectors; IVF beyond (recall@10 in benchmarks/scale.py)
 EXACT_FILTER_BELOW = 50_000  # a filtered dense search over fewer chunks than this is exact (numpy), not IVF
+MERGE_HIDDEN_UP_TO = 16_384  # a filter hiding at most this many chunks drops them from one wider search
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -159,12 +160,13 @@ class LocalStore(RecordsReader):
         self.manifest: dict[str, Any] = manifest or {}
         self.records: Records | None = None
         self._lock = threading.Lock()
+        self._selections: dict[frozenset[str], _Selection] = {}  # allowed documents -> their rows (see _selection)
         if gen is None:
             self.summaries, self.docs = {}, {}
             self.vectors = np.zeros((0, 0), dtype=np.float32)
             self.kw = KeywordMatrix.build([])
             self.faiss_index = None
-            self._doc_names, self._doc_index, self._doc_rows = [], np.zeros(0, np.int32), {}
+            self._doc_names, self._doc_index, self._doc_rows, self._doc_pos = [], np.zeros(0, np.int32), {}, {}
             self.targets = TargetList(list)
             return
         self.records = Records(gen / "records.sqlite")
@@ -175,6 +177,7 @@ class LocalStore(RecordsReader):
         rows = self.records.doc_rows()
         self._doc_names = [d for d, _, _ in rows]
         self._doc_rows = {d: (s, c) for d, s, c in rows}
+        self._doc_pos = {d: i for i, d in enumerate(self._doc_names)}
         counts = np.array([c for _, _, c in rows], dtype=np.int64)
         self._doc_index = np.repeat(np.arange(len(rows), dtype=np.int32), counts)
         n = int(manifest["n_chunks"])
@@ -201,9 +204,23 @@ class LocalStore(RecordsReader):
         names = np.array(self._doc_names, dtype=object)
         return names[self._doc_index[np.asarray(ids, dtype=np.int64)]] if len(ids) else np.zeros(0, dtype=object)
 
-    def _allowed_rows(self, allowed: Collection[str]) -> np.ndarray:
-        parts = [np.arange(s, s + c) for d in allowed if (sc := self._doc_rows.get(d)) for s, c in [sc]]
-        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+    def _selection(self, allowed: Collection[str]) -> "_Selection":
+        """The chunk rows of a set of allowed documents, worked out once per set: a retriever hands the same set
+        (its default hides replaced versions) to every search, and building a row mask, a row list or a FAISS
+        selector over a million chunks per question cost more than the search itself."""
+        key = allowed if isinstance(allowed, frozenset) else frozenset(allowed)
+        found = self._selections.get(key)
+        if found is None:
+            doc_ok = np.zeros(len(self._doc_names), dtype=bool)
+            pos = [self._doc_pos[d] for d in key if d in self._doc_pos]
+            doc_ok[np.asarray(pos, dtype=np.int64)] = True
+            mask = doc_ok[self._doc_index]
+            mask.flags.writeable = False
+            found = _Selection(mask, int(np.count_nonzero(mask)))
+            if len(self._selections) >= 16:
+                self._selections.clear()
+            self._selections[key] = found
+        return found
 
     # -- search -----------------------------------------------------------------------------------------------
     def dense(self, query_vector: np.ndarray, k: int, allowed: Collection[str] | None) -> Ranked:
@@ -219,22 +236,29 @@ class LocalStore(RecordsReader):
             valid = ids[0] >= 0
             full[ids[0][valid]] = scores[0][valid]
             return _ranked_from_full(full, self.mask_of(allowed), k, floor=None)
-        rows = None if allowed is None else self._allowed_rows(allowed)
+        sel = None if allowed is None else self._selection(allowed)
+        hidden = 0 if sel is None else n - sel.count
+        # A few rows hidden (the default filter hides replaced versions): one search for k + hidden rows, the
+        # hidden ones dropped after, returns what a second search skipping them would (IVF scans the same lists).
+        merged = 0 < hidden <= MERGE_HIDDEN_UP_TO
         with self._lock:
-            top_s, top_i = self.faiss_index.search(q, max(k, 1))
+            top_s, top_i = self.faiss_index.search(q, max(k, 1) + (hidden if merged else 0))
             neg_s, _ = self.faiss_index.search(-q, 1)
         lo, hi = float(-neg_s[0][0]), float(top_s[0][0])
         exact = lambda ids: np.asarray(self.vectors[np.asarray(ids, dtype=np.int64)] @ q[0], dtype=np.float32)  # noqa: E731
-        if rows is not None and len(rows) <= EXACT_FILTER_BELOW:
+        if sel is not None and sel.count <= EXACT_FILTER_BELOW:
+            rows = sel.rows()
             scores = exact(rows)
             ids, scores = top_ids(scores, rows, k)
             return Ranked(ids, scores, lo, hi, len(rows) <= k, exact)
-        if rows is not None:
-            import faiss
-
-            params = faiss.SearchParametersIVF(sel=faiss.IDSelectorBatch(rows), nprobe=self.faiss_index.nprobe)
+        if merged:
+            s, i = top_s[0], top_i[0]
+            keep = np.flatnonzero(i >= 0)
+            keep = keep[sel.mask[i[keep]]][:k]
+            return Ranked(i[keep].astype(np.int64), s[keep], lo, hi, False, exact)
+        if hidden:  # many rows hidden: a search that skips them
             with self._lock:
-                s, i = self.faiss_index.search(q, k, params=params)
+                s, i = self.faiss_index.search(q, k, params=sel.search_params(self.faiss_index))
         else:
             s, i = top_s, top_i
         valid = i[0] >= 0
@@ -249,12 +273,7 @@ class LocalStore(RecordsReader):
         """Which chunk rows belong to the allowed documents (None: all)."""
         if allowed is None:
             return None
-        mask = np.zeros(len(self), dtype=bool)
-        for d in allowed:
-            sc = self._doc_rows.get(d)
-            if sc:
-                mask[sc[0]:sc[0] + sc[1]] = True
-        return mask
+        return self._selection(allowed).mask
 
     # -- writing ----------------------------------------------------------------------------------------------
     def vectors_for(self, text_keys: Sequence[str]) -> dict[str, np.ndarray]:
@@ -335,6 +354,36 @@ class LocalStore(RecordsReader):
             if old.name not in keep_names:
                 shutil.rmtree(old, ignore_errors=True)
         return gen
+
+
+class _Selection:
+    """The rows of a set of allowed documents: a read-only mask, and on demand their ids and a FAISS IVF search
+    parameter that skips the others (a bitmap: a lookup per vector scanned, whatever the set's size)."""
+
+    def __init__(self, mask: np.ndarray, count: int):
+        self.mask, self.count = mask, count
+        self._rows: np.ndarray | None = None
+        self._params = None
+
+    def rows(self) -> np.ndarray:
+        if self._rows is None:
+            self._rows = np.flatnonzero(self.mask)
+        return self._rows
+
+    def search_params(self, index):
+        """FAISS search parameters that skip the rows outside the set (IVF: with the index's nprobe)."""
+        nprobe = getattr(index, "nprobe", None)
+        if self._params is None or getattr(self._params[0], "nprobe", None) != nprobe:
+            import faiss
+
+            bitmap = np.packbits(self.mask, bitorder="little")
+            sel = faiss.IDSelectorBitmap(bitmap)  # keeps `bitmap` referenced
+            if nprobe is None:
+                params = faiss.SearchParameters(sel=sel)
+            else:
+                params = faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)
+            self._params = (params, sel)  # the parameters must not outlive their selector
+        return self._params[0]
 
 
 def _ranked_from_full(full: np.ndarray, mask: np.ndarray | None, k: int, floor: float | None) -> Ranked:
