@@ -100,6 +100,9 @@ class Candidate:
     start: int  # the clause span in the source text
     end: int
     signals: tuple[float, ...]
+    kind: str = ""  # the figure's class: money, percent, count, org, people, area, duration, level
+    measures: tuple[tuple[str, str], ...] = ()  # (reading, measure) pairs, `measure_readings`
+
 
 
 def _opens(sentence: str, end: int) -> bool:
@@ -138,9 +141,11 @@ def _comparator(before: str, after: str, w: TargetWords) -> tuple[str, bool]:
     return "", False
 
 
-def measure_of(clause: str, qa: int, qb: int, comparator: str, counted: bool) -> str:
-    """What a figure measures: for counts the noun after it ('引进12家以上…龙头企业'), else the words before it
-    ('产业规模超过90亿元'); year phrases, cue verbs and the comparator taken off."""
+def measure_readings(clause: str, qa: int, qb: int, comparator: str) -> tuple[tuple[str, str], ...]:
+    """Ways of reading what a figure measures, by name: `before` (the words before it, '产业规模超过90亿元'),
+    `after` (the noun after it, '培育…100家以上…龙头企业'), `verb_noun` (the verb before and the noun after, '引进…企业');
+    year phrases, cue verbs and the comparator taken off. Which one a kind of figure takes is fitted
+    (`scripts/fit_targets.py`, the model's `measure_rule`)."""
     after = clause[qb:].lstrip()
     for c in ("以上", "以内", "左右"):
         if after.startswith(c):
@@ -152,13 +157,21 @@ def measure_of(clause: str, qa: int, qb: int, comparator: str, counted: bool) ->
                     "", before)
     before = _LEAD.sub("", before).strip(" ，,：:")
     before = re.sub(r"^(?:力争|确保|争取|推动|带动|实现|预计|计划|全年|每年|年均)+", "", before)
-    if counted and len(after.strip()) >= 2 and re.match(r"[\u4e00-\u9fffA-Za-z“\"]", after):
+    verb = before[-4:] if before else ""
+    words = re.sub(r"(?:超过|达到|突破|不少于|不低于|高出|提升至|提高到|提高至|增长|达|超|至少|增至)$", "", before)
+    words = re.sub(r"(?:进一步|逐步|逐年|稳步|持续)$", "", words)
+    words = words[-24:].strip(" ，,") or after.split("，")[0][:12]
+    # `segment`: the words before it back to the previous list item or figure, dates and level verbs taken off
+    segment = re.split(r"[、，,：:（()）]|\d+(?:\.\d+)?\s*[^\d\s、，,]{0,3}?(?=[^\d])", words)[-1]
+    segment = re.sub(r"^(?:在|于)?\s*\d{1,2}\s*月(?:\d{1,2}\s*日|底|末|中旬|上旬|下旬)?(?:前|以前)?", "", segment)
+    segment = re.sub(r"(?:恢复到|恢复至|扩大至|扩大到|控制在|保持在|降至|降低到|提高|提升|将|近|每年|累计)+$", "", segment)
+    segment = segment.strip(" ，,") or words
+    if len(after.strip()) >= 2 and re.match(r"[\u4e00-\u9fffA-Za-z“\"]", after):
         noun = re.split(r"[，,；;。（(]|、(?=\d)", after)[0].strip()
-        verb = before[-4:] if before else ""
-        return (verb + noun)[:24] if len(noun) < 20 else noun[:24]
-    before = re.sub(r"(?:超过|达到|突破|不少于|不低于|高出|提升至|提高到|提高至|增长|达|超|至少|增至)$", "", before)
-    before = re.sub(r"(?:进一步|逐步|逐年|稳步|持续)$", "", before)
-    return before[-24:].strip(" ，,") or after.split("，")[0][:12]
+        item = re.split(r"[、和及与]|的目标|的任务", noun)[0].strip() or noun
+        return (("before", words), ("after", noun[:24] or words), ("item", item[:24] or words),
+                ("verb_noun", (verb + noun)[:24] if len(noun) < 20 else noun[:24]), ("segment", segment))
+    return ("before", words), ("after", words), ("item", words), ("verb_noun", words), ("segment", segment)
 
 
 def _figures(clause: str, w: TargetWords) -> list[Quantity]:
@@ -357,6 +370,8 @@ def _clause_candidates(text: str, ca: int, cb: int, sa: int, marks, w: TargetWor
             m = re.compile(r"[、和及与（(]").search(rest, lead)
             counted.append((q.end, q.end + (m.start() if m else len(rest))))
         prev_end = q.end
-        measure = level_measure or measure_of(nclause, q.start, q.end, comp, is_count)
-        out.append(Candidate(year, measure, value, unit, comp, ca, cb, tuple(f[k] for k in FEATURES)))
+        readings = ((("before", level_measure),) if level_measure else
+                    measure_readings(nclause, q.start, q.end, comp))
+        measure = level_measure or dict(readings)["verb_noun" if is_count else "before"]
+        out.append(Candidate(year, measure, value, unit, comp, ca, cb, tuple(f[k] for k in FEATURES), q.cls, readings))
     return out

@@ -31,6 +31,7 @@ class TargetModel:
     weights: tuple[float, ...] = ()
     bias: float = 0.0
     meta: dict | None = None
+    measure_rule: dict | None = None  # figure class -> the measure reading fitted for it ('segment', 'item'...)
 
     def probabilities(self, X: np.ndarray) -> np.ndarray:
         """P(target) of each row of X (columns in `features` order)."""
@@ -44,7 +45,8 @@ class TargetModel:
         return np.mean([1.0 / (1.0 + np.exp(-np.clip(z, -40, 40))) for z in parts], axis=0)
 
     def to_dict(self) -> dict:
-        d = {"features": list(self.features), "threshold": self.threshold, "fit": self.meta or {}}
+        d = {"features": list(self.features), "threshold": self.threshold, "measure_rule": self.measure_rule or {},
+             "fit": self.meta or {}}
         if self.trees is not None:
             d["trees"] = self.trees.to_dict()
         if self.weights:
@@ -55,7 +57,7 @@ class TargetModel:
     def from_dict(cls, d: dict) -> "TargetModel":
         trees = TreeEnsemble.from_dict(d["trees"]) if "trees" in d else None
         return cls(tuple(d["features"]), float(d["threshold"]), trees, tuple(d.get("weights", ())),
-                   float(d.get("bias", 0.0)), d.get("fit", {}))
+                   float(d.get("bias", 0.0)), d.get("fit", {}), d.get("measure_rule", {}))
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "TargetModel":

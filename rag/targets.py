@@ -66,7 +66,8 @@ def extract_targets(text: str, doc_id: str = "", place: str = "", start: int = 0
             continue
         quote = quote_at(text, c.start, c.end)
         if quote:
-            out.append(Target(place, doc_id, c.year, c.measure, c.value, c.unit, c.comparator, quote, c.start, c.end))
+            measure = dict(c.measures).get((model.measure_rule or {}).get(c.kind, ""), c.measure)
+            out.append(Target(place, doc_id, c.year, measure, c.value, c.unit, c.comparator, quote, c.start, c.end))
     return out
 
 

@@ -44,6 +44,14 @@ def _same(value: float, unit: str, g_value: float, g_unit: str) -> bool:
     return u == gu and abs(value * f - g_value * gf) <= 1e-6 * max(1.0, abs(g_value * gf))
 
 
+def char_f1(a: str, b: str) -> float:
+    """Character-overlap F1 of two measure names (what a reader would call the same measure scores high)."""
+    from collections import Counter
+
+    common = sum((Counter(a) & Counter(b)).values())
+    return 0.0 if not common else 2 * common / (len(a) + len(b))
+
+
 def _anchor_span(text: str, anchor: str, nth: int) -> tuple[int, int] | None:
     pos = -1
     for _ in range(nth + 1):
@@ -88,6 +96,7 @@ def score(gold_path: Path, show_errors: bool = False, sets: tuple[str, ...] = ()
         if sets and name not in sets:
             continue
         tp = fp = matched_gold = year_ok = comp_ok = 0
+        measure_f1 = 0.0
         n_gold = sum(1 for g in gold if g["set"] == name)
         errors = []
         for doc_id in docs:
@@ -107,6 +116,7 @@ def score(gold_path: Path, show_errors: bool = False, sets: tuple[str, ...] = ()
                 g = golds[hit]
                 year_ok += t.year == g["year"]
                 comp_ok += (t.comparator or "") == (g["comparator"] or "")
+                measure_f1 += char_f1(t.measure, g["measure"])
             for i, g in enumerate(golds):
                 if i not in used:
                     errors.append(f"  MISS  {doc_id[:12]} {g['value']:g}{g['unit']} {g['anchor']!r}")
@@ -118,6 +128,7 @@ def score(gold_path: Path, show_errors: bool = False, sets: tuple[str, ...] = ()
             "recall": round(matched_gold / n_gold, 3) if n_gold else None,
             "year_accuracy": round(year_ok / tp, 3) if tp else None,
             "comparator_accuracy": round(comp_ok / tp, 3) if tp else None,
+            "measure_f1": round(measure_f1 / tp, 3) if tp else None,
             "tp": tp,
         }
         if show_errors:
