@@ -2,7 +2,7 @@
 """Fit the target classifier on the hand-annotated targets; write rag/data/target_model.json.
 
     python scripts/fit_targets.py                     # fit on every set but the fresh held-out one, 5-fold OOF report
-    python scripts/fit_targets.py --holdout ncp2020-heldout4 --folds 5 --seed 7 --errors
+    python scripts/fit_targets.py --holdout ncp2020-heldout5 --folds 5 --seed 7 --errors
     python scripts/fit_targets.py --no-write          # only the cross-validated report
 
 Every figure of every annotated document is a candidate (`rag.target_candidates.candidates`); a candidate is
@@ -173,7 +173,7 @@ def best_threshold(gold_path, per_doc, keys, p, sets) -> tuple[float, dict]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gold", default=str(ROOT / "eval" / "targets_gold.jsonl"))
-    ap.add_argument("--holdout", default="ncp2020-heldout4", help="comma-separated sets never read here")
+    ap.add_argument("--holdout", default="ncp2020-heldout5", help="comma-separated sets never read here")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--kinds", default="lgbm,logistic,blend")

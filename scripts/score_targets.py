@@ -2,12 +2,13 @@
 """Score the targets extractor (`rag/targets.py`) against the hand-annotated targets in eval/targets_gold.jsonl.
 
     python scripts/score_targets.py --sets corpus,ncp2020,ncp2020-heldout --errors   # fitted-on sets, with errors
-    python scripts/score_targets.py --sets ncp2020-heldout4                          # the fresh held-out set, once
+    python scripts/score_targets.py --sets ncp2020-heldout5                          # the fresh held-out set, once
 
 Sets (the gold file's header says how each was sampled and the annotation rule): `corpus` (the five bundled
-documents) and the ncp2020 sets `ncp2020`, `-heldout`, `-heldout2`, `-heldout3` are what the classifier is fitted
-on (`scripts/fit_targets.py` reports their out-of-fold scores); `ncp2020-heldout4` (36 notices) was annotated before
-the classifier existed and is never fitted on. Scores on the fitted-on sets here are in-sample.
+documents) and the ncp2020 sets `ncp2020`, `-heldout`, `-heldout2`, `-heldout3`, `-heldout4` are what the classifier
+is fitted on (`scripts/fit_targets.py` reports their out-of-fold scores; heldout4 was scored once before it joined);
+`ncp2020-heldout5` (29 notices) was annotated before any extractor ran on it and is never fitted on. Scores on the
+fitted-on sets here are in-sample.
 An extracted target matches a gold one when it is in the same document, its clause span covers the gold anchor's
 figure and its value and unit agree (亿元 and 万元 compare after scaling). Precision counts every target extracted
 from the annotated documents.
