@@ -145,3 +145,40 @@ def test_eval_copy_is_remade_when_the_local_index_changed_its_chunker(index_copy
     again = current_generation(target)
     assert again != first
     assert json.loads((again / "manifest.json").read_text(encoding="utf-8"))["chunker"] == manifest["chunker"]
+
+
+def test_hiding_a_few_documents_is_one_search_per_signal(milvus_retriever, monkeypatch):
+    """A filter that hides a few documents (the default hides replaced versions) is one unfiltered search per
+    signal with the hidden chunks dropped after; it finds what the filter expression finds, with the same scores,
+    and the score of a chunk outside the list is its exact inner product (a point read, not a filtered search)."""
+    import numpy as np
+
+    import rag.store.milvus as milvus
+
+    store = milvus_retriever.index
+    calls = []
+    real_search = store.client.search
+    monkeypatch.setattr(store.client, "search", lambda *a, **k: calls.append(k.get("filter")) or real_search(*a, **k))
+    for q in QUESTIONS:
+        v = milvus_retriever.query_vector(q)
+        tokens = milvus_retriever.query_tokens(q)
+        best = store.chunks_at(store.dense(v, 1, None).ids)[0].doc_id  # hide the document that ranks first
+        most = frozenset(store.summaries) - {best}
+        hidden = {c.chunk_id for c in store.chunks_of([best])}
+        for signal in ("dense", "keyword"):
+            search = (lambda s: store.dense(v, 20, s)) if signal == "dense" else (
+                lambda s: store.keyword(q, tokens, 20, s))
+            store._hidden_cache.clear()
+            calls.clear()
+            fast = search(most)
+            assert calls == [""], (q, signal)  # one search, no filter expression
+            monkeypatch.setattr(milvus, "MERGE_HIDDEN_UP_TO", -1)
+            store._hidden_cache.clear()
+            plain = search(most)
+            monkeypatch.setattr(milvus, "MERGE_HIDDEN_UP_TO", 4096)
+            store._hidden_cache.clear()
+            assert len(fast.ids) and fast.ids.tolist() == plain.ids.tolist(), (q, signal)
+            assert np.allclose(fast.scores, plain.scores, atol=1e-5) and (fast.lo, fast.hi) == (plain.lo, plain.hi)
+            assert not hidden & {c.chunk_id for c in store.chunks_at(fast.ids)}
+            if signal == "dense":
+                assert np.allclose(fast.score_of(fast.ids), fast.scores, atol=1e-5)

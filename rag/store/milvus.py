@@ -49,6 +49,7 @@ FORMAT_VERSION = 2
 MAX_LIMIT = 16384  # Milvus caps a search's limit (topk)
 HNSW = {"M": 16, "efConstruction": 200}
 EF_SEARCH = 128
+MERGE_HIDDEN_UP_TO = 4096  # a filter hiding at most this many chunks drops them from one unfiltered search
 BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}
 
 
@@ -182,6 +183,7 @@ class MilvusStore(RecordsReader):
         self.docs: Any = {}
         self._n = 0
         self.keyword_stats = TermStats({}, 0)
+        self._hidden_cache: dict[frozenset[str], np.ndarray | None] = {}
         self.targets = TargetList(lambda: stored_targets(self.records, self.docs, self.manifest, self.path))
         if gen is not None:
             self.records = Records(gen / "records.sqlite")
@@ -218,7 +220,7 @@ class MilvusStore(RecordsReader):
     def _search(self, data, field: str, limit: int, flt: str, params: dict) -> tuple[np.ndarray, np.ndarray]:
         limit = max(1, min(limit, MAX_LIMIT))
         res = self.client.search(self.collection, data=[data], anns_field=field, limit=limit, filter=flt,
-                                 search_params=params, output_fields=[])
+                                 search_params=params, output_fields=["pk"])
         ids = np.array([int(h["pk"] if "pk" in h else h["id"]) for h in res[0]], dtype=np.int64)
         scores = np.array([float(h["distance"]) for h in res[0]], dtype=np.float32)
         return ids, scores
@@ -231,22 +233,81 @@ class MilvusStore(RecordsReader):
         keep = np.array([int(i) in known for i in ids], dtype=bool)
         return ids[keep], scores[keep]
 
+    def _hidden(self, allowed: Collection[str] | None) -> np.ndarray | None:
+        """Primary keys of the chunks a set of allowed documents leaves out, when they are few (sorted; empty:
+        none), else None. Worked out once per set: the retriever hands the same set to every search."""
+        if allowed is None:
+            return np.zeros(0, dtype=np.int64)
+        key = allowed if isinstance(allowed, frozenset) else frozenset(allowed)
+        if key in self._hidden_cache:
+            return self._hidden_cache[key]
+        out = None
+        excluded = [d for d in self.summaries if d not in key]
+        if sum(self.summaries[d].chunk_count for d in excluded) <= MERGE_HIDDEN_UP_TO and self.records is not None:
+            out = np.sort(np.array([i for ids in self.records.chunk_ids_of(excluded).values() for i in ids],
+                                   dtype=np.int64))
+        if len(self._hidden_cache) >= 16:
+            self._hidden_cache.clear()
+        self._hidden_cache[key] = out
+        return out
+
+    def _unfiltered(self, data: list, field: str, k: int, hidden: np.ndarray, params: dict):
+        """One search without a filter for k + len(hidden) hits per query, the hidden ones dropped after: each
+        search of Milvus Lite walks every row in Python whatever its filter, so a filter that hides a few chunks
+        costs a second search (for the unfiltered best score) and one search is cheaper than two."""
+        limit = max(1, min(k + len(hidden), MAX_LIMIT))
+        res = self.client.search(self.collection, data=data, anns_field=field, limit=limit, filter="",
+                                 search_params=params, output_fields=["pk"])
+        out = []
+        for hits in res:
+            ids = np.array([int(h["pk"] if "pk" in h else h["id"]) for h in hits], dtype=np.int64)
+            scores = np.array([float(h["distance"]) for h in hits], dtype=np.float32)
+            ids, scores = self._known(ids, scores)
+            best = scores[:1]
+            keep = ~np.isin(ids, hidden) if len(hidden) else np.ones(len(ids), dtype=bool)
+            out.append((ids[keep][:k], scores[keep][:k], best))
+        return out
+
     def dense(self, query_vector: np.ndarray, k: int, allowed: Collection[str] | None) -> Ranked:
         q = np.asarray(query_vector, dtype=np.float32).tolist()
+        neg_q = (-np.asarray(query_vector, dtype=np.float32)).tolist()
         params = {"metric_type": "IP", "params": {"ef": max(EF_SEARCH, min(k, MAX_LIMIT))}}
-        flt = self._filter(allowed)
-        ids, scores = self._known(*self._search(q, "dense", k, flt, params))
-        top = ids, scores
-        if flt:
-            top = self._known(*self._search(q, "dense", 1, "", params))
-        _, neg = self._search((-np.asarray(query_vector, dtype=np.float32)).tolist(), "dense", 1, "", params)
+        hidden = self._hidden(allowed)
+        if hidden is not None and k + len(hidden) <= MAX_LIMIT:
+            (ids, scores, best), (_, _, neg) = self._unfiltered([q, neg_q], "dense", k, hidden, params)
+            top = (ids, best)
+        else:
+            flt = self._filter(allowed)
+            ids, scores = self._known(*self._search(q, "dense", k, flt, params))
+            top = ids, scores
+            if flt:
+                top = self._known(*self._search(q, "dense", 1, "", params))
+            _, neg = self._search(neg_q, "dense", 1, "", params)
         lo = float(-neg[0]) if len(neg) else 0.0
         hi = float(top[1][0]) if len(top[1]) else 0.0
+        qv = np.asarray(query_vector, dtype=np.float32)
 
         def score_of(other: np.ndarray) -> np.ndarray:
-            return self._scores_of(q, "dense", other, params, missing=lo)
+            return self._dense_scores_of(qv, other, missing=lo)
 
         return Ranked(ids, scores, lo, hi, len(ids) < min(k, MAX_LIMIT), score_of)
+
+    def _dense_scores_of(self, q: np.ndarray, ids: np.ndarray, missing: float) -> np.ndarray:
+        """Exact inner products of the query with chunks' stored vectors (read by primary key: a point read,
+        where a search filtered to the keys walks every row)."""
+        out = np.full(len(ids), missing, dtype=np.float32)
+        if not len(ids):
+            return out
+        pos = {int(i): j for j, i in enumerate(ids)}
+        keys = list(pos)
+        for start in range(0, len(keys), 1000):
+            rows = self.client.get(self.collection, ids=keys[start:start + 1000], output_fields=["dense"])
+            if not rows:
+                continue
+            vecs = np.asarray([r["dense"] for r in rows], dtype=np.float32)
+            for r, s in zip(rows, (vecs @ q).tolist()):
+                out[pos[int(r["pk"])]] = s
+        return out
 
     def keyword(self, query: str, tokens: list[str], k: int, allowed: Collection[str] | None) -> Ranked:
         text = fold(query) if self.keyword_mode == "jieba" else terms_text(list(dict.fromkeys(tokens)))
@@ -254,12 +315,18 @@ class MilvusStore(RecordsReader):
             return Ranked(np.zeros(0, np.int64), np.zeros(0, np.float32), 0.0, 0.0, True,
                           lambda ids: np.zeros(len(ids), dtype=np.float32))
         params = {"metric_type": "BM25"}
-        flt = self._filter(allowed)
-        ids, scores = self._known(*self._search(text, "sparse", k, flt, params))
+        hidden = self._hidden(allowed)
+        if hidden is not None and k + len(hidden) <= MAX_LIMIT:
+            ((ids, scores, best),) = self._unfiltered([text], "sparse", k, hidden, params)
+            flt = ""
+        else:
+            flt = self._filter(allowed)
+            ids, scores = self._known(*self._search(text, "sparse", k, flt, params))
+            best = scores[:1]
         scores = np.abs(scores)  # Milvus Lite reports -score as a distance, a server the score
         keep = scores > 0
         ids, scores = ids[keep], scores[keep]
-        hi = float(scores[0]) if len(scores) else 0.0
+        hi = float(np.abs(best[0])) if len(best) else 0.0
         if flt:
             _, top = self._search(text, "sparse", 1, "", params)
             hi = float(np.abs(top[0])) if len(top) else 0.0
