@@ -25,7 +25,7 @@ import numpy as np
 from .embed_cache import EmbeddingCache, storage_error
 from .embeddings import Embedder, get_embedder
 from .errors import BackendError, IndexCorruptError, IndexMismatchError, InputError, RagError
-from .keyword import TOKENIZER_VERSION, tokenize
+from .keyword import tokenize, tokenizer_version
 from .loaders import SUPPORTED_SUFFIXES, doc_id_for, find_files
 from .parsing import Parsed, ParsePool, Parser, default_workers, load_and_chunk
 from .progress import IngestProgress, Progress
@@ -207,7 +207,7 @@ def _finish(paths, settings: Settings, index_dir: Path, old: Store, parsed: list
         "chunker": chunker.fingerprint(),
         "faiss": settings.faiss_index,
         "nprobe": settings.nprobe,
-        "keyword": TOKENIZER_VERSION,
+        "keyword": tokenizer_version(index_dir),
         "documents": documents,
     }
     run.report("write")
@@ -291,7 +291,8 @@ class _Run:
                 parsed[res.index] = res
                 self.chunks_total += len(res.chunks)
                 all_chars += sum(len(c.embed_text()) for c in res.chunks)
-                self._tokens[res.index] = self._tokenizer.submit(lambda cs=res.chunks: [tokenize(c.embed_text()) for c in cs])
+                self._tokens[res.index] = self._tokenizer.submit(
+                    lambda cs=res.chunks: [tokenize(c.embed_text(), index_dir=self.index_dir) for c in cs])
                 # the live index is the first cache: a text it holds is never embedded again
                 keys = [_text_key(c.embed_text()) for c in res.chunks]
                 self.vectors.update(self.old.vectors_for(keys))
@@ -395,7 +396,7 @@ def index_is_stale(settings: Settings, index_dir: Path | None = None, corpus: Pa
         check_compatible(manifest, settings.embedding_fingerprint(), settings.chunker_settings().fingerprint(), index_dir)
     except IndexMismatchError:
         return True
-    if manifest.get("keyword") != TOKENIZER_VERSION or manifest.get("format", 1) < FORMAT_VERSION:
+    if manifest.get("keyword") != tokenizer_version(index_dir) or manifest.get("format", 1) < FORMAT_VERSION:
         return True  # an older keyword index or format: loading upgrades it without re-embedding
     docs = manifest.get("documents", {})
     for path in find_files([corpus or settings.corpus_dir]):

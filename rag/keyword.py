@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -9,7 +10,7 @@ import re
 import threading
 import numpy as np
 
-from .lexicon import load_list
+from .lexicon import _override, load_list
 from .textnorm import fold
 
 # Word lists are data (rag/data/lexicon/): policy terms jieba would otherwise cut apart, and question words that
@@ -20,10 +21,14 @@ _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff%.]")
 
 _jieba = None
 _jieba_lock = threading.Lock()
+_index_jieba: dict[tuple[str, float], object] = {}  # (override file, mtime) -> a jieba.Tokenizer of its own
 
 
-def _get_jieba():
+def _get_jieba(index_dir=None):
+    """jieba with the policy terms as user words: the packaged list, or, for an index that has its own
+    `lexicon/policy_terms.txt`, a separate tokenizer with that corpus's list (other indexes are not affected)."""
     global _jieba
+    key = _override("policy_terms", index_dir)
     with _jieba_lock:
         if _jieba is None:
             import jieba
@@ -32,45 +37,77 @@ def _get_jieba():
             for term in POLICY_TERMS:
                 jieba.add_word(fold(term), freq=200000)
             _jieba = jieba
-    return _jieba
+        if not key[0]:
+            return _jieba
+        seg = _index_jieba.get(key)
+        if seg is None:
+            import jieba
+
+            seg = jieba.Tokenizer()
+            for term in load_list("policy_terms", index_dir):
+                seg.add_word(fold(term), freq=200000)
+            if len(_index_jieba) > 8:
+                _index_jieba.clear()
+            _index_jieba[key] = seg
+        return seg
 
 
 # Recorded in the index manifest: an index whose stored tokens came from another tokenizer is re-tokenised on load.
 TOKENIZER_VERSION = "jieba-search+cjk-bigram/4"
+
+
+def tokenizer_version(index_dir=None) -> str:
+    """The tokenizer an index's stored tokens come from: TOKENIZER_VERSION, plus a hash of the index's own policy
+    terms when it has them, so editing that file re-tokenises the index on its next load."""
+    path = _override("policy_terms", index_dir)[0]
+    if not path:
+        return TOKENIZER_VERSION
+    try:
+        digest = hashlib.sha1(open(path, "rb").read()).hexdigest()[:12]
+    except OSError:
+        return TOKENIZER_VERSION
+    return f"{TOKENIZER_VERSION}+policy_terms:{digest}"
 BIGRAM_PREFIX = "bi:"  # keeps character bigrams apart from jieba words (their own document frequencies)
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
-def tokenize(text: str, for_query: bool = False) -> list[str]:
+def tokenize(text: str, for_query: bool = False, index_dir=None) -> list[str]:
     """Folded jieba search-mode words plus Chinese character bigrams; question words and punctuation dropped
     for queries.
 
     The bigrams make the keyword signal robust to segmentation: jieba may cut a name or a term one way in a
-    question and another way in the document (measured: keyword hit@1 0.765 -> 0.824 on eval/qa.jsonl)."""
-    jieba = _get_jieba()
+    question and another way in the document (measured: keyword hit@1 0.765 -> 0.824 on eval/qa.jsonl).
+    `index_dir`: the index whose word lists (policy terms, question words) apply."""
+    jieba = _get_jieba(index_dir)
+    ask = _question_words(index_dir) if for_query else frozenset()
     folded = fold(text)
     toks = []
     for tok in jieba.lcut_for_search(folded):
         tok = tok.strip()
         if not tok or not _TOKEN_OK.search(tok):
             continue
-        if for_query and tok in QUESTION_WORDS:
+        if tok in ask:
             continue
         toks.append(tok)
     for run in _CJK_RUN.finditer(folded):
         w = run.group()
         pairs = (w[i : i + 2] for i in range(len(w) - 1))
-        toks.extend(BIGRAM_PREFIX + b for b in pairs if not (for_query and b in QUESTION_WORDS))
+        toks.extend(BIGRAM_PREFIX + b for b in pairs if b not in ask)
     return toks
 
 
-def joined_terms(query: str, vocabulary, max_len: int = 6) -> list[str]:
+def _question_words(index_dir=None) -> frozenset[str]:
+    return QUESTION_WORDS if index_dir is None else frozenset(load_list("question_words", index_dir))
+
+
+def joined_terms(query: str, vocabulary, max_len: int = 6, index_dir=None) -> list[str]:
     """Index words that the query's own segmentation cut apart, e.g. a plant or firm name jieba splits
     differently without the document's context ("锦地罗又…" -> 锦地/罗又, while the document has 锦地罗).
 
     A query and a document segmented by jieba's HMM can disagree on words it does not know; reading the query's
     Chinese runs for spans the index's vocabulary holds, across a boundary of the query's cut, restores them."""
-    jieba = _get_jieba()
+    jieba = _get_jieba(index_dir)
+    ask = _question_words(index_dir)
     folded = fold(query)
     bounds = {start for _, start, _ in jieba.tokenize(folded)}
     out: list[str] = []
@@ -79,7 +116,7 @@ def joined_terms(query: str, vocabulary, max_len: int = 6) -> list[str]:
         for i in range(a, b - 1):
             for j in range(i + 2, min(b, i + max_len) + 1):
                 term = folded[i:j]
-                if any(x in bounds for x in range(i + 1, j)) and term in vocabulary and term not in QUESTION_WORDS:
+                if any(x in bounds for x in range(i + 1, j)) and term in vocabulary and term not in ask:
                     out.append(term)
     return list(dict.fromkeys(out))
 

@@ -34,6 +34,11 @@ def load_map(name: str, index_dir: str | Path | None = None) -> dict[str, tuple[
     return dict(_load_map(name, override, mtime))
 
 
+def override_file(name: str, index_dir: str | Path | None) -> str:
+    """Path of the corpus's override file for the list `name` next to the index, '' when there is none."""
+    return _override(name, index_dir)[0]
+
+
 def _override(name: str, index_dir: str | Path | None) -> tuple[str, float]:
     """Resolved path and mtime of the corpus's override file ('' and 0 when there is none): the cache key."""
     if not _NAME.match(name):

@@ -102,7 +102,8 @@ class Retriever:
 
     def query_tokens(self, query: str) -> list[str]:
         """Query words as jieba cuts them, plus index words that cut split."""
-        return tokenize(query, for_query=True) + joined_terms(query, self.bm25)
+        where = self.settings.index_dir
+        return tokenize(query, for_query=True, index_dir=where) + joined_terms(query, self.bm25, index_dir=where)
 
     def plan(self, question: str, rewritten: str | None = None) -> "QueryPlan":
         """Read a question (and its standalone rewrite, for a follow-up) into a QueryPlan with its places resolved

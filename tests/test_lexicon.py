@@ -138,3 +138,31 @@ def test_answer_signals_read_the_corpus_synonyms(tmp_path):
     packaged = QuestionStats(plan_question(question))
     assert with_corpus.term_match("孵化载体", "对众创空间给予补贴") == 0.9
     assert packaged.term_match("孵化载体", "对众创空间给予补贴") < 0.9
+
+
+def test_an_index_own_policy_terms_shape_its_keyword_index_and_queries(tmp_path, settings_factory):
+    """Policy terms next to one index make jieba keep them whole in that index (its stored words and its queries),
+    leave the packaged tokenizer and other indexes alone, and editing the file re-tokenises the index on load."""
+    from rag.ingest import ingest
+    from rag.keyword import TOKENIZER_VERSION, tokenize
+    from rag.retriever import Retriever
+    from rag.store import read_manifest
+
+    docs, index = tmp_path / "docs", tmp_path / "index"
+    _write(docs / "notice.txt", "关于推行惠企政策免申即享的通知\n\n一、符合条件的企业无需申请，免申即享各项补贴。\n")
+    _write(index / "lexicon" / "policy_terms.txt", "免申即享\n")
+    settings = settings_factory(index)
+    ingest([docs], settings, index_dir=index)
+    r = Retriever.load(index, settings)
+    assert "免申即享" in r.index.kw.col  # stored as one word in this index
+    assert "免申即享" in r.query_tokens("哪些补贴可以免申即享？")
+    assert "免申即享" not in tokenize("哪些补贴可以免申即享？", for_query=True)  # the packaged tokenizer unchanged
+    first = read_manifest(index)["keyword"]
+    assert first != TOKENIZER_VERSION
+
+    time.sleep(0.01)
+    _write(index / "lexicon" / "policy_terms.txt", "# 不再单列\n")
+    os.utime(index / "lexicon" / "policy_terms.txt", (time.time() + 5, time.time() + 5))
+    r = Retriever.load(index, settings)  # the words changed: re-tokenised without re-embedding
+    assert "免申即享" not in r.index.kw.col
+    assert read_manifest(index)["keyword"] not in (first, TOKENIZER_VERSION)

@@ -156,14 +156,14 @@ def unit_classes(q: str, kind: str, unit_words: tuple[str, ...], w: Words) -> fr
     return frozenset()
 
 
-def content_terms(text: str, w: Words) -> list[str]:
+def content_terms(text: str, w: Words, index_dir: str | None = None) -> list[str]:
     """jieba words of the text worth matching (folded), ask words, fillers, years and counts dropped."""
     from ..keyword import _get_jieba
 
     text = fold(text)
     stripped = w.ask_re.sub("，", text) if w.ask_re.pattern else text
     out: list[str] = []
-    for tok in _get_jieba().lcut(stripped):
+    for tok in _get_jieba(index_dir).lcut(stripped):
         tok = tok.strip()
         if not tok or tok in w.filler or re.fullmatch(r"[\W_]+", tok):
             continue
@@ -288,7 +288,7 @@ def plan_question(question: str, docs: dict | None = None, rewritten: str | None
     q = fold(text)
     kind = answer_type(q, w)
     unit_words = _count_after_ask(q, w) if kind == "amount" else ()
-    terms = content_terms(text, w)
+    terms = content_terms(text, w, index_dir)
     places = places_in(text)
     terms = [t for t in terms if not any(t in p or (p in t and len(t) - len(p) <= 1) for p in places)] or terms
     restriction = read_restriction(text, index_dir)

@@ -62,7 +62,7 @@ def _backend_of(index_dir: Path, setting: str) -> str:
 def copy_index(src: LocalStore, dst_dir: Path, settings) -> Store:
     """A new index at `dst_dir` on the settings' backend holding what a local index holds: its documents,
     chunks and stored vectors (nothing is embedded again). How a Milvus index is made from a local one."""
-    from ..keyword import TOKENIZER_VERSION
+    from ..keyword import tokenizer_version
 
     dst = STORES[settings.store](Path(dst_dir), settings, fresh=True)
     rows = src._doc_rows
@@ -71,7 +71,7 @@ def copy_index(src: LocalStore, dst_dir: Path, settings) -> Store:
         chunks = src.chunks_at(range(start, start + count))
         added.append((src.docs[doc_id], chunks, np.asarray(src.vectors[start:start + count])))
     manifest = {k: v for k, v in src.manifest.items() if k in ("embedding", "chunker", "documents", "faiss")}
-    dst.write(added, (), dict(manifest, store=settings.store, keyword=TOKENIZER_VERSION, copied_from=str(src.path)))
+    dst.write(added, (), dict(manifest, store=settings.store, keyword=tokenizer_version(dst_dir), copied_from=str(src.path)))
     return STORES[settings.store](Path(dst_dir), settings)
 
 

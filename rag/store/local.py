@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from ..keyword import TOKENIZER_VERSION, KeywordMatrix, tokenize
+from ..keyword import KeywordMatrix, tokenize, tokenizer_version
 from ..types import Chunk
 from .base import DocRecord, Ranked, check_compatible, top_ids
 from .records import DocTable, Records, RecordsReader, TargetList, doc_targets, refresh_targets, stored_targets, text_key
@@ -334,7 +334,7 @@ class LocalStore(RecordsReader):
                 pos += len(chunks)
             vectors.flush()
             if tokens is None:
-                tokens = _tokens(new_chunks)
+                tokens = _tokens(new_chunks, index_dir)
             kw = self.kw.changed(keep_rows, tokens) if self.kw.n else KeywordMatrix.build(tokens)
             kw.save(tmp)
             kind = faiss_kind(manifest.get("faiss", "auto"), next_id)
@@ -343,7 +343,7 @@ class LocalStore(RecordsReader):
             faiss.write_index(build_faiss(vectors, kind, int(manifest.get("nprobe", 32))), str(tmp / "vectors.faiss"))
             del vectors
             manifest = dict(manifest, format=FORMAT_VERSION, n_chunks=next_id, n_docs=n_docs, faiss_kind=kind,
-                            keyword=TOKENIZER_VERSION, targets=EXTRACTOR_VERSION)
+                            keyword=tokenizer_version(index_dir), targets=EXTRACTOR_VERSION)
             publish_generation(tmp, gen, index_dir, manifest)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -397,15 +397,16 @@ def _ranked_from_full(full: np.ndarray, mask: np.ndarray | None, k: int, floor: 
     return Ranked(ids, scores, lo, hi, len(rows) <= k, lambda ids: full[np.asarray(ids, dtype=np.int64)], full)
 
 
-def _tokens(chunks: list[Chunk]) -> list[list[str]]:
-    """Keyword tokens per chunk; a text seen before in this batch is not cut again."""
+def _tokens(chunks: list[Chunk], index_dir=None) -> list[list[str]]:
+    """Keyword tokens per chunk (with the word lists of the index at `index_dir`); a text seen before in this batch
+    is not cut again."""
     seen: dict[str, list[str]] = {}
     out = []
     for c in chunks:
         t = c.embed_text()
         toks = seen.get(t)
         if toks is None:
-            toks = seen[t] = tokenize(t)
+            toks = seen[t] = tokenize(t, index_dir=index_dir)
         out.append(toks)
     return out
 
@@ -463,7 +464,7 @@ def open_local(index_dir: Path, embedding: dict | None = None, chunker: dict | N
         raise _corrupt(index_dir, e) from e
     if embedding is not None and chunker is not None:
         check_compatible(manifest, embedding, chunker, index_dir)
-    if manifest.get("format", 1) < FORMAT_VERSION or manifest.get("keyword") != TOKENIZER_VERSION:
+    if manifest.get("format", 1) < FORMAT_VERSION or manifest.get("keyword") != tokenizer_version(index_dir):
         _upgrade(index_dir, gen, manifest)
         return open_local(index_dir, embedding, chunker, missing_ok)
     try:
@@ -477,13 +478,13 @@ def open_local(index_dir: Path, embedding: dict | None = None, chunker: dict | N
 def _upgrade(index_dir: Path, gen: Path, manifest: dict) -> None:
     """Rewrite an index of the first format (or with another keyword tokenizer) as the current format."""
     log.info("upgrading index %s (format %s, keyword %s) to format %s / %s", index_dir, manifest.get("format", 1),
-             manifest.get("keyword"), FORMAT_VERSION, TOKENIZER_VERSION)
+             manifest.get("keyword"), FORMAT_VERSION, tokenizer_version(index_dir))
     try:
         with write_lock(index_dir):
             if current_generation(index_dir) != gen:
                 return  # another process upgraded or rewrote it meanwhile
             if manifest.get("format", 1) >= 2:
-                old = LocalStore(index_dir, gen, dict(manifest, keyword=TOKENIZER_VERSION))
+                old = LocalStore(index_dir, gen, dict(manifest, keyword=tokenizer_version(index_dir)))
                 by_doc: dict[str, list[Chunk]] = {}
                 for _, c in old.records.all_chunks():
                     by_doc.setdefault(c.doc_id, []).append(c)

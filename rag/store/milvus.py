@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendError, IndexCorruptError, IndexNotFoundError, MissingExtraError
-from ..keyword import POLICY_TERMS, TOKENIZER_VERSION, tokenize
+from ..keyword import tokenize, tokenizer_version
+from ..lexicon import load_list
 from ..textnorm import fold
 from ..types import Chunk
 from .base import DocRecord, Ranked, check_compatible
@@ -371,7 +372,8 @@ class MilvusStore(RecordsReader):
         schema.add_field("regions", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=64, max_length=128)
         schema.add_field("date", DataType.VARCHAR, max_length=64)
         if self.keyword_mode == "jieba":
-            analyzer = {"tokenizer": {"type": "jieba", "dict": ["_default_", *POLICY_TERMS], "mode": "search"}}
+            terms = load_list("policy_terms", self.path)
+            analyzer = {"tokenizer": {"type": "jieba", "dict": ["_default_", *terms], "mode": "search"}}
         else:
             analyzer = {"tokenizer": "standard"}
         schema.add_field("text", DataType.VARCHAR, max_length=65535, enable_analyzer=True, analyzer_params=analyzer)
@@ -411,7 +413,7 @@ class MilvusStore(RecordsReader):
             old_ids = [i for ids in records.chunk_ids_of(drop).values() for i in ids]
             delta: Counter = Counter()
             for c in records.chunks(old_ids):
-                delta.update({t: -1 for t in set(tokenize(c.embed_text()))})
+                delta.update({t: -1 for t in set(tokenize(c.embed_text(), index_dir=index_dir))})
             next_pk = int(self.manifest.get("next_pk", 0))
             records.begin()
             records.remove(drop)
@@ -430,7 +432,7 @@ class MilvusStore(RecordsReader):
                         toks = next(new_tokens)
                     else:
                         t = c.embed_text()
-                        toks = cut.get(t) or cut.setdefault(t, tokenize(t))
+                        toks = cut.get(t) or cut.setdefault(t, tokenize(t, index_dir=index_dir))
                     delta.update({t: 1 for t in set(toks)})
                     text = fold(c.embed_text())[:20000] if self.keyword_mode == "jieba" else terms_text(toks)
                     rows.append({"pk": pk, "doc_id": c.doc_id, "regions": regions[:64], "date": rec.doc.date[:64],
@@ -449,7 +451,7 @@ class MilvusStore(RecordsReader):
             records.close()
             self.client.flush(collection)
             manifest = dict(manifest, store="milvus", format=FORMAT_VERSION, n_chunks=n_chunks, n_docs=n_docs,
-                            next_pk=next_pk, keyword=TOKENIZER_VERSION, targets=EXTRACTOR_VERSION,
+                            next_pk=next_pk, keyword=tokenizer_version(index_dir), targets=EXTRACTOR_VERSION,
                             milvus={"collection": collection, "uri": "" if self.uri.startswith("http") else self.uri,
                                     "keyword": self.keyword_mode})
             publish_generation(tmp, gen, index_dir, manifest)
