@@ -8,14 +8,13 @@ only read and evaluated with numpy, so ingest needs neither LightGBM nor scikit-
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .answer.model import ModelError, TreeEnsemble
+from .answer.model import TreeEnsemble, read_model_file, write_model_file
 
 TARGET_MODEL_PATH = Path(__file__).resolve().parent / "data" / "target_model.json"
 
@@ -61,17 +60,11 @@ class TargetModel:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "TargetModel":
-        path = Path(path or TARGET_MODEL_PATH)
-        try:
-            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            raise ModelError(f"找不到量化目标模型文件 {path}，请运行 scripts/fit_targets.py",
-                             f"target model {path} not found") from None
-        except (ValueError, KeyError, TypeError) as e:
-            raise ModelError(f"量化目标模型文件 {path} 已损坏：{e}", f"bad target model {path}: {e}") from e
+        return read_model_file(Path(path or TARGET_MODEL_PATH), cls.from_dict, "量化目标模型", "target model",
+                               "scripts/fit_targets.py")
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        write_model_file(path, self.to_dict())
 
 
 @lru_cache(maxsize=4)

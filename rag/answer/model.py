@@ -136,22 +136,35 @@ class AnswerModel:
         return self.trees.raw_score(X)
 
     @classmethod
+    def from_dict(cls, d: dict) -> "AnswerModel":
+        return cls(tuple(d["features"]), TreeEnsemble.from_dict(d["trees"]), tuple(d["gate_features"]),
+                   Gate.from_dict(d["gate"]), float(d["refuse_below"]), d.get("fit", {}))
+
+    @classmethod
     def load(cls, path: str | Path | None = None) -> "AnswerModel":
-        path = Path(path or MODEL_PATH)
-        try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-            return cls(tuple(d["features"]), TreeEnsemble.from_dict(d["trees"]), tuple(d["gate_features"]),
-                       Gate.from_dict(d["gate"]), float(d["refuse_below"]), d.get("fit", {}))
-        except FileNotFoundError:
-            raise ModelError(f"找不到回答模型文件 {path}，请运行 scripts/fit_answerer.py",
-                             f"answer model {path} not found") from None
-        except (ValueError, KeyError, TypeError) as e:
-            raise ModelError(f"回答模型文件 {path} 已损坏：{e}", f"bad answer model {path}: {e}") from e
+        return read_model_file(Path(path or MODEL_PATH), cls.from_dict, "回答模型", "answer model",
+                               "scripts/fit_answerer.py")
 
     def save(self, path: str | Path) -> None:
-        d = {"features": list(self.features), "gate_features": list(self.gate_features), "gate": self.gate.to_dict(),
-             "refuse_below": self.refuse_below, "fit": self.meta, "trees": self.trees.to_dict()}
-        Path(path).write_text(json.dumps(d, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        write_model_file(path, {"features": list(self.features), "gate_features": list(self.gate_features),
+                                "gate": self.gate.to_dict(), "refuse_below": self.refuse_below, "fit": self.meta,
+                                "trees": self.trees.to_dict()})
+
+
+def read_model_file(path: Path, build, what_zh: str, what_en: str, script: str):
+    """A fitted model built (`build`) from its JSON file; a missing or broken file is a ModelError that names the
+    script writing it."""
+    try:
+        return build(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise ModelError(f"找不到{what_zh}文件 {path}，请运行 {script}", f"{what_en} {path} not found") from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise ModelError(f"{what_zh}文件 {path} 已损坏：{e}", f"bad {what_en} {path}: {e}") from e
+
+
+def write_model_file(path: str | Path, d: dict) -> None:
+    """Write a fitted model's dictionary as compact UTF-8 JSON."""
+    Path(path).write_text(json.dumps(d, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
 
 @lru_cache(maxsize=4)
