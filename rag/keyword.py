@@ -62,6 +62,7 @@ def tokenizer_version(index_dir=None) -> str:
     path = _override("policy_terms", index_dir)[0]
     if not path:
         return TOKENIZER_VERSION
+    load_list("policy_terms", index_dir)  # a list that cannot be read is said so here, not taken for a broken index
     try:
         digest = hashlib.sha1(open(path, "rb").read()).hexdigest()[:12]
     except OSError:

@@ -166,3 +166,10 @@ def test_an_index_own_policy_terms_shape_its_keyword_index_and_queries(tmp_path,
     r = Retriever.load(index, settings)  # the words changed: re-tokenised without re-embedding
     assert "免申即享" not in r.index.kw.col
     assert read_manifest(index)["keyword"] not in (first, TOKENIZER_VERSION)
+
+    # a list that is not UTF-8 is reported as such (not as a broken index to rebuild), and the index stays as it was
+    before = (index / "CURRENT").read_text()
+    (index / "lexicon" / "policy_terms.txt").write_bytes("免申即享\n".encode("gbk"))
+    with pytest.raises(LexiconError, match="UTF-8"):
+        Retriever.load(index, settings)
+    assert (index / "CURRENT").read_text() == before
