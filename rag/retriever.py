@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -51,8 +52,9 @@ class Retriever:
 
     @classmethod
     def load(cls, index_dir, settings: Settings | None = None, embedder: Embedder | None = None) -> "Retriever":
-        """Open an index (checked against the settings) with the embedder it was built with."""
-        settings = settings or Settings()
+        """Open an index (checked against the settings) with the embedder it was built with. The settings' index
+        folder becomes `index_dir`: the word lists next to it are the ones its plans and query words are read with."""
+        settings = (settings or Settings()).model_copy(update={"index_dir": Path(index_dir)})
         index = open_store(settings, index_dir)
         embedder = embedder or get_embedder(settings.embed_backend, settings.embed_model or None)
         return cls(index, embedder, settings)

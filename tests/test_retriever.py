@@ -121,3 +121,13 @@ def test_a_pasted_page_as_query_is_cut_before_embedding(retriever):
     hits = r.search(question + "，请详细说明。" * 2000, k=3)
     assert seen and max(seen) <= retriever.settings.max_question_chars
     assert hits[0].chunk.section_path.endswith("（四）新乡市特色治疗设备及高值医用耗材产业园区")
+
+
+def test_a_retriever_reads_the_word_lists_of_the_index_it_opened(corpus_index, settings_factory, tmp_path):
+    """Settings naming another folder (the LangChain adapter's default Settings()) do not make the plan and query
+    words read that folder's per-corpus lists."""
+    from rag.retriever import Retriever
+
+    r = Retriever.load(corpus_index, settings_factory(tmp_path / "elsewhere"))
+    assert r.settings.index_dir == corpus_index
+    assert r.plan("研发投入有什么补贴？").index_dir == str(corpus_index)
