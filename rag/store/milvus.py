@@ -42,7 +42,7 @@ from ..lexicon import load_list
 from ..textnorm import fold
 from ..types import Chunk
 from .base import DocRecord, Ranked, check_compatible
-from .local import current_generation, publish_generation
+from .local import _tokens, current_generation, publish_generation
 from .records import DocTable, Records, RecordsReader, TargetList, doc_targets, refresh_targets, stored_targets
 
 log = logging.getLogger(__name__)
@@ -420,19 +420,16 @@ class MilvusStore(RecordsReader):
             if self.records is not None and self.manifest.get("targets") != EXTRACTOR_VERSION:
                 refresh_targets(records, [d for d in self.summaries if d not in drop], index_dir)
             rows = []
-            new_tokens = iter(tokens) if tokens is not None else None
-            cut: dict[str, list[str]] = {}  # a text seen before in this write is not cut again
+            if tokens is None:
+                tokens = _tokens([c for _, chunks, _ in added for c in chunks], index_dir)
+            new_tokens = iter(tokens)
             for rec, chunks, vecs in added:
                 ids = list(range(next_pk, next_pk + len(chunks)))
                 next_pk += len(chunks)
                 records.add(rec, chunks, ids, doc_targets(rec, index_dir))
                 regions = [r for r in dict.fromkeys([*(rec.doc.metadata.get("regions") or []), rec.doc.region]) if r]
                 for pk, c, v in zip(ids, chunks, vecs):
-                    if new_tokens is not None:
-                        toks = next(new_tokens)
-                    else:
-                        t = c.embed_text()
-                        toks = cut.get(t) or cut.setdefault(t, tokenize(t, index_dir=index_dir))
+                    toks = next(new_tokens)
                     delta.update({t: 1 for t in set(toks)})
                     text = fold(c.embed_text())[:20000] if self.keyword_mode == "jieba" else terms_text(toks)
                     rows.append({"pk": pk, "doc_id": c.doc_id, "regions": regions[:64], "date": rec.doc.date[:64],
