@@ -1,20 +1,25 @@
 #!/usr/bin/env python
-"""Fit the answer selector and the refusal gate on the dev sets' fit halves; write rag/data/answer_model.json.
+"""Fit the answer selector and the refusal gate on the dev sets; write rag/data/answer_model.json.
 
-    python scripts/fit_answerer.py                       # qa + ncp2020 + ncp2020-unanswerable + cmrc, fit halves
+    python scripts/fit_answerer.py                       # qa + ncp2020 + ncp2020-unanswerable + cmrc, all questions
+    python scripts/fit_answerer.py --split fit           # only the fit halves (the report halves stay unseen)
     python scripts/fit_answerer.py --sets qa,ncp2020     # other sets (names from eval/sets.json)
-    python scripts/fit_answerer.py --dump /tmp/cands.npz # also keep the candidate matrix for analysis
+    python scripts/fit_answerer.py --dump /tmp/c.npz     # also keep the candidate matrix for analysis
+    python scripts/fit_answerer.py --load /tmp/c.npz     # refit from a kept matrix (no retrieval)
 
-For every question of a set's fit half (`rag.evaluate.split_of`, by document) the pipeline reads the question,
-retrieves, and lists every candidate span with its signals (`rag.answer.features`). Each candidate is graded by
-what it would score as the answer (UTILITY: contains, LCS recall and CMRC F1 against the gold). A LightGBM
-LambdaRank ensemble is fitted on two folds (split by document) to get out-of-fold scores. From those, each policy
-question (qa, ncp2020 and its unanswerable set: CMRC has none) gets the gate's signals (`features.gate_features`:
-the best candidates' scores and signals), a monotone tree gate is fitted on them (answerable or not), and the
-refusal threshold is the one with the best refusal F1 on the fit halves' out-of-fold gate probabilities among those
-that refuse at most 5% of the answerable questions (`choose_threshold`). The final ranker and gate are fitted on
-the whole fit half. The report halves are never read here: `rag eval --split report`
-measures on them. The model file records the command, the data and the scores reached.
+For every question (`--split all`, the default, or one half of each set, `rag.evaluate.split_of`, by document) the
+pipeline reads the question, retrieves, and lists every candidate span with its signals (`rag.answer.features`).
+Each candidate is graded by what it would score as the answer (UTILITY: contains, LCS recall and CMRC F1 against the
+gold). A LightGBM LambdaRank ensemble is fitted fold by fold to get out-of-fold scores; the folds are by document
+(four: each half of `split_of` cut in two by a hash of the document; two with `--split fit`), so no question is
+scored by a ranker that saw its document. From those, each policy question (qa, ncp2020 and its unanswerable set:
+CMRC has none) gets the gate's signals (`features.gate_features`: the best candidates' scores and signals), a
+monotone tree gate is fitted on them (answerable or not), and the refusal threshold is the one with the best refusal
+F1 on the out-of-fold gate probabilities among those that refuse at most 5% of the answerable questions
+(`choose_threshold`). The final ranker and gate are fitted on all the questions read. The scores written with the
+model are out of fold: each question measured by a model that never saw its document (with `--split all`, the
+numbers `rag eval` prints on qa, ncp2020 and cmrc are in-sample; `paraphrase` is never fitted). The model file
+records the command, the data and the scores reached.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from rag.answer.features import (  # noqa: E402
 )
 from rag.answer.model import MODEL_PATH, AnswerModel, Gate, TreeEnsemble  # noqa: E402
 from rag.eval_sets import load_set, named_sets  # noqa: E402
+from rag.evaluate import split_of  # noqa: E402
 from rag.retriever import Retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
@@ -76,9 +82,17 @@ def label(cand, item, must_contain=None) -> tuple[int, float, float, float, floa
     return int(pos), rec, prec, M.answer_f1(text, item.gold) or 0.0, float(contains)
 
 
-def collect(set_names: list[str], settings: Settings, limit: int | None):
-    """Candidate rows of every fit-half question: X, y, question ids, set names, per-candidate recall/precision,
-    whether the question is answerable, its fold, per-candidate F1 and contains."""
+def fold_of(item, split: str) -> int:
+    """The question's fold, by document: the document hash cut in two, and with `split="all"` also its half
+    (`split_of`), so the fit/report halves are folds of their own (four folds)."""
+    doc = ",".join(sorted(item.doc)) or item.id
+    f = int(hashlib.sha1(("fold:" + doc).encode()).hexdigest(), 16) % 2
+    return f + (2 if split == "all" and split_of(item) == "report" else 0)
+
+
+def collect(set_names: list[str], settings: Settings, limit: int | None, split: str = "all"):
+    """Candidate rows of every question of the split: X, y, question ids, set names, per-candidate
+    recall/precision, whether the question is answerable, its fold, per-candidate F1 and contains."""
     rows, ys, qids, sets, recs, precs, answerable, folds, f1s, conts = [], [], [], [], [], [], [], [], [], []
     known = named_sets()
     qn = 0
@@ -90,7 +104,7 @@ def collect(set_names: list[str], settings: Settings, limit: int | None):
         if s.optional and not s.questions.exists():
             log.warning("set %s: %s missing, skipped", name, s.questions)
             continue
-        items, index_dir = load_set(s, settings, limit=limit, split="fit")
+        items, index_dir = load_set(s, settings, limit=limit, split=split)
         retriever = Retriever.load(index_dir, settings.model_copy(update={"index_dir": index_dir}))
         t0 = time.perf_counter()
         for it in items:
@@ -114,10 +128,9 @@ def collect(set_names: list[str], settings: Settings, limit: int | None):
                 qids.extend([qn] * len(cands))
                 sets.extend([name] * len(cands))
                 answerable.extend([it.answerable] * len(cands))
-                doc = ",".join(sorted(it.doc)) or it.id
-                folds.extend([int(hashlib.sha1(("fold:" + doc).encode()).hexdigest(), 16) % 2] * len(cands))
+                folds.extend([fold_of(it, split)] * len(cands))
                 qn += 1
-        log.warning("set %s: %d fit questions, %.1f s", name, len(items), time.perf_counter() - t0)
+        log.warning("set %s: %d %s questions, %.1f s", name, len(items), split, time.perf_counter() - t0)
     return (np.vstack(rows), np.array(ys), np.array(qids), np.array(sets), np.array(recs), np.array(precs),
             np.array(answerable), np.array(folds), np.array(f1s), np.array(conts))
 
@@ -208,19 +221,30 @@ def main(argv=None) -> int:
                     help=f"sets whose questions calibrate the refusal gate (default {GATE_SETS})")
     ap.add_argument("--limit", type=int, help="first N fit questions per set (a quick look)")
     ap.add_argument("--out", default=str(MODEL_PATH), help="model file to write")
+    ap.add_argument("--split", choices=("all", "fit"), default="all",
+                    help="fit on every question (default; four folds by document give the out-of-fold scores) or "
+                         "only on the fit halves (two folds; the report halves stay unseen)")
     ap.add_argument("--dump", help="also save the candidate matrix (npz) for analysis")
+    ap.add_argument("--load", help="refit from a candidate matrix saved with --dump instead of reading the sets")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     settings = Settings()
     names = [s for s in args.sets.split(",") if s]
-    X, y, qids, sets, recs, precs, answerable, folds, f1s, conts = collect(names, settings, args.limit)
+    if args.load:
+        d = np.load(args.load, allow_pickle=False)
+        X, y, qids, sets, recs, precs, answerable, folds, f1s, conts = (
+            d[k] for k in ("X", "y", "qids", "sets", "recs", "precs", "answerable", "folds", "f1s", "conts"))
+        if X.shape[1] != len(FEATURES):
+            raise SystemExit(f"{args.load}: {X.shape[1]} signals, the code has {len(FEATURES)}; collect again")
+    else:
+        X, y, qids, sets, recs, precs, answerable, folds, f1s, conts = collect(names, settings, args.limit, args.split)
     if args.dump:
         np.savez_compressed(args.dump, X=X, y=y, qids=qids, sets=sets, recs=recs, precs=precs,
                             answerable=answerable, folds=folds, f1s=f1s, conts=conts)
     rel = grades(conts, recs, f1s)
-    # Out-of-fold ranker scores (two folds by document): what the gate and the threshold are fitted on.
+    # Out-of-fold ranker scores (folds by document): what the gate and the threshold are fitted on.
     oof = np.zeros(len(y))
-    for f in (0, 1):
+    for f in np.unique(folds):
         tr, te = folds != f, folds == f
         oof[te] = fit_trees(X[tr], rel[tr], qids[tr]).predict(X[te], raw_score=True)
     best = best_per_question(oof, qids)  # sorted by question id
@@ -229,13 +253,17 @@ def main(argv=None) -> int:
     gate_sets = {s for s in args.gate_sets.split(",") if s}
     in_gate = np.isin(q_sets, list(gate_sets))
     p_oof = np.zeros(len(best))
-    for f in (0, 1):
+    for f in np.unique(q_folds):
         tr = in_gate & (q_folds != f)
-        p_oof[q_folds == f] = [fit_gate(G[tr], q_answerable[tr]).probability(g) for g in G[q_folds == f]]
+        gate_f = fit_gate(G[tr], q_answerable[tr])  # once per fold, not once per question
+        p_oof[q_folds == f] = [gate_f.probability(g) for g in G[q_folds == f]]
     threshold, gate = choose_threshold(p_oof[in_gate], q_answerable[in_gate])
     scores = {"threshold": threshold, "gate_fit_halves_out_of_fold": gate}
-    for name in dict.fromkeys(sets):
-        sel = np.where(q_sets == name)[0]
+    halves = {"all": np.ones(len(best), bool)}
+    if len(np.unique(q_folds)) > 2:  # --split all: folds 0-1 are the fit halves, 2-3 the report halves
+        halves |= {"fit_half": q_folds < 2, "report_half": q_folds >= 2}
+    for name, half in ((n, h) for n in dict.fromkeys(sets) for h in halves):
+        sel = np.where((q_sets == name) & halves[half])[0]
         ans = sel[q_answerable[sel]]
         row = {"questions": int(len(sel))}
         if len(ans):
@@ -247,13 +275,17 @@ def main(argv=None) -> int:
         if len(sel) > len(ans):
             un = sel[~q_answerable[sel]]
             row["oof_refused_unanswerable"] = round(float((p_oof[un] < threshold).mean()), 4)
-        scores[name] = row
+        scores[name if half == "all" else f"{name} ({half})"] = row
     final = fit_trees(X, rel, qids)
     final_gate = fit_gate(G[in_gate], q_answerable[in_gate])
     meta = {
         "command": "python scripts/fit_answerer.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "folds": int(len(np.unique(folds))),
         "data": {n: str(named_sets()[n].questions) for n in dict.fromkeys(sets)},
-        "split": "fit halves (rag.evaluate.split_of); report halves untouched",
+        "split": ("all questions; scores out of fold (four folds by document: each half of rag.evaluate.split_of "
+                  "in two)" if len(np.unique(folds)) > 2 else
+                  "fit halves (rag.evaluate.split_of); report halves untouched; scores out of fold (two folds by "
+                  "document)"),
         "candidates": int(len(y)), "positives": int(y.sum()), "questions": int(len(best)),
         "gate_sets": sorted(gate_sets), "params": PARAMS, "gate_params": GATE_PARAMS,
         "label": "graded 0..10: round(10 * utility), utility = weighted mean of contains (all must_contain; a part "
