@@ -1,13 +1,13 @@
 #!/usr/bin/env python
 """Fit the answer selector and the refusal gate on the dev sets; write rag/data/answer_model.json.
 
-    python scripts/fit_answerer.py                       # qa + ncp2020 + ncp2020-unanswerable + cmrc, all questions
-    python scripts/fit_answerer.py --split fit           # only the fit halves (the report halves stay unseen)
+    python scripts/fit_answerer.py                       # qa + ncp2020 + ncp2020-unanswerable + cmrc, fit halves
+    python scripts/fit_answerer.py --split all           # every question (four folds by document; not shipped)
     python scripts/fit_answerer.py --sets qa,ncp2020     # other sets (names from eval/sets.json)
     python scripts/fit_answerer.py --dump /tmp/c.npz     # also keep the candidate matrix for analysis
     python scripts/fit_answerer.py --load /tmp/c.npz     # refit from a kept matrix (no retrieval)
 
-For every question (`--split all`, the default, or one half of each set, `rag.evaluate.split_of`, by document) the
+For every question of each set's fit half (`rag.evaluate.split_of`, by document; `--split all`: every question) the
 pipeline reads the question, retrieves, and lists every candidate span with its signals (`rag.answer.features`).
 Each candidate is graded by what it would score as the answer (UTILITY: contains, LCS recall and CMRC F1 against the
 gold). A LightGBM LambdaRank ensemble is fitted fold by fold to get out-of-fold scores; the folds are by document
@@ -17,9 +17,10 @@ CMRC has none) gets the gate's signals (`features.gate_features`: the best candi
 monotone tree gate is fitted on them (answerable or not), and the refusal threshold is the one with the best refusal
 F1 on the out-of-fold gate probabilities among those that refuse at most 5% of the answerable questions
 (`choose_threshold`). The final ranker and gate are fitted on all the questions read. The scores written with the
-model are out of fold: each question measured by a model that never saw its document (with `--split all`, the
-numbers `rag eval` prints on qa, ncp2020 and cmrc are in-sample; `paraphrase` is never fitted). The model file
-records the command, the data and the scores reached.
+model are out of fold: each question measured by a model that never saw its document. With the default the report
+halves are never read here (`rag eval --split report` measures on them); with `--split all` the numbers `rag eval`
+prints on qa, ncp2020 and cmrc are in-sample and only the out-of-fold scores and `paraphrase` (never fitted) are
+clean. The model file records the command, the data and the scores reached.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def fold_of(item, split: str) -> int:
     return f + (2 if split == "all" and split_of(item) == "report" else 0)
 
 
-def collect(set_names: list[str], settings: Settings, limit: int | None, split: str = "all"):
+def collect(set_names: list[str], settings: Settings, limit: int | None, split: str = "fit"):
     """Candidate rows of every question of the split: X, y, question ids, set names, per-candidate
     recall/precision, whether the question is answerable, its fold, per-candidate F1 and contains."""
     rows, ys, qids, sets, recs, precs, answerable, folds, f1s, conts = [], [], [], [], [], [], [], [], [], []
@@ -221,9 +222,9 @@ def main(argv=None) -> int:
                     help=f"sets whose questions calibrate the refusal gate (default {GATE_SETS})")
     ap.add_argument("--limit", type=int, help="first N fit questions per set (a quick look)")
     ap.add_argument("--out", default=str(MODEL_PATH), help="model file to write")
-    ap.add_argument("--split", choices=("all", "fit"), default="all",
-                    help="fit on every question (default; four folds by document give the out-of-fold scores) or "
-                         "only on the fit halves (two folds; the report halves stay unseen)")
+    ap.add_argument("--split", choices=("fit", "all"), default="fit",
+                    help="fit on the fit halves (default; two folds by document give the out-of-fold scores; the "
+                         "report halves stay unseen) or on every question (four folds by document)")
     ap.add_argument("--dump", help="also save the candidate matrix (npz) for analysis")
     ap.add_argument("--load", help="refit from a candidate matrix saved with --dump instead of reading the sets")
     args = ap.parse_args(argv)
