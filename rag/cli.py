@@ -399,6 +399,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("已中断\n")
         return 130
+    except BrokenPipeError:
+        # The reader went away (`rag ask … | head`): nothing more can be written. Point stdout at devnull so the
+        # interpreter's final flush does not raise again, and end quietly as other command-line tools do.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -81,3 +81,14 @@ def test_a_setting_out_of_range_is_a_chinese_message_not_a_traceback(corpus_inde
     assert proc.returncode == 2
     assert "RAG_REFUSE_BELOW" in proc.stderr and "环境变量" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(corpus_index):
+    # `rag targets --json | head -c 1`: the reader closes the pipe after one byte while much is still to be written
+    reader = subprocess.Popen(["head", "-c", "1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    proc = subprocess.run([sys.executable, "-m", "rag.cli", "targets", "--json", "--index", str(corpus_index)],
+                          stdout=reader.stdin, stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=180)
+    reader.stdin.close()
+    reader.wait(timeout=10)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode in (0, 141)
