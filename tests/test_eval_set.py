@@ -185,3 +185,40 @@ def test_a_set_indexes_its_corpus_and_the_folders_it_also_names(tmp_path, settin
     ensure_index(fixtures, index_dir, settings, also=(extra,))
     assert set(load_index(index_dir).docs) == {p.name for p in fixtures.iterdir()} | {"通知.txt"}
     assert not index_is_stale(settings, index_dir, fixtures) and not index_is_stale(settings, index_dir, extra)
+
+
+def test_laws_qa_is_registered_and_its_strings_are_verbatim_in_its_laws():
+    """eval/laws_qa.jsonl: natural questions over the laws folder (no article number), answered over the laws
+    index; every must_contain string and every line of the gold answer is in the named law's file as it is, and the
+    question does not copy the clause (at most 10 characters in a row)."""
+    from rag.eval_sets import named_sets
+
+    sets = named_sets()
+    qa, laws = sets["laws-qa"], sets["laws"]
+    assert qa.questions == ROOT / "eval" / "laws_qa.jsonl" and qa.optional and qa.credit
+    assert (qa.corpus, qa.also, qa.index) == (laws.corpus, laws.also, laws.index)
+    items = [json.loads(line) for line in qa.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len({i["id"] for i in items}) == len(items) >= 100
+    unanswerable = [i for i in items if i["type"] == "unanswerable"]
+    assert len(unanswerable) >= 15 and all(i["must_contain"] == [] and i["answer"] is None and i["why"]
+                                           for i in unanswerable)
+    assert len({i["doc"] for i in items}) >= 40
+    assert len({i["type"] for i in items}) >= 7  # durations, amounts, yes/no, lists, conditions, ...
+
+    def longest_shared(a: str, b: str) -> int:
+        return max((n for i in range(len(a)) for n in range(1, len(a) - i + 1) if a[i: i + n] in b), default=0)
+
+    if not qa.corpus.is_dir():
+        pytest.skip(f"laws folder {qa.corpus} not here")
+    files = {p.name: p for p in qa.corpus.rglob("*.md")}
+    for item in items:
+        assert item["doc"] in files, item["id"]
+        if item["type"] == "unanswerable":
+            continue
+        raw = files[item["doc"]].read_text(encoding="utf-8")
+        source = normalize_text(load_document(files[item["doc"]]).source_text)
+        assert item["must_contain"] and all(s in raw and s in source for s in item["must_contain"]), item["id"]
+        assert all(line in raw for line in item["answer"].split("\n")), item["id"]
+        assert all(s in item["answer"] for s in item["must_contain"]), item["id"]
+        assert item["evidence"] in raw, item["id"]
+        assert longest_shared(item["question"], item["answer"]) <= 10, item["id"]
