@@ -94,6 +94,44 @@ def test_a_place_no_document_mentions_is_refused(assistant):
     assert a.hits, "the nearest passages are still shown"
 
 
+CITY_RULES_DOC = """嘉兴市犬类管理规定
+
+第一条 为了加强城市犬类管理，参照杭州市、湖州市的做法，结合本市实际，制定本规定。
+第二条 本市城市建成区为重点管理区。
+第三条 重点管理区内个人饲养犬只的，每户限养一只，不得饲养烈性犬。
+第四条 携犬出户时，应当为犬只束犬链，并由成年人牵领。
+"""
+
+
+@pytest.fixture(scope="module")
+def city_rules_assistant(tmp_path_factory, corpus_index, settings_factory):
+    """The corpus index plus one city's rules (written for this test), the gate opened as for articles_assistant,
+    so only the place check can refuse."""
+    import shutil
+
+    from rag.assistant import Assistant
+
+    root = tmp_path_factory.mktemp("city_rules")
+    index = root / "index"
+    shutil.copytree(corpus_index, index)
+    doc = root / "jiaxing_dogs.txt"
+    doc.write_text(CITY_RULES_DOC, encoding="utf-8")
+    a = Assistant.load(index, settings_factory(index, refuse_below=0.0))
+    assert a.add_files([doc]).added
+    return a
+
+
+def test_a_place_no_document_is_about_is_not_answered_from_another_places_rules(city_rules_assistant):
+    """杭州 is mentioned (in passing) but no document is about it: its question is not answered with 嘉兴's rule;
+    the same question about 嘉兴, or naming no place, is."""
+    other = city_rules_assistant.ask("杭州市区每户最多可以养几只狗？")
+    assert other.refused and other.text == REFUSAL
+    assert other.hits and other.hits[0].chunk.doc_id == "jiaxing_dogs.txt"  # the passage is still shown
+    own = city_rules_assistant.ask("嘉兴市区每户最多可以养几只狗？")
+    assert not own.refused and "每户限养一只" in own.text, own.text
+    assert_verified(city_rules_assistant, own)
+
+
 def test_a_year_the_documents_do_not_state_is_refused(assistant):
     """Asked for a year none of the best clauses holds while they state another year's figure: refused, not
     answered with the other year's figure; the stated year is answered."""
@@ -195,3 +233,19 @@ def test_a_quote_spanning_several_years_is_cut_to_the_asked_year():
     assert text[a:b].startswith("到2030年") and "360亿元" in text[a:b] and "120亿元" not in text[a:b]
     assert trim_to_years(text, 0, len(text), ()) == (0, len(text))  # no year asked: the whole span
     assert trim_to_years(text, 0, len(text), (2040,)) == (0, len(text))  # the asked year is not there
+
+
+def test_a_lead_in_to_a_list_is_quoted_with_its_items():
+    from rag.answer.extractive import complete_list
+
+    text = ("第九条 用人单位应当采取下列措施:\n（一）建立制度；\n（二）明确负责人员；补充说明一句。\n（三）其他措施。\n"
+            "第十条 下一条的内容。")
+    lead = text.index("用人单位"), text.index(":") + 1
+    a, b = complete_list(text, *lead)
+    assert text[a:b].startswith("用人单位") and text[a:b].endswith("（三）其他措施。")
+    assert "补充说明一句" in text[a:b] and "第十条" not in text[a:b]
+    one = text.index("（一）"), text.index("（一）建立制度；") + len("（一）建立制度；")
+    assert complete_list(text, *one) == one  # a span that does not end in a lead-in stays as it is
+    plain = "申请人应当在三十日内提出。"
+    assert complete_list(plain, 0, len(plain)) == (0, len(plain))
+

@@ -18,6 +18,13 @@ from rag.query import plan_question
     ("由哪个部门负责受理？", "org", set()),
     ("服务中心设在哪里？", "place", set()),
     ("如何申请稳岗返还？", "description", set()),
+    # closed by 吗 or asked as 'X不X': yes/no, unless another ask word says what is wanted
+    ("非全日制用工可以约定试用期吗？", "yesno", set()),
+    ("退货的运费商家管不管？", "yesno", set()),
+    ("申请材料包括哪些，你知道吗？", "enumeration", set()),
+    ("保护令的有效期有多长？", "duration", {"duration"}),
+    ("法定工时一天最多几个小时？", "duration", {"duration"}),
+    ("山区每人每年要种几棵树？", "amount", {"count"}),
 ])
 def test_answer_type_and_units(question, kind, units):
     plan = plan_question(question)

@@ -12,6 +12,7 @@ import logging
 import re
 
 from ..query.plan import years_in
+from ..textnorm import sentence_spans
 from ..types import Answer, Citation, Hit
 from .base import REFUSAL, AnswerContext, Answerer
 from .cite import make_citation
@@ -19,6 +20,27 @@ from .select import Selection, select
 
 log = logging.getLogger(__name__)
 _CLAUSE_END = re.compile(r"[，,；;。]")
+_LEAD_END = ("：", ":")
+_ITEM = re.compile(r"(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[、．.](?!\d)|[一二三四五六七八九十]{1,3}、)")
+
+
+def complete_list(text: str, a: int, b: int) -> tuple[int, int]:
+    """A span whose last sentence leads into an enumeration ('应当采取下列措施：', '有下列情形之一的：') stops
+    before what it announces: extend it over the items that follow in the text ('（一）…；（二）…'), each item
+    with the sentences on its own line. Unchanged when the span does not end in a lead-in or no item follows.
+    Used for questions that ask for a list: a lead-in may also hold the answer itself ('应当自…二年内提出，并提供
+    下列材料：'), and then the items are not what was asked."""
+    spans = sentence_spans(text, a)
+    inside = [(x, y) for x, y in spans if y <= b]
+    if not inside or not text[a:b].rstrip().endswith(_LEAD_END):
+        return a, b
+    end = b
+    for x, y in spans[len(inside):]:
+        if _ITEM.match(text, x) or (end <= x and "\n" not in text[end:x] and end > b):
+            end = y
+        else:
+            break
+    return a, end
 
 
 def trim_to_years(text: str, a: int, b: int, years: tuple[int, ...]) -> tuple[int, int]:
@@ -95,6 +117,8 @@ class ExtractiveAnswerer(Answerer):
                 parts.append(f"{label}{REFUSAL}")
                 continue
             a, b = trim_to_years(best.hit.chunk.text, best.a, best.b, sel.plan.years)
+            if sel.plan.answer_type == "enumeration":
+                a, b = complete_list(best.hit.chunk.text, a, b)
             cit = make_citation(len(cits) + 1, record, best.hit.chunk, a, b)
             if not cit.quote:
                 parts.append(f"{label}{REFUSAL}")

@@ -29,6 +29,7 @@ class Selection:
     refuse_below: float = 0.5
     confidence: float = 0.0
     other_year: bool = False  # the question names a year that no top candidate holds, the best one names others
+    other_place: bool = False  # no document is about the place asked about; the best one is about another place
 
     @property
     def best(self) -> Candidate | None:
@@ -43,8 +44,11 @@ class Selection:
         # another year ('到2025年'): the documents state the other year's figure, not the one asked. On the fitting
         # sets' year questions this held for 11 unanswerable and 0 answerable ones; the monotone gate, which reads
         # each signal alone, could not learn the conjunction.
+        # And a place asked about that no document is about (mentioned in passing at most), while the best clause
+        # comes from a document about another place: that place's rules do not answer for the one asked about
+        # (a national document, about no place, still does).
         return (bool(self.ranked) and bool(self.plan.terms) and self.confidence >= self.refuse_below
-                and not self.plan.missing_places and not self.other_year)
+                and not self.plan.missing_places and not self.other_year and not self.other_place)
 
 
 def select(plan: QueryPlan, hits: list[Hit], docs: dict, bm25=None, model: AnswerModel | None = None,
@@ -65,4 +69,18 @@ def select(plan: QueryPlan, hits: list[Hit], docs: dict, bm25=None, model: Answe
     confidence = model.gate.probability(g)
     at = {f: i for i, f in enumerate(GATE_FEATURES)}
     other_year = bool(plan.years) and g[at["top_year_match"]] == 0 and g[at["best_year_other"]] > 0
-    return Selection(plan, [(float(raw[i]), cands[i]) for i in order], threshold, confidence, other_year)
+    best = cands[int(order[0])]
+    other_place = about_other_place(plan, docs.get(best.hit.chunk.doc_id))
+    return Selection(plan, [(float(raw[i]), cands[i]) for i in order], threshold, confidence, other_year,
+                     other_place)
+
+
+def about_other_place(plan: QueryPlan, record) -> bool:
+    """True when the question names places, no indexed document is about any of them, and the document of
+    `record` is about a place (its own region, not the provinces containing it) that neither contains nor lies in
+    one of them: a city's rules do not answer for another city of the same province, a province's do for its cities."""
+    if not plan.places or plan.docs or record is None or not record.doc.region:
+        return False
+    from ..query.plan import same_area
+
+    return not any(same_area(p, record.doc.region) for p in plan.places)

@@ -24,6 +24,8 @@ YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\s*年)")
 _SPLIT = re.compile(r"[，,；;、？?。！!\s]")
 _CONJ = re.compile(r"和|与|及|、|跟|同|以及|还是|对比|相比|比较|vs|VS|，")
 _COMPARE = re.compile(r"分别|各自|比较|对比|相比|异同|区别|不同|各地|哪个.{0,6}最|都")
+# a yes/no question: closed by 吗 (the last clause), or asking 'X不X' with one verb or adjective ('赔不赔', '行不行')
+_YESNO = re.compile(r"吗[？?！!。\s]*$|([\u4e00-\u9fff])不\1")
 _NUMERAL_WORD = re.compile(r"[一二三四五六七八九十两百千万\d.]+[个位家项种类大条年月天张台套件批名人户所次份]?")
 
 
@@ -111,13 +113,22 @@ def words(index_dir: str | None = None) -> Words:
 
 # -- the stages of reading a question -------------------------------------------------------------
 def answer_type(q: str, w: Words) -> str:
-    """The first answer type (in data-file order) one of whose ask words the question contains."""
+    """The first answer type (in data-file order) one of whose ask words the question contains. Before the
+    catch-all description words: a count asked with 几/多少 and a measure word ('几棵', '几张') is an amount, and a
+    question closed by 吗 or asking 'X不X' ('能坐副驾驶吗', '赔不赔') is a yes/no question."""
     for kind, ask_words in w.ask.items():
+        if kind == "description":
+            if _count_after_ask(q, w):
+                return "amount"
+            if _YESNO.search(q):
+                return "yesno"
         if any(_asks(q, a) for a in ask_words):
             if kind == "enumeration" and _count_after_ask(q, w):
                 return "amount"  # '有哪几家' lists, '几家' counts: a unit right after 几/多少 is a count
             return kind
-    return "description"
+    if _count_after_ask(q, w):
+        return "amount"
+    return "yesno" if _YESNO.search(q) else "description"
 
 
 def _asks(q: str, ask_word: str) -> bool:
@@ -219,7 +230,7 @@ def resolve_places(places: list[str], docs: dict | None) -> tuple[tuple[str, tup
     return tuple(out)
 
 
-def _same_area(a: str, b: str) -> bool:
+def same_area(a: str, b: str) -> bool:
     """Does one place contain the other (a county and its city, a city and its province)?"""
     from ..metadata import province_of
     from ..places import parent_names
@@ -236,7 +247,7 @@ def place_groups(places: list[str], q: str) -> list[list[str]]:
     groups: list[list[str]] = []
     for p in places:
         for g in groups:
-            if any(_same_area(p, o) for o in g):
+            if any(same_area(p, o) for o in g):
                 g.append(p)
                 break
         else:
