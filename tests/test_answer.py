@@ -130,6 +130,8 @@ def test_a_place_no_document_is_about_is_not_answered_from_another_places_rules(
     own = city_rules_assistant.ask("嘉兴市区每户最多可以养几只狗？")
     assert not own.refused and "每户限养一只" in own.text, own.text
     assert_verified(city_rules_assistant, own)
+    named = city_rules_assistant.ask("哪里的犬类管理规定参照了杭州市的做法？")  # the passage itself names 杭州
+    assert not named.refused and "杭州市" in named.text, named.text
 
 
 def test_a_year_the_documents_do_not_state_is_refused(assistant):

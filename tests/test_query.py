@@ -22,7 +22,6 @@ from rag.query import plan_question
     ("非全日制用工可以约定试用期吗？", "yesno", set()),
     ("退货的运费商家管不管？", "yesno", set()),
     ("申请材料包括哪些，你知道吗？", "enumeration", set()),
-    ("保护令的有效期有多长？", "duration", {"duration"}),
     ("法定工时一天最多几个小时？", "duration", {"duration"}),
     ("山区每人每年要种几棵树？", "amount", {"count"}),
 ])

@@ -70,16 +70,19 @@ def select(plan: QueryPlan, hits: list[Hit], docs: dict, bm25=None, model: Answe
     at = {f: i for i, f in enumerate(GATE_FEATURES)}
     other_year = bool(plan.years) and g[at["top_year_match"]] == 0 and g[at["best_year_other"]] > 0
     best = cands[int(order[0])]
-    other_place = about_other_place(plan, docs.get(best.hit.chunk.doc_id))
+    other_place = about_other_place(plan, docs.get(best.hit.chunk.doc_id), best.hit.chunk.text)
     return Selection(plan, [(float(raw[i]), cands[i]) for i in order], threshold, confidence, other_year,
                      other_place)
 
 
-def about_other_place(plan: QueryPlan, record) -> bool:
+def about_other_place(plan: QueryPlan, record, passage: str = "") -> bool:
     """True when the question names places, no indexed document is about any of them, and the document of
     `record` is about a place (its own region, not the provinces containing it) that neither contains nor lies in
-    one of them: a city's rules do not answer for another city of the same province, a province's do for its cities."""
+    one of them, while the passage quoted from never names them: a city's rules do not answer for another city of
+    the same province, a province's do for its cities, and a passage that speaks of the place asked about does."""
     if not plan.places or plan.docs or record is None or not record.doc.region:
+        return False
+    if any(p in passage or p in record.doc.title for p in plan.places):
         return False
     from ..query.plan import same_area
 
