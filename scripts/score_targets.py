@@ -21,6 +21,7 @@ import json
 import os
 import re
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,12 @@ from rag.loaders import load_document  # noqa: E402
 from rag.targets import extract_targets  # noqa: E402
 
 NCP2020_DOCS = Path(os.environ.get("NCP2020_DIR", "/work/shared/external/ncp2020")) / "docs"
+
+
+@lru_cache(maxsize=None)
+def _load(path: Path):
+    """A document read once per run (the fitting script scores the same documents at many thresholds)."""
+    return load_document(path)
 
 
 def _source(set_name: str) -> Path:
@@ -101,7 +108,7 @@ def score(gold_path: Path, show_errors: bool = False, sets: tuple[str, ...] = ()
         n_gold = sum(1 for g in gold if g["set"] == name)
         errors = []
         for doc_id in docs:
-            doc = load_document(_source(name) / doc_id)
+            doc = _load(_source(name) / doc_id)
             extracted = extract(doc, name)
             golds = [g for g in gold if g["set"] == name and g["doc"] == doc_id]
             spans = gold_spans(doc.source_text, golds, doc_id)
