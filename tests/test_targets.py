@@ -194,3 +194,17 @@ def test_the_fitted_classifier_not_a_pattern_decides_which_figures_are_targets()
     assert (805, "亿元") in figures(everything, fact)
     target = next(t for t in kept if t.value == 2000 and t.start >= text.index(goal))
     assert (target.year, target.comparator) == (2025, "达到")
+
+
+def test_target_threshold_rule_keeps_recall_at_its_bar_before_raising_precision():
+    """scripts/fit_targets.py's choice among (out-of-fold scores, threshold) rows: both bars reached -> best F1;
+    else the best precision whose recall stays at its bar; else the best F1."""
+    from fit_targets import choose
+
+    rows = [({"precision": 0.95, "recall": 0.70}, 0.6), ({"precision": 0.87, "recall": 0.86}, 0.3),
+            ({"precision": 0.80, "recall": 0.90}, 0.2)]
+    assert choose(rows, 0.9, 0.85)[0][1] == 0.3  # not the precise 0.6: it gives up the recall bar
+    assert choose(rows, 0.9, 0.95)[0][1] == 0.3  # no row keeps recall 0.95: best F1
+    rows.append(({"precision": 0.91, "recall": 0.86}, 0.4))
+    assert choose(rows, 0.9, 0.85)[0][1] == 0.4
+    assert choose(rows, 0.0, 0.0)[0][1] == 0.4  # no bars: the best F1, the shipped model's rule
