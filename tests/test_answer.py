@@ -44,23 +44,29 @@ ARTICLES_DOC = """苏州市人民政府办公室关于印发《苏州市促进�
 """
 
 
+def corpus_plus(tmp_path_factory, corpus_index, settings_factory, name: str, text: str):
+    """An assistant over a copy of the corpus index with one more document (`name`, `text`) added, its gate opened
+    (refuse_below 0)."""
+    import shutil
+
+    from rag.assistant import Assistant
+
+    root = tmp_path_factory.mktemp(name.split(".")[0])
+    index = root / "index"
+    shutil.copytree(corpus_index, index)
+    doc = root / name
+    doc.write_text(text, encoding="utf-8")
+    a = Assistant.load(index, settings_factory(index, refuse_below=0.0))
+    assert a.add_files([doc]).added
+    return a
+
+
 @pytest.fixture(scope="module")
 def articles_assistant(tmp_path_factory, corpus_index, settings_factory):
     """The corpus index plus a policy document of another shape (numbered articles 第X条), written for this test.
     Its gate is opened (refuse_below 0) so these tests measure what the ranker picks; the gate has tests of its
     own below."""
-    import shutil
-
-    from rag.assistant import Assistant
-
-    root = tmp_path_factory.mktemp("articles")
-    index = root / "index"
-    shutil.copytree(corpus_index, index)
-    doc = root / "suzhou_measures.txt"
-    doc.write_text(ARTICLES_DOC, encoding="utf-8")
-    a = Assistant.load(index, settings_factory(index, refuse_below=0.0))
-    assert a.add_files([doc]).added
-    return a
+    return corpus_plus(tmp_path_factory, corpus_index, settings_factory, "suzhou_measures.txt", ARTICLES_DOC)
 
 
 def test_date_question_on_an_unseen_document_quotes_the_date(articles_assistant):
@@ -107,18 +113,7 @@ CITY_RULES_DOC = """嘉兴市犬类管理规定
 def city_rules_assistant(tmp_path_factory, corpus_index, settings_factory):
     """The corpus index plus one city's rules (written for this test), the gate opened as for articles_assistant,
     so only the place check can refuse."""
-    import shutil
-
-    from rag.assistant import Assistant
-
-    root = tmp_path_factory.mktemp("city_rules")
-    index = root / "index"
-    shutil.copytree(corpus_index, index)
-    doc = root / "jiaxing_dogs.txt"
-    doc.write_text(CITY_RULES_DOC, encoding="utf-8")
-    a = Assistant.load(index, settings_factory(index, refuse_below=0.0))
-    assert a.add_files([doc]).added
-    return a
+    return corpus_plus(tmp_path_factory, corpus_index, settings_factory, "jiaxing_dogs.txt", CITY_RULES_DOC)
 
 
 def test_a_place_no_document_is_about_is_not_answered_from_another_places_rules(city_rules_assistant):
