@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..query import QueryPlan
+from ..query.plan import same_area
 from ..types import Hit
 from .features import FEATURES, GATE_FEATURES, Candidate, QuestionStats, candidates, features, gate_features
 from .model import AnswerModel, ModelError, load_model
@@ -84,6 +85,4 @@ def about_other_place(plan: QueryPlan, record, passage: str = "") -> bool:
         return False
     if any(p in passage or p in record.doc.title for p in plan.places):
         return False
-    from ..query.plan import same_area
-
     return not any(same_area(p, record.doc.region) for p in plan.places)

@@ -117,18 +117,21 @@ def answer_type(q: str, w: Words) -> str:
     catch-all description words: a count asked with 几/多少 and a measure word ('几棵', '几张') is an amount, and a
     question closed by 吗 or asking 'X不X' ('能坐副驾驶吗', '赔不赔') is a yes/no question."""
     for kind, ask_words in w.ask.items():
-        if kind == "description":
-            if _count_after_ask(q, w):
-                return "amount"
-            if _YESNO.search(q):
-                return "yesno"
+        if kind == "description" and (shape := _count_or_yesno(q, w)):
+            return shape
         if any(_asks(q, a) for a in ask_words):
             if kind == "enumeration" and _count_after_ask(q, w):
                 return "amount"  # '有哪几家' lists, '几家' counts: a unit right after 几/多少 is a count
             return kind
+    return _count_or_yesno(q, w) or "description"
+
+
+def _count_or_yesno(q: str, w: Words) -> str:
+    """'amount' for a count asked with 几/多少 and a measure word, 'yesno' for a question closed by 吗 or asking
+    'X不X', else ''."""
     if _count_after_ask(q, w):
         return "amount"
-    return "yesno" if _YESNO.search(q) else "description"
+    return "yesno" if _YESNO.search(q) else ""
 
 
 def _asks(q: str, ask_word: str) -> bool:
