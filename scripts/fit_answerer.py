@@ -232,9 +232,12 @@ def main(argv=None) -> int:
     settings = Settings()
     names = [s for s in args.sets.split(",") if s]
     if args.load:
-        d = np.load(args.load, allow_pickle=False)
-        X, y, qids, sets, recs, precs, answerable, folds, f1s, conts = (
-            d[k] for k in ("X", "y", "qids", "sets", "recs", "precs", "answerable", "folds", "f1s", "conts"))
+        try:
+            d = np.load(args.load, allow_pickle=False)
+            X, y, qids, sets, recs, precs, answerable, folds, f1s, conts = (
+                d[k] for k in ("X", "y", "qids", "sets", "recs", "precs", "answerable", "folds", "f1s", "conts"))
+        except (OSError, ValueError, KeyError) as e:
+            raise SystemExit(f"{args.load}: not a candidate matrix written by --dump ({e})") from None
         if X.shape[1] != len(FEATURES):
             raise SystemExit(f"{args.load}: {X.shape[1]} signals, the code has {len(FEATURES)}; collect again")
     else:
