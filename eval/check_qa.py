@@ -3,12 +3,15 @@
 
 Usage:
     python eval/check_qa.py [path/to/qa.jsonl] [--corpus DIR]
+    python eval/check_qa.py eval/bundled_heldout.jsonl --min-items 60 --min-per-doc 8 \
+        --require-types fact,list,cross_doc,unanswerable
 
 Checks every item's fields, that each ``must_contain`` string and each
 ``evidence`` quote is a substring of the named source document(s), that
 ``must_contain`` is empty iff ``type == "unanswerable"``, and the coverage
 requirements (item count, all types present, >= 10 answerable items per
-document).  Prints counts per type and per document and exits non-zero on
+document; the defaults are those of qa.jsonl, other sets pass their own with
+--min-items / --min-per-doc / --require-types).  Prints counts per type and per document and exits non-zero on
 any problem.
 
 The corpus is read from <repo>/corpus/ if that directory exists, otherwise
@@ -75,7 +78,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("path", nargs="?", default=str(DEFAULT_QA))
     ap.add_argument("--corpus", default=None, help="corpus directory (default: repo corpus/ or /work/shared/corpus/)")
+    ap.add_argument("--min-items", type=int, default=MIN_ITEMS, help=f"least number of items (default {MIN_ITEMS})")
+    ap.add_argument("--min-per-doc", type=int, default=MIN_ANSWERABLE_PER_DOC,
+                    help=f"least answerable single-doc items per document (default {MIN_ANSWERABLE_PER_DOC})")
+    ap.add_argument("--require-types", default=",".join(TYPES),
+                    help="comma-separated types that must each occur at least once (default: all types)")
     args = ap.parse_args()
+    required_types = [t for t in args.require_types.split(",") if t]
+    unknown_types = [t for t in required_types if t not in TYPES]
+    if unknown_types:
+        print(f"ERROR: unknown type(s) in --require-types: {unknown_types}", file=sys.stderr)
+        return 2
 
     qa_path = Path(args.path)
     corpus_dir = find_corpus(args.corpus)
@@ -241,14 +254,14 @@ def main() -> int:
                     err(where, f"cross_doc: no must_contain string comes from {d}")
 
     # global coverage checks
-    if len(items) < MIN_ITEMS:
-        errors.append(f"only {len(items)} items (need >= {MIN_ITEMS})")
-    for t in TYPES:
+    if len(items) < args.min_items:
+        errors.append(f"only {len(items)} items (need >= {args.min_items})")
+    for t in required_types:
         if type_counts[t] == 0:
             errors.append(f"no items of type {t}")
     for d in raw_docs:
-        if doc_answerable[d] < MIN_ANSWERABLE_PER_DOC:
-            errors.append(f"{d}: only {doc_answerable[d]} answerable single-doc items (need >= {MIN_ANSWERABLE_PER_DOC})")
+        if doc_answerable[d] < args.min_per_doc:
+            errors.append(f"{d}: only {doc_answerable[d]} answerable single-doc items (need >= {args.min_per_doc})")
 
     # summary
     print(f"file:   {qa_path}")

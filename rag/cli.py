@@ -362,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="measure retrieval and answers on one or more Q&A sets, side by side",
                        description="SET is a JSONL file (answered over --index or the default index) or a set named "
-                                   "in eval/sets.json (qa, paraphrase, bundled-dev, ncp2020, ncp2020-unanswerable, "
+                                   "in eval/sets.json (qa, paraphrase, bundled-dev, bundled-heldout, ncp2020, ncp2020-unanswerable, "
                                    "laws, cmrc), whose index is built on first use.")
     p.add_argument("sets", nargs="+", metavar="SET", help="eval set: a JSONL file or a name from eval/sets.json")
     common(p)

@@ -169,6 +169,45 @@ def test_bundled_dev_strings_are_in_their_documents_and_questions_are_new():
     assert named_sets()["bundled-dev"].questions == path
 
 
+# -- eval/bundled_heldout.jsonl: an acceptance set over the bundled documents, never fitted -------------
+def test_bundled_heldout_is_verbatim_covers_every_document_and_asks_new_questions():
+    from rag.eval_sets import named_sets
+
+    path = ROOT / "eval" / "bundled_heldout.jsonl"
+    heldout = named_sets()["bundled-heldout"]
+    assert heldout.questions == path and heldout.optional and heldout.credit
+    assert heldout.corpus == CORPUS and heldout.index == ROOT / "index" / "default"
+    sources = {p.name: load_document(p).source_text for p in CORPUS.iterdir()}
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(items) == 60 and len({i["id"] for i in items}) == len(items)
+    kinds = Counter(i["type"] for i in items)
+    assert kinds["unanswerable"] == 12 and kinds["cross_doc"] >= 6
+    per_doc = Counter(i["doc"] for i in items if i["type"] in ("fact", "list"))
+    assert set(per_doc) == set(sources) and min(per_doc.values()) >= 8
+    for item in items:
+        assert item["type"] in {"fact", "list", "cross_doc", "unanswerable"}, item["id"]
+        if item["type"] == "unanswerable":
+            assert item["must_contain"] == [] and item["doc"] is None and item["evidence"] is None, item["id"]
+            continue
+        docs = item["doc"] if isinstance(item["doc"], list) else [item["doc"]]
+        evidence = item["evidence"] if isinstance(item["evidence"], list) else [item["evidence"]]
+        assert all(d in sources for d in docs) and len(evidence) == len(docs), item["id"]
+        for quote in evidence:
+            assert any(quote in sources[d] for d in docs), (item["id"], quote)
+        for s in item["must_contain"]:  # in the text as indexed, and in the gold answer
+            assert any(s in normalize_text(sources[d]) for d in docs) and s in item["answer"], (item["id"], s)
+        for piece in item["answer"].split("；"):  # the gold is the documents' own words (clauses joined by ；)
+            assert any(piece in sources[d] for d in docs), (item["id"], piece)
+    # an acceptance set repeats no question of the sets it is compared with or fitted on
+    others = {json.loads(line)["question"] for name in ("qa.jsonl", "paraphrase.jsonl", "bundled_dev.jsonl")
+              for line in (ROOT / "eval" / name).read_text(encoding="utf-8").splitlines() if line.strip()}
+    assert not others & {i["question"] for i in items}
+    proc = subprocess.run([sys.executable, "eval/check_qa.py", str(path), "--min-items", "60", "--min-per-doc", "8",
+                           "--require-types", "fact,list,cross_doc,unanswerable"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_a_set_indexes_its_corpus_and_the_folders_it_also_names(tmp_path, settings_factory):
     from rag.eval_sets import ensure_index, named_sets
     from rag.ingest import index_is_stale
