@@ -153,3 +153,4 @@ def test_naming_no_place_compares_every_regional_document_only_in_a_small_index(
     assert cplan is not None and len(cplan.rows) == 3
     large = library(MAX_ALL_ROWS + 2)
     assert compare_plan(plan_question(q, large), large) is None
+

@@ -94,3 +94,13 @@ def test_which_of_a_count_word_asks_for_a_list():
     assert answer_type("有哪几家企业入选？", w) == "enumeration"
     assert answer_type("要设立几类基金？", w) == "amount"
     assert answer_type("共有几家企业入选？", w) == "amount"
+
+
+def test_places_with_words_of_their_own_are_asked_about_one_subject_each():
+    """'A园区和B开发区分别…': each part keeps its own subject (the park, the zone), not the other's words; bare
+    place names ('兰州和成都对…') keep the words after them, which both share."""
+    plan = plan_question("苏州工业园区和无锡高新区分别给人才多少安家补贴？")
+    assert [p.question for p in plan.parts] == ["苏州工业园区分别给人才多少安家补贴？", "无锡高新区分别给人才多少安家补贴？"]
+    plan = plan_question("兰州和成都对复工企业分别有什么补贴？")
+    assert len(plan.parts) == 2 and all("对复工企业" in p.question for p in plan.parts)
+    assert "成都" not in plan.parts[0].question and "兰州" not in plan.parts[1].question

@@ -282,6 +282,39 @@ def _label(q: str, group: list[str]) -> str:
     return q[a:b]
 
 
+_SUBJECT_END = re.compile(r"分别|各自|都|各")
+_LIST_GLUE = "和与及跟、，, "
+
+
+def _parallel_subjects(q: str, groups: list[list[str]]) -> list[str] | None:
+    """'甲市工业园区和乙县开发区分别给…': when the first place compared comes with words of its own before the
+    conjunction (a park, a plan: '甲市工业园区'), each place's words up to the next place, or up to 分别/各自/都 for the
+    last, are its own subject, and the question about it keeps only that subject. None when the places are bare
+    names ('兰州和成都对…分别'), whose words after the last place are shared, or when the question is not laid
+    out as 'A…和B…分别…'."""
+    starts = []
+    for g in groups:
+        at = [q.find(p) for p in g if p in q]
+        if not at:
+            return None
+        starts.append(min(at))
+    if starts != sorted(starts) or len(set(starts)) != len(starts):
+        return None
+    tail = _SUBJECT_END.search(q, starts[-1])
+    if tail is None:
+        return None
+    ends = starts[1:] + [tail.start()]
+    segs = [q[a:b].rstrip(_LIST_GLUE) for a, b in zip(starts, ends)]
+    own = segs[0]
+    for p in groups[0]:
+        own = own.replace(p, "", 1) if own.startswith(p) else own
+    own = re.sub(r"^[省市区县]", "", own)
+    if len(own) < 2 or any(re.search(r"[，,。？?；;：:]", s) for s in segs):
+        return None
+    head, rest = q[:starts[0]], q[tail.start():]
+    return [head + seg + rest for seg in segs]
+
+
 def _part_question(q: str, group: list[str], others: list[str]) -> str:
     """The question about one place: the other places' names taken out."""
     sub = q
@@ -321,8 +354,9 @@ def plan_question(question: str, docs: dict | None = None, rewritten: str | None
     groups = place_groups(places, text)
     if len(groups) >= 2 and (_COMPARE.search(text) or all(_joined(text, groups[0][0], g[0]) for g in groups[1:])):
         parts = []
-        for g in groups:
-            sub = _part_question(text, g, places)
+        parallel = _parallel_subjects(text, groups)
+        for i, g in enumerate(groups):
+            sub = parallel[i] if parallel else _part_question(text, g, places)
             sub_plan = plan_question(sub, docs, index_dir=index_dir)
             parts.append(replace(sub_plan, question=sub, label=_label(text, g)))
         plan = replace(plan, parts=tuple(parts))
