@@ -6,6 +6,7 @@
     python scripts/fit_answerer.py --sets qa,ncp2020     # other sets (names from eval/sets.json)
     python scripts/fit_answerer.py --dump /tmp/c.npz     # also keep the candidate matrix for analysis
     python scripts/fit_answerer.py --load /tmp/c.npz     # refit from a kept matrix (no retrieval)
+    python scripts/fit_answerer.py --load /tmp/c.npz --drop-features q_len,doc_pos --out /tmp/m.json
 
 For every question of each set's fit half (`rag.evaluate.split_of`, by document; `--split all`: every question) the
 pipeline reads the question, retrieves, and lists every candidate span with its signals (`rag.answer.features`).
@@ -166,7 +167,7 @@ def best_per_question(scores, qids):
     return order[first]
 
 
-def choose_threshold(p_best, answerable) -> tuple[float, dict]:
+def choose_threshold(p_best, answerable, max_refused: float = MAX_ANSWERABLE_REFUSED) -> tuple[float, dict]:
     """The refusal threshold (refuse when p < t): of the thresholds that refuse at most MAX_ANSWERABLE_REFUSED of
     the answerable questions, the one with the best refusal F1 (ties: the higher precision). A threshold that
     reaches MIN_PRECISION by refusing one or two questions is not preferred: the gate must catch unanswerable
@@ -181,14 +182,14 @@ def choose_threshold(p_best, answerable) -> tuple[float, dict]:
         prec, rec = hit / refused.sum(), hit / max(1, n_un)
         rate = float((answerable & refused).sum() / max(1, answerable.sum()))
         rows.append((float(t), float(prec), float(rec), rate))
-    capped = [r for r in rows if r[3] <= MAX_ANSWERABLE_REFUSED]
+    capped = [r for r in rows if r[3] <= max_refused]
     if not capped:
         return 0.0, {"precision": None, "recall": 0.0, "refusal_rate_answerable": 0.0, "rule": "never refuse"}
     f1 = lambda r: 2 * r[1] * r[2] / (r[1] + r[2]) if r[1] + r[2] else 0.0  # noqa: E731
     best = max(capped, key=lambda r: (round(f1(r), 4), r[1]))
     return best[0], {"precision": round(best[1], 4), "recall": round(best[2], 4),
                      "refusal_rate_answerable": round(best[3], 4), "target_precision": MIN_PRECISION,
-                     "rule": f"best refusal F1 refusing <= {MAX_ANSWERABLE_REFUSED:.0%} of answerable questions"}
+                     "rule": f"best refusal F1 refusing <= {max_refused:.0%} of answerable questions"}
 
 
 def question_gate_rows(X, raw, qids):
@@ -215,11 +216,38 @@ def fit_gate(G, labels):
     return Gate(TreeEnsemble.from_lightgbm(clf.booster_.dump_model()))
 
 
+def held_out_scores(ranker, used, X, qids, sets, recs, answerable, f1s, conts) -> dict:
+    """Best-candidate scores of the final ranker on sets of the matrix it was not fitted on (answerable questions;
+    no gate)."""
+    raw = ranker.predict(X[:, [FEATURES.index(f) for f in used]], raw_score=True)
+    best = best_per_question(raw, qids)
+    out = {}
+    for name in dict.fromkeys(sets[best]):
+        b = best[(sets[best] == name) & answerable[best]]
+        if len(b):
+            out[f"{name} (held out)"] = {"questions": int(len(b)), "best_contains": round(float(conts[b].mean()), 4),
+                                         "best_recall": round(float(recs[b].mean()), 4),
+                                         "best_f1": round(float(f1s[b].mean()), 4)}
+    return out
+
+
+def ranker_features(drop: str) -> tuple[str, ...]:
+    """FEATURES less the ones named in `drop` (comma-separated), in the code's order."""
+    names = [n.strip() for n in drop.split(",") if n.strip()]
+    unknown = [n for n in names if n not in FEATURES]
+    if unknown:
+        raise SystemExit(f"--drop-features: unknown signals {', '.join(unknown)}")
+    return tuple(f for f in FEATURES if f not in names)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sets", default=DEFAULT_SETS, help=f"comma-separated set names (default {DEFAULT_SETS})")
+    ap.add_argument("--sets", default=DEFAULT_SETS,
+                    help=f"comma-separated set names (default {DEFAULT_SETS}); with --load, the sets of the matrix "
+                         "to fit on (the others are scored as held out)")
     ap.add_argument("--gate-sets", default=GATE_SETS,
-                    help=f"sets whose questions calibrate the refusal gate (default {GATE_SETS})")
+                    help=f"sets whose questions calibrate the refusal gate (default {GATE_SETS}); one not in --sets "
+                         "calibrates the gate only, the ranker is not fitted on it")
     ap.add_argument("--limit", type=int, help="first N fit questions per set (a quick look)")
     ap.add_argument("--out", default=str(MODEL_PATH), help="model file to write")
     ap.add_argument("--split", choices=("fit", "all"), default="fit",
@@ -227,10 +255,22 @@ def main(argv=None) -> int:
                          "report halves stay unseen) or on every question (four folds by document)")
     ap.add_argument("--dump", help="also save the candidate matrix (npz) for analysis")
     ap.add_argument("--load", help="refit from a candidate matrix saved with --dump instead of reading the sets")
+    ap.add_argument("--max-answerable-refused", type=float, default=MAX_ANSWERABLE_REFUSED,
+                    help="the threshold refuses at most this share of the gate sets' answerable questions out of "
+                         f"fold (default {MAX_ANSWERABLE_REFUSED})")
+    ap.add_argument("--seed", type=int, help="random seed of the ranker's row and column sampling (default: "
+                    "LightGBM's); refits with several seeds show how much of a score difference is noise")
+    ap.add_argument("--drop-features", default="",
+                    help="comma-separated signals (features.FEATURES) the ranker does not read: an ablation "
+                         "refitted from one --dump matrix")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     settings = Settings()
     names = [s for s in args.sets.split(",") if s]
+    gate_sets = {s for s in args.gate_sets.split(",") if s}
+    # a gate set the ranker is not fitted on (not in --sets) is read too: its questions calibrate the gate with
+    # ranker scores from rankers that never saw them
+    read = names + sorted(gate_sets - set(names))
     if args.load:
         try:
             d = np.load(args.load, allow_pickle=False)
@@ -238,30 +278,45 @@ def main(argv=None) -> int:
                 d[k] for k in ("X", "y", "qids", "sets", "recs", "precs", "answerable", "folds", "f1s", "conts"))
         except (OSError, ValueError, KeyError) as e:
             raise SystemExit(f"{args.load}: not a candidate matrix written by --dump ({e})") from None
-        if X.shape[1] != len(FEATURES):
-            raise SystemExit(f"{args.load}: {X.shape[1]} signals, the code has {len(FEATURES)}; collect again")
+        # a matrix that names its columns may hold more signals than the code reads (one dump for several
+        # ablations): the code's are taken by name
+        cols = [str(f) for f in d["features"]] if "features" in d else list(FEATURES)[: X.shape[1]]
+        if X.shape[1] != len(cols) or not set(FEATURES) <= set(cols):
+            raise SystemExit(f"{args.load}: {X.shape[1]} signals, not the {len(FEATURES)} of the code; collect again")
+        X = X[:, [cols.index(f) for f in FEATURES]]
+        # the matrix may hold more sets than --sets names: fit on those named only, score the others (held out)
+        keep = np.isin(sets, read)
+        held = tuple(a[~keep] for a in (X, qids, sets, recs, answerable, f1s, conts))
+        X, y, qids, sets, recs, precs, answerable, folds, f1s, conts = (
+            a[keep] for a in (X, y, qids, sets, recs, precs, answerable, folds, f1s, conts))
     else:
-        X, y, qids, sets, recs, precs, answerable, folds, f1s, conts = collect(names, settings, args.limit, args.split)
+        held = None
+        X, y, qids, sets, recs, precs, answerable, folds, f1s, conts = collect(read, settings, args.limit,
+                                                                                args.split)
     if args.dump:
-        np.savez_compressed(args.dump, X=X, y=y, qids=qids, sets=sets, recs=recs, precs=precs,
+        np.savez_compressed(args.dump, features=np.array(FEATURES), X=X, y=y, qids=qids, sets=sets, recs=recs, precs=precs,
                             answerable=answerable, folds=folds, f1s=f1s, conts=conts)
     rel = grades(conts, recs, f1s)
+    if args.seed is not None:
+        PARAMS["random_state"] = args.seed
+    used = ranker_features(args.drop_features)
+    X_full, X = X, X[:, [FEATURES.index(f) for f in used]]
     # Out-of-fold ranker scores (folds by document): what the gate and the threshold are fitted on.
+    ranked = np.isin(sets, names)  # rows the ranker is fitted on (not those of a gate-only set)
     oof = np.zeros(len(y))
     for f in np.unique(folds):
-        tr, te = folds != f, folds == f
+        tr, te = (folds != f) & ranked, folds == f
         oof[te] = fit_trees(X[tr], rel[tr], qids[tr]).predict(X[te], raw_score=True)
     best = best_per_question(oof, qids)  # sorted by question id
     q_sets, q_answerable, q_folds = sets[best], answerable[best], folds[best]
-    _, G = question_gate_rows(X, oof, qids)
-    gate_sets = {s for s in args.gate_sets.split(",") if s}
+    _, G = question_gate_rows(X_full, oof, qids)
     in_gate = np.isin(q_sets, list(gate_sets))
     p_oof = np.zeros(len(best))
     for f in np.unique(q_folds):
         tr = in_gate & (q_folds != f)
         gate_f = fit_gate(G[tr], q_answerable[tr])  # once per fold, not once per question
         p_oof[q_folds == f] = [gate_f.probability(g) for g in G[q_folds == f]]
-    threshold, gate = choose_threshold(p_oof[in_gate], q_answerable[in_gate])
+    threshold, gate = choose_threshold(p_oof[in_gate], q_answerable[in_gate], args.max_answerable_refused)
     scores = {"threshold": threshold, "gate_fit_halves_out_of_fold": gate}
     halves = {"all": np.ones(len(best), bool)}
     if len(np.unique(q_folds)) > 2:  # --split all: folds 0-1 are the fit halves, 2-3 the report halves
@@ -280,7 +335,7 @@ def main(argv=None) -> int:
             un = sel[~q_answerable[sel]]
             row["oof_refused_unanswerable"] = round(float((p_oof[un] < threshold).mean()), 4)
         scores[name if half == "all" else f"{name} ({half})"] = row
-    final = fit_trees(X, rel, qids)
+    final = fit_trees(X[ranked], rel[ranked], qids[ranked])
     final_gate = fit_gate(G[in_gate], q_answerable[in_gate])
     meta = {
         "command": "python scripts/fit_answerer.py " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -290,17 +345,19 @@ def main(argv=None) -> int:
                   "in two)" if len(np.unique(folds)) > 2 else
                   "fit halves (rag.evaluate.split_of); report halves untouched; scores out of fold (two folds by "
                   "document)"),
-        "candidates": int(len(y)), "positives": int(y.sum()), "questions": int(len(best)),
+        "dropped_features": [f for f in FEATURES if f not in used], "candidates": int(len(y)), "positives": int(y.sum()), "questions": int(len(best)),
         "gate_sets": sorted(gate_sets), "params": PARAMS, "gate_params": GATE_PARAMS,
         "label": "graded 0..10: round(10 * utility), utility = weighted mean of contains (all must_contain; a part "
                  f"of a multi-place question: one of them), LCS recall and CMRC F1 against the gold, weights {UTILITY}",
         "gate_label": "the question is answerable (dev sets' unanswerable items are 0)",
         "scores": scores, "date": time.strftime("%Y-%m-%d"),
     }
-    model = AnswerModel(FEATURES, TreeEnsemble.from_lightgbm(final.booster_.dump_model()), GATE_FEATURES, final_gate,
+    model = AnswerModel(used, TreeEnsemble.from_lightgbm(final.booster_.dump_model()), GATE_FEATURES, final_gate,
                         threshold, meta)
     if not np.allclose(model.scores(X[:200]), final.predict(X[:200], raw_score=True), atol=1e-6):
         raise SystemExit("numpy tree evaluation disagrees with LightGBM")
+    if held is not None and len(held[0]):
+        scores |= held_out_scores(final, used, *held)
     model.save(args.out)
     print(json.dumps(scores, ensure_ascii=False, indent=1))
     print(f"wrote {args.out}")

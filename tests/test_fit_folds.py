@@ -32,3 +32,28 @@ def test_folds_follow_documents_and_halves():
         assert (all_folds[it.id] >= 2) == (split_of(it) == "report")
         assert fit_answerer.fold_of(it, "fit") in (0, 1)
         assert all_folds[it.id] % 2 == fit_answerer.fold_of(it, "fit")
+
+
+
+def test_drop_features_refits_on_a_subset_of_the_signals_in_the_codes_order():
+    import pytest
+
+    from rag.answer.features import FEATURES
+
+    assert fit_answerer.ranker_features("") == FEATURES
+    kept = fit_answerer.ranker_features("q_len, doc_pos")
+    assert "q_len" not in kept and "doc_pos" not in kept and len(kept) == len(FEATURES) - 2
+    assert list(kept) == [f for f in FEATURES if f in kept]  # a model reads its columns by name, in this order
+    with pytest.raises(SystemExit, match="no_such_signal"):
+        fit_answerer.ranker_features("no_such_signal")
+
+
+def test_the_threshold_never_refuses_more_answerable_questions_than_allowed():
+    import numpy as np
+
+    p = np.array([0.05, 0.10, 0.20, 0.30, 0.60, 0.70, 0.80, 0.90, 0.95, 0.99])
+    answerable = np.array([False, False, True, False, True, True, True, True, True, True])
+    t, rec = fit_answerer.choose_threshold(p, answerable, 0.0)
+    assert not (answerable & (p < t)).any() and rec["recall"] == round(2 / 3, 4)
+    t, rec = fit_answerer.choose_threshold(p, answerable, 0.2)  # one of 7 answerable may go: all 3 caught
+    assert (~answerable <= (p < t)).all() and rec["refusal_rate_answerable"] <= 0.2

@@ -61,10 +61,12 @@ def select(plan: QueryPlan, hits: list[Hit], docs: dict, bm25=None, model: Answe
     if not cands:
         return Selection(plan, [], threshold)
     X = features(plan, cands, hits, docs, bm25, QuestionStats(plan, bm25))
-    if tuple(model.features) != FEATURES or tuple(model.gate_features) != GATE_FEATURES:
+    # the ranker may read a subset of the signals (an ablation fitted with --drop-features), never unknown ones
+    if not set(model.features) <= set(FEATURES) or tuple(model.gate_features) != GATE_FEATURES:
         raise ModelError("回答模型与当前代码的特征不一致，请运行 scripts/fit_answerer.py 重新拟合",
                          "answer model features differ from the code's; refit with scripts/fit_answerer.py")
-    raw = model.scores(X)
+    used = X if tuple(model.features) == FEATURES else X[:, [FEATURES.index(f) for f in model.features]]
+    raw = model.scores(used)
     order = np.argsort(-raw, kind="stable")
     g = gate_features(X, raw)
     confidence = model.gate.probability(g)
