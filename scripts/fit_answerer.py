@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag import eval_metrics as M  # noqa: E402
 from rag.answer.features import (  # noqa: E402
-    FEATURES, GATE_FEATURES, GATE_MONOTONE, QuestionStats, candidates, features, gate_features,
+    FEATURES, GATE_FEATURES, GATE_MONOTONE, QuestionStats, candidates, features, gate_features, signal_columns,
 )
 from rag.answer.model import MODEL_PATH, AnswerModel, Gate, TreeEnsemble  # noqa: E402
 from rag.eval_sets import load_set, named_sets  # noqa: E402
@@ -150,13 +150,13 @@ def grades(conts, recs, f1s):
     return np.round(u * LEVELS).astype(int)
 
 
-def fit_trees(X, rel, qids):
+def fit_trees(X, rel, qids, params=PARAMS):
     """A LambdaRank ensemble: candidates of one question are ranked against each other."""
     import lightgbm as lgb
 
     order = np.argsort(qids, kind="stable")
     _, counts = np.unique(qids[order], return_counts=True)
-    return lgb.LGBMRanker(**PARAMS).fit(X[order], rel[order], group=counts)
+    return lgb.LGBMRanker(**params).fit(X[order], rel[order], group=counts)
 
 
 def best_per_question(scores, qids):
@@ -219,7 +219,7 @@ def fit_gate(G, labels):
 def held_out_scores(ranker, used, X, qids, sets, recs, answerable, f1s, conts) -> dict:
     """Best-candidate scores of the final ranker on sets of the matrix it was not fitted on (answerable questions;
     no gate)."""
-    raw = ranker.predict(X[:, [FEATURES.index(f) for f in used]], raw_score=True)
+    raw = ranker.predict(signal_columns(X, used), raw_score=True)
     best = best_per_question(raw, qids)
     out = {}
     for name in dict.fromkeys(sets[best]):
@@ -283,7 +283,7 @@ def main(argv=None) -> int:
         cols = [str(f) for f in d["features"]] if "features" in d else list(FEATURES)[: X.shape[1]]
         if X.shape[1] != len(cols) or not set(FEATURES) <= set(cols):
             raise SystemExit(f"{args.load}: {X.shape[1]} signals, not the {len(FEATURES)} of the code; collect again")
-        X = X[:, [cols.index(f) for f in FEATURES]]
+        X = signal_columns(X, FEATURES, cols)
         # the matrix may hold more sets than --sets names: fit on those named only, score the others (held out)
         keep = np.isin(sets, read)
         held = tuple(a[~keep] for a in (X, qids, sets, recs, answerable, f1s, conts))
@@ -294,19 +294,18 @@ def main(argv=None) -> int:
         X, y, qids, sets, recs, precs, answerable, folds, f1s, conts = collect(read, settings, args.limit,
                                                                                 args.split)
     if args.dump:
-        np.savez_compressed(args.dump, features=np.array(FEATURES), X=X, y=y, qids=qids, sets=sets, recs=recs, precs=precs,
-                            answerable=answerable, folds=folds, f1s=f1s, conts=conts)
+        np.savez_compressed(args.dump, features=np.array(FEATURES), X=X, y=y, qids=qids, sets=sets, recs=recs,
+                            precs=precs, answerable=answerable, folds=folds, f1s=f1s, conts=conts)
     rel = grades(conts, recs, f1s)
-    if args.seed is not None:
-        PARAMS["random_state"] = args.seed
+    params = PARAMS if args.seed is None else PARAMS | {"random_state": args.seed}
     used = ranker_features(args.drop_features)
-    X_full, X = X, X[:, [FEATURES.index(f) for f in used]]
+    X_full, X = X, signal_columns(X, used)
     # Out-of-fold ranker scores (folds by document): what the gate and the threshold are fitted on.
     ranked = np.isin(sets, names)  # rows the ranker is fitted on (not those of a gate-only set)
     oof = np.zeros(len(y))
     for f in np.unique(folds):
         tr, te = (folds != f) & ranked, folds == f
-        oof[te] = fit_trees(X[tr], rel[tr], qids[tr]).predict(X[te], raw_score=True)
+        oof[te] = fit_trees(X[tr], rel[tr], qids[tr], params).predict(X[te], raw_score=True)
     best = best_per_question(oof, qids)  # sorted by question id
     q_sets, q_answerable, q_folds = sets[best], answerable[best], folds[best]
     _, G = question_gate_rows(X_full, oof, qids)
@@ -335,7 +334,7 @@ def main(argv=None) -> int:
             un = sel[~q_answerable[sel]]
             row["oof_refused_unanswerable"] = round(float((p_oof[un] < threshold).mean()), 4)
         scores[name if half == "all" else f"{name} ({half})"] = row
-    final = fit_trees(X[ranked], rel[ranked], qids[ranked])
+    final = fit_trees(X[ranked], rel[ranked], qids[ranked], params)
     final_gate = fit_gate(G[in_gate], q_answerable[in_gate])
     meta = {
         "command": "python scripts/fit_answerer.py " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -345,8 +344,9 @@ def main(argv=None) -> int:
                   "in two)" if len(np.unique(folds)) > 2 else
                   "fit halves (rag.evaluate.split_of); report halves untouched; scores out of fold (two folds by "
                   "document)"),
-        "dropped_features": [f for f in FEATURES if f not in used], "candidates": int(len(y)), "positives": int(y.sum()), "questions": int(len(best)),
-        "gate_sets": sorted(gate_sets), "params": PARAMS, "gate_params": GATE_PARAMS,
+        "dropped_features": [f for f in FEATURES if f not in used],
+        "candidates": int(len(y)), "positives": int(y.sum()), "questions": int(len(best)),
+        "gate_sets": sorted(gate_sets), "params": params, "gate_params": GATE_PARAMS,
         "label": "graded 0..10: round(10 * utility), utility = weighted mean of contains (all must_contain; a part "
                  f"of a multi-place question: one of them), LCS recall and CMRC F1 against the gold, weights {UTILITY}",
         "gate_label": "the question is answerable (dev sets' unanswerable items are 0)",

@@ -34,7 +34,6 @@ def test_folds_follow_documents_and_halves():
         assert all_folds[it.id] % 2 == fit_answerer.fold_of(it, "fit")
 
 
-
 def test_drop_features_refits_on_a_subset_of_the_signals_in_the_codes_order():
     import pytest
 

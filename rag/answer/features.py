@@ -372,6 +372,13 @@ GATE_MONOTONE = {f: 1 for f in ("best_score", "score_margin", "best_term_cov", "
 GATE_MONOTONE.update({f: -1 for f in ("best_year_other", "best_unknown_terms", "best_place_missing")})
 
 
+def signal_columns(X: np.ndarray, names, columns=FEATURES) -> np.ndarray:
+    """The columns of X for the signals `names`, in that order; X's columns are the signals `columns` (the code's
+    FEATURES unless told). A model fitted on a subset of the signals reads its own columns this way."""
+    names, columns = tuple(names), tuple(columns)
+    return X if names == columns else X[:, [columns.index(n) for n in names]]
+
+
 def gate_features(X: np.ndarray, raw: np.ndarray) -> np.ndarray:
     """What the gate reads about one question: the best candidate's ranker score and signals, its margin over the
     runner-up, and the best values among the top GATE_TOP candidates (is there any clause with an amount of the

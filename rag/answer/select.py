@@ -16,7 +16,8 @@ import numpy as np
 from ..query import QueryPlan
 from ..query.plan import same_area
 from ..types import Hit
-from .features import FEATURES, GATE_FEATURES, Candidate, QuestionStats, candidates, features, gate_features
+from .features import (FEATURES, GATE_FEATURES, Candidate, QuestionStats, candidates, features, gate_features,
+                       signal_columns)
 from .model import AnswerModel, ModelError, load_model
 
 
@@ -65,8 +66,7 @@ def select(plan: QueryPlan, hits: list[Hit], docs: dict, bm25=None, model: Answe
     if not set(model.features) <= set(FEATURES) or tuple(model.gate_features) != GATE_FEATURES:
         raise ModelError("回答模型与当前代码的特征不一致，请运行 scripts/fit_answerer.py 重新拟合",
                          "answer model features differ from the code's; refit with scripts/fit_answerer.py")
-    used = X if tuple(model.features) == FEATURES else X[:, [FEATURES.index(f) for f in model.features]]
-    raw = model.scores(used)
+    raw = model.scores(signal_columns(X, model.features))
     order = np.argsort(-raw, kind="stable")
     g = gate_features(X, raw)
     confidence = model.gate.probability(g)
