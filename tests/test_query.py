@@ -24,6 +24,11 @@ from rag.query import plan_question
     ("申请材料包括哪些，你知道吗？", "enumeration", set()),
     ("法定工时一天最多几个小时？", "duration", {"duration"}),
     ("山区每人每年要种几棵树？", "amount", {"count"}),
+    # a place, a person or a rank asked with 哪个/哪位/第几
+    ("这家公司属于哪个国家？", "place", set()),
+    ("新工厂选了哪个区？", "place", set()),
+    ("这本书的作者是哪位？", "org", set()),
+    ("这次博览会是第几届？", "amount", set()),
 ])
 def test_answer_type_and_units(question, kind, units):
     plan = plan_question(question)
