@@ -143,10 +143,10 @@ UTILITY = {"contains": 1.0, "recall": 1.0, "f1": 2.0}
 LEVELS = 10  # the ranker's relevance grades: utility in [0, 1] rounded to tenths
 
 
-def grades(conts, recs, f1s):
+def grades(conts, recs, f1s, utility=UTILITY):
     """Relevance grade of each candidate for the ranker: its utility (UTILITY-weighted contains, recall and F1
     against the gold) in 0..LEVELS; a candidate of an unanswerable question is 0."""
-    u = (UTILITY["contains"] * conts + UTILITY["recall"] * recs + UTILITY["f1"] * f1s) / sum(UTILITY.values())
+    u = (utility["contains"] * conts + utility["recall"] * recs + utility["f1"] * f1s) / sum(utility.values())
     return np.round(u * LEVELS).astype(int)
 
 
@@ -254,7 +254,8 @@ def main(argv=None) -> int:
                     help="fit on the fit halves (default; two folds by document give the out-of-fold scores; the "
                          "report halves stay unseen) or on every question (four folds by document)")
     ap.add_argument("--dump", help="also save the candidate matrix (npz) for analysis")
-    ap.add_argument("--load", help="refit from a candidate matrix saved with --dump instead of reading the sets")
+    ap.add_argument("--load", help="refit from a candidate matrix saved with --dump instead of reading the sets (with "
+                    "--split fit, the default, only the fit halves of a matrix dumped with --split all)")
     ap.add_argument("--max-answerable-refused", type=float, default=MAX_ANSWERABLE_REFUSED,
                     help="the threshold refuses at most this share of the gate sets' answerable questions out of "
                          f"fold (default {MAX_ANSWERABLE_REFUSED})")
@@ -263,8 +264,25 @@ def main(argv=None) -> int:
     ap.add_argument("--drop-features", default="",
                     help="comma-separated signals (features.FEATURES) the ranker does not read: an ablation "
                          "refitted from one --dump matrix")
+    ap.add_argument("--params", default="",
+                    help='ranker settings over the defaults, as JSON (e.g. \'{"min_child_samples": 200}\')')
+    ap.add_argument("--utility", default="",
+                    help="weights of contains, recall and F1 in a candidate's grade, comma-separated (default "
+                         f"{UTILITY['contains']:g},{UTILITY['recall']:g},{UTILITY['f1']:g})")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    utility = UTILITY
+    if args.utility:
+        try:
+            utility = dict(zip(("contains", "recall", "f1"), (float(w) for w in args.utility.split(",")), strict=True))
+        except ValueError:
+            raise SystemExit("--utility: three comma-separated weights (contains,recall,f1)") from None
+    try:
+        params = PARAMS | json.loads(args.params or "{}")
+    except (json.JSONDecodeError, TypeError) as e:
+        raise SystemExit(f"--params: not a JSON object ({e})") from None
+    if args.seed is not None:
+        params = params | {"random_state": args.seed}
     settings = Settings()
     names = [s for s in args.sets.split(",") if s]
     gate_sets = {s for s in args.gate_sets.split(",") if s}
@@ -284,8 +302,12 @@ def main(argv=None) -> int:
         if X.shape[1] != len(cols) or not set(FEATURES) <= set(cols):
             raise SystemExit(f"{args.load}: {X.shape[1]} signals, not the {len(FEATURES)} of the code; collect again")
         X = signal_columns(X, FEATURES, cols)
-        # the matrix may hold more sets than --sets names: fit on those named only, score the others (held out)
+        # the matrix may hold more sets than --sets names: fit on those named only, score the others (held out);
+        # a matrix of every question (--split all) refitted with --split fit keeps its fit halves (folds 0-1) and
+        # scores the report halves as held out
         keep = np.isin(sets, read)
+        if args.split == "fit":
+            keep &= folds < 2
         held = tuple(a[~keep] for a in (X, qids, sets, recs, answerable, f1s, conts))
         X, y, qids, sets, recs, precs, answerable, folds, f1s, conts = (
             a[keep] for a in (X, y, qids, sets, recs, precs, answerable, folds, f1s, conts))
@@ -296,8 +318,7 @@ def main(argv=None) -> int:
     if args.dump:
         np.savez_compressed(args.dump, features=np.array(FEATURES), X=X, y=y, qids=qids, sets=sets, recs=recs,
                             precs=precs, answerable=answerable, folds=folds, f1s=f1s, conts=conts)
-    rel = grades(conts, recs, f1s)
-    params = PARAMS if args.seed is None else PARAMS | {"random_state": args.seed}
+    rel = grades(conts, recs, f1s, utility)
     used = ranker_features(args.drop_features)
     X_full, X = X, signal_columns(X, used)
     # Out-of-fold ranker scores (folds by document): what the gate and the threshold are fitted on.
@@ -348,7 +369,7 @@ def main(argv=None) -> int:
         "candidates": int(len(y)), "positives": int(y.sum()), "questions": int(len(best)),
         "gate_sets": sorted(gate_sets), "params": params, "gate_params": GATE_PARAMS,
         "label": "graded 0..10: round(10 * utility), utility = weighted mean of contains (all must_contain; a part "
-                 f"of a multi-place question: one of them), LCS recall and CMRC F1 against the gold, weights {UTILITY}",
+                 f"of a multi-place question: one of them), LCS recall and CMRC F1 against the gold, weights {utility}",
         "gate_label": "the question is answerable (dev sets' unanswerable items are 0)",
         "scores": scores, "date": time.strftime("%Y-%m-%d"),
     }

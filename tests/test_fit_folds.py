@@ -56,3 +56,24 @@ def test_the_threshold_never_refuses_more_answerable_questions_than_allowed():
     assert not (answerable & (p < t)).any() and rec["recall"] == round(2 / 3, 4)
     t, rec = fit_answerer.choose_threshold(p, answerable, 0.2)  # one of 7 answerable may go: all 3 caught
     assert (~answerable <= (p < t)).all() and rec["refusal_rate_answerable"] <= 0.2
+
+
+def test_utility_weights_change_which_candidate_grades_higher():
+    import numpy as np
+
+    # a long span that holds the gold (contains 1, recall 1, F1 0.2) against a tight one missing a bit of it
+    conts, recs, f1s = np.array([1.0, 0.0]), np.array([1.0, 0.8]), np.array([0.2, 0.9])
+    default = fit_answerer.grades(conts, recs, f1s)
+    f1_only = fit_answerer.grades(conts, recs, f1s, {"contains": 0.0, "recall": 0.0, "f1": 1.0})
+    no_f1 = fit_answerer.grades(conts, recs, f1s, {"contains": 1.0, "recall": 1.0, "f1": 0.0})
+    assert f1_only[1] > f1_only[0] and no_f1[0] > no_f1[1]
+    assert list(default) == [round(10 * (1 + 1 + 0.4) / 4), round(10 * (0 + 0.8 + 1.8) / 4)]
+
+
+def test_bad_params_and_utility_are_clear_errors():
+    import pytest
+
+    with pytest.raises(SystemExit, match="--utility"):
+        fit_answerer.main(["--load", "/nonexistent.npz", "--utility", "1,2"])
+    with pytest.raises(SystemExit, match="not a candidate matrix"):
+        fit_answerer.main(["--load", "/nonexistent.npz", "--params", "{}"])
