@@ -208,3 +208,26 @@ def test_target_threshold_rule_keeps_recall_at_its_bar_before_raising_precision(
     rows.append(({"precision": 0.91, "recall": 0.86}, 0.4))
     assert choose(rows, 0.9, 0.85)[0][1] == 0.4
     assert choose(rows, 0.0, 0.0)[0][1] == 0.4  # no bars: the best F1, the shipped model's rule
+
+
+def _target(measure, value, unit, year, start):
+    from rag.targets import Target
+
+    return Target(place="甲市", doc="a.txt", year=year, measure=measure, value=value, unit=unit, comparator="达到",
+                  quote="", start=start, end=start + 10)
+
+
+def test_a_row_lists_its_few_targets_of_the_measure_asked_and_the_headline_of_many():
+    from rag.answer.targets_answer import MAX_LISTED, asked_targets, measure_group
+    from rag.query.compare import CompareRow
+
+    measure = "研发投入占比"
+    assert measure_group(measure) != measure  # a measure of the lexicon's groups, so the row's terms narrow to it
+    row = CompareRow("甲市", ("a.txt",), "甲市研发投入占比目标", (), ("研发投入", "占比"))
+    other = _target("企业数量", 500, "家", 2027, 0)
+    # an absolute and a relative level of one measure, for two years: both are answers, neither is 'the largest'
+    few = [_target(measure, 50, "%", None, 100), _target(measure, 6, "%", 2035, 50), other]
+    got = asked_targets(row, few)
+    assert [(t.value, t.year) for t in got] == [(50, None), (6, 2035)]
+    many = [_target(measure, v, "%", 2025, 10 * i) for i, v in enumerate((3, 4, 5, 9, 6)[: MAX_LISTED + 1])]
+    assert [t.value for t in asked_targets(row, many + [other])] == [9]  # the headline figure of the measure

@@ -18,6 +18,7 @@ from .quantity import comparable_unit
 
 COLUMN = "量化目标"
 NOT_MENTIONED = "未提及"
+MAX_LISTED = 3  # targets of the asked measure a row lists in full; with more, it shows the headline figure
 
 
 @lru_cache(maxsize=8)
@@ -52,8 +53,12 @@ def asked_targets(row: CompareRow, targets: list[Target], index_dir: str | None 
     narrowed = [t for t in found if measure_group(t.measure, index_dir) in asked]
     if not narrowed:
         return found
-    # A measure asked by name gets the row's headline figure of it: the largest of the most common unit (a plan's
-    # province-wide total rather than each park's share).
+    if len(narrowed) <= MAX_LISTED:
+        # A few targets of the measure (one for 2027 and one for 2035, or an absolute level and a relative one):
+        # each is an answer, and picking one by size would compare figures that do not compare.
+        return sorted(narrowed, key=lambda t: (t.year or 0, t.start))
+    # Many: the row's headline figure of the measure, the largest of the most common unit (a plan's province-wide
+    # total rather than each park's share).
     units = [t.unit for t in narrowed]
     unit = max(set(units), key=units.count)
     return [max((t for t in narrowed if t.unit == unit), key=lambda t: t.value)]
