@@ -18,7 +18,7 @@ def sources(assistant) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def two_citation_answer(assistant):
     a = assistant.ask("河南和越城区2027年的产业规模目标分别是多少？")
-    assert len(a.citations) == 2, a.text
+    assert len(a.citations) >= 2, a.text  # one row per place, each with at least one cited target
     return a
 
 
@@ -45,9 +45,9 @@ def test_shifted_span_raises(assistant, two_citation_answer):
 
 
 def test_enforce_verified_drops_the_tampered_citation_and_its_marker(assistant, two_citation_answer, caplog):
-    good, bad = two_citation_answer.citations
+    good, bad = two_citation_answer.citations[:2]
     forged = dataclasses.replace(bad, quote="到2027年，医疗器械全口径产值突破900亿元")
-    answer = Answer(text=two_citation_answer.text, citations=[good, forged])
+    answer = Answer(text=f"{good.quote}[1]；{bad.quote}[2]。", citations=[good, forged])
     assert "[2]" in answer.text
     with caplog.at_level(logging.WARNING, logger="rag.verify"):
         out = enforce_verified(answer, sources(assistant))
