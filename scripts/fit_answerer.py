@@ -277,6 +277,8 @@ def main(argv=None) -> int:
             utility = dict(zip(("contains", "recall", "f1"), (float(w) for w in args.utility.split(",")), strict=True))
         except ValueError:
             raise SystemExit("--utility: three comma-separated weights (contains,recall,f1)") from None
+        if min(utility.values()) < 0 or not sum(utility.values()) > 0:
+            raise SystemExit("--utility: weights must be non-negative and not all zero")
     try:
         params = PARAMS | json.loads(args.params or "{}")
     except (json.JSONDecodeError, TypeError) as e:

@@ -75,5 +75,9 @@ def test_bad_params_and_utility_are_clear_errors():
 
     with pytest.raises(SystemExit, match="--utility"):
         fit_answerer.main(["--load", "/nonexistent.npz", "--utility", "1,2"])
+    with pytest.raises(SystemExit, match="non-negative"):
+        fit_answerer.main(["--load", "/nonexistent.npz", "--utility", "0,0,0"])
+    with pytest.raises(SystemExit, match="non-negative"):
+        fit_answerer.main(["--load", "/nonexistent.npz", "--utility", "1,-1,2"])
     with pytest.raises(SystemExit, match="not a candidate matrix"):
         fit_answerer.main(["--load", "/nonexistent.npz", "--params", "{}"])
