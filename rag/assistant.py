@@ -15,6 +15,7 @@ from .answer import AnswerContext, Answerer, get_answerer
 from .answer.base import REFUSAL
 from .answer.refusal import NOT_CHINESE, is_not_chinese, known_words
 from .answer.select import select
+from .answer.sentsim import SentenceSims
 from .articles import answer_articles
 from .query.compare import compare_plan
 from .embeddings import Embedder, get_embedder
@@ -206,10 +207,12 @@ class Assistant:
             answer_stream = iter([table_answer])
             selections = []
         elif part_hits:
-            selections = [select(p, h, docs, bm25, refuse_below=self.settings.refuse_below)
+            sims = SentenceSims.of(retriever)
+            selections = [select(p, h, docs, bm25, refuse_below=self.settings.refuse_below, sims=sims)
                           for p, h in zip(plan.parts, part_hits)]
         else:
-            selections = [select(plan, hits, docs, bm25, refuse_below=self.settings.refuse_below)]
+            selections = [select(plan, hits, docs, bm25, refuse_below=self.settings.refuse_below,
+                                 sims=SentenceSims.of(retriever))]
         confidence = max((s.confidence for s in selections), default=None)
         t2 = time.perf_counter()
         ctx = AnswerContext(docs=docs, history=list(history or []), retriever=retriever, filters=flt, plan=plan,

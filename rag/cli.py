@@ -89,8 +89,10 @@ def cmd_ingest(args) -> int:
     print(f"索引：{settings.index_dir}")
     print(f"文档 {report.n_docs} 篇，分块 {report.n_chunks} 个；新增 {len(report.added)}，更新 {len(report.updated)}，"
           f"未变 {len(report.unchanged)}，删除 {len(report.removed)}；本次计算向量 {report.n_embedded} 个"
-          + (f"（另有 {report.n_resumed} 个取自上次中断时的缓存）" if report.n_resumed else ""))
-    if report.n_embedded:
+          + (f"、句向量 {report.n_sentences_embedded} 个" if report.n_sentences_embedded else "")
+          + (f"（另有 {report.n_resumed + report.n_sentences_resumed} 个取自上次中断时的缓存）"
+             if report.n_resumed + report.n_sentences_resumed else ""))
+    if report.n_embedded or report.n_sentences_embedded:
         print(f"用时 {report.seconds:.1f} 秒（向量 {report.embed_seconds:.1f} 秒），{report.chars_per_second:.0f} 字/秒")
     else:
         print(f"用时 {report.seconds:.2f} 秒" + ("（无变化，未写入）" if not report.wrote else ""))

@@ -30,6 +30,7 @@ from .loaders import SUPPORTED_SUFFIXES, doc_id_for, find_files
 from .parsing import Parsed, ParsePool, Parser, default_workers, load_and_chunk
 from .progress import IngestProgress, Progress
 from .settings import Settings
+from .answer.features import sentence_texts
 from .store import Store, open_store, text_key, write_lock
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ class IngestReport:
     n_chunks: int = 0
     n_embedded: int = 0  # texts sent to the embedding model in this run
     n_resumed: int = 0  # texts whose vectors an interrupted earlier run had left in the resume cache
+    n_sentences_embedded: int = 0  # sentences embedded for the answer ranker (settings.sentence_vectors)
+    n_sentences_resumed: int = 0  # sentences whose vectors an interrupted earlier run had left in the cache
     chars_embedded: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
@@ -65,6 +68,7 @@ class IngestReport:
             "added": self.added, "updated": self.updated, "unchanged": self.unchanged, "removed": self.removed,
             "skipped": [{"file": f, "reason": r} for f, r in self.skipped], "n_docs": self.n_docs,
             "n_chunks": self.n_chunks, "n_embedded": self.n_embedded, "n_resumed": self.n_resumed,
+            "n_sentences_embedded": self.n_sentences_embedded, "n_sentences_resumed": self.n_sentences_resumed,
             "chars_embedded": self.chars_embedded, "seconds": round(self.seconds, 3),
             "embed_seconds": round(self.embed_seconds, 3), "chars_per_second": round(self.chars_per_second, 1),
             "workers": self.workers, "wrote": self.wrote,
@@ -159,6 +163,9 @@ def ingest(
             jobs.append((i, path))
         run = _Run(settings, index_dir, old, embedder, progress, t0,
                    donor=_donor(settings, index_dir) if rebuild else None)
+        if settings.sentence_vectors and old_docs:  # an index written before sentence vectors were stored
+            run.backfill = old.chunks_without_sentences(
+                set(old_docs) - {doc_id_for(p) for _, p in jobs} - set(remove or []))
         workers = default_workers() if settings.ingest_workers is None else settings.ingest_workers
         pool = ParsePool(jobs, chunker, workers, parser)
         report.workers = pool.workers
@@ -191,7 +198,10 @@ def _finish(paths, settings: Settings, index_dir: Path, old: Store, parsed: list
     replaced = {rec.doc.doc_id for rec, _, _ in new_docs}
     report.removed = sorted(d for d in dropped if d in old_docs and d not in replaced)
 
-    if not new_docs and not report.removed and old_docs:
+    sentences = {key: np.stack([run.vectors[_text_key(t)] for t in texts]) if texts
+                 else np.zeros((0, run.dim()), dtype=np.float32) for key, texts in run.sentences_wanted.items()}
+    sentences.update(run.sentence_rows)
+    if not new_docs and not report.removed and old_docs and not sentences:
         report.n_docs, report.n_chunks = len(old_docs), len(old)
         report.seconds = time.perf_counter() - run.t0
         return report  # nothing changed: nothing to embed, nothing to write
@@ -209,10 +219,11 @@ def _finish(paths, settings: Settings, index_dir: Path, old: Store, parsed: list
         "nprobe": settings.nprobe,
         "keyword": tokenizer_version(index_dir),
         "documents": documents,
+        "sentences": settings.sentence_vectors,
     }
     run.report("write")
     try:
-        old.write(added, set(report.removed), manifest, tokens=run.tokens_in_order(parsed))
+        old.write(added, set(report.removed), manifest, tokens=run.tokens_in_order(parsed), sentences=sentences)
     except OSError as e:  # disk full, no permission: the store removed its half-written generation
         raise storage_error("写入索引", "writing the index", e, index_dir) from e
     run.written()
@@ -241,6 +252,11 @@ class _Run:
         self._tokenizer = ThreadPoolExecutor(max_workers=1)  # jieba runs while the model (GIL released) encodes
         self.docs_total = self.docs_done = self.chunks_total = self.chunks_done = 0
         self.chars_embedded, self.embed_started = 0, None
+        # sentence vectors (settings.sentence_vectors): chunk content key -> its sentences' vectors, for chunks
+        # whose rows the live index does not hold; `backfill` are kept chunks of an index written without them
+        self.sentence_rows: dict[str, np.ndarray] = {}
+        self.sentences_wanted: dict[str, list[str]] = {}
+        self.backfill: list = []
 
     def embedder(self) -> Embedder:
         if self._embedder is None:
@@ -255,13 +271,13 @@ class _Run:
     def embed_as_parsed(self, pool: ParsePool, report: IngestReport) -> list[Parsed]:
         """Run the pipeline until every file is parsed and every new text embedded; parsed files in file order."""
         self.docs_total = pool.total
-        if pool.done:
+        if pool.done and not self.backfill:
             return []
         batch, dim = getattr(self.embedder(), "batch_size", 32), self.dim()
         self.cache = EmbeddingCache(self.index_dir, self.settings.embedding_fingerprint(), dim)
         resumable = self.cache.load()
         parsed: dict[int, Parsed] = {}
-        queue: deque[tuple[str, str]] = deque()  # (text key, text) waiting for the model
+        queue: deque[tuple[str, str, bool]] = deque()  # (text key, text, is a chunk's) waiting for the model
         queued: set[str] = set()
         doc_ends: deque[int] = deque()  # per parsed document, the number of texts embedded when it is complete
         n_done = n_queued = 0
@@ -279,7 +295,37 @@ class _Run:
                 left += all_chars * pool.remaining_bytes / parsed_bytes
             self.report("embed" if self.embed_started else "read", left)
 
+        def want_sentences(chunks) -> None:
+            """Queue the sentences of chunks whose sentence vectors no index at hand holds."""
+            nonlocal queued_chars, all_chars
+            if not self.settings.sentence_vectors:
+                return
+            keys = {_text_key(c.embed_text()): c for c in chunks}
+            keys = {k: c for k, c in keys.items() if k not in self.sentences_wanted and k not in self.sentence_rows}
+            held = set(self.old.sentence_rows(list(keys))) if len(self.old) else set()
+            if self.donor is not None:
+                self.sentence_rows.update(self.donor.sentence_rows([k for k in keys if k not in held]))
+            for key, c in keys.items():
+                if key in held or key in self.sentence_rows:
+                    continue
+                texts = sentence_texts(c)
+                self.sentences_wanted[key] = texts
+                for t in texts:
+                    all_chars += len(t)
+                    k = _text_key(t)
+                    if k in self.vectors or k in queued:
+                        continue
+                    vec = resumable.get(k)
+                    if vec is not None and len(vec) == dim:
+                        self.vectors[k] = vec
+                        report.n_sentences_resumed += 1
+                        continue
+                    queue.append((k, t, False))
+                    queued.add(k)
+                    queued_chars += len(t)
+
         self.report("read")
+        want_sentences(self.backfill)
         while True:
             for res in pool.take(block=not queue and not pool.done):
                 parsed_bytes += pool.size_of(res.index)
@@ -308,10 +354,11 @@ class _Run:
                         self.vectors[key] = vec
                         report.n_resumed += 1
                         continue
-                    queue.append((key, text))
+                    queue.append((key, text, True))
                     queued.add(key)
                     n_queued += 1
                     queued_chars += len(text)
+                want_sentences(res.chunks)
                 doc_ends.append(n_queued)
             progress_now()
             if queue:
@@ -320,14 +367,16 @@ class _Run:
                 if self.embed_started is None:
                     self.embed_started = te
                     self.report("embed", None)
-                vecs = self._embed([t for _, t in todo])
+                vecs = self._embed([t for _, t, _ in todo])
                 report.embed_seconds += time.perf_counter() - te
-                keys = [k for k, _ in todo]
+                keys = [k for k, _, _ in todo]
                 self.cache.put(keys, vecs)
                 self.vectors.update(zip(keys, vecs))
-                n_done += len(todo)
-                report.n_embedded += len(todo)
-                self.chars_embedded += sum(len(t) for _, t in todo)
+                chunk_texts = sum(1 for *_, is_chunk in todo if is_chunk)
+                n_done += chunk_texts
+                report.n_embedded += chunk_texts
+                report.n_sentences_embedded += len(todo) - chunk_texts
+                self.chars_embedded += sum(len(t) for _, t, _ in todo)
                 report.chars_embedded = self.chars_embedded
             progress_now()
             if not queue and pool.done:
@@ -398,6 +447,8 @@ def index_is_stale(settings: Settings, index_dir: Path | None = None, corpus: Pa
         return True
     if manifest.get("keyword") != tokenizer_version(index_dir) or manifest.get("format", 1) < FORMAT_VERSION:
         return True  # an older keyword index or format: loading upgrades it without re-embedding
+    if settings.sentence_vectors and not manifest.get("sentences"):
+        return True  # written without sentence vectors: an ingest adds them (the chunks' vectors are kept)
     docs = manifest.get("documents", {})
     for path in find_files([corpus or settings.corpus_dir]):
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:

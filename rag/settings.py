@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     # `local`: measured closest), or `jieba` = Milvus's jieba analyzer on the text. Fixed when the collection is made
     milvus_keyword: Literal["terms", "jieba"] = "terms"
 
+    # Also embed every sentence of every chunk at ingest (about twice the embedding time): the answer ranker compares
+    # them with the question. Off, answers are chosen without that signal (RAG_SENTENCE_VECTORS=false)
+    sentence_vectors: bool = True
+
     # Vector index kind: `auto` is exact below 100k vectors and IVF beyond (rag.store.local.FLAT_BELOW)
     faiss_index: Literal["auto", "flat", "hnsw", "ivf"] = "auto"
     nprobe: int = Field(default=32, ge=1, le=4096)  # IVF lists searched per query

@@ -43,6 +43,7 @@ from rag.answer.features import (  # noqa: E402
     FEATURES, GATE_FEATURES, GATE_MONOTONE, QuestionStats, candidates, features, gate_features, signal_columns,
 )
 from rag.answer.model import MODEL_PATH, AnswerModel, Gate, TreeEnsemble  # noqa: E402
+from rag.answer.sentsim import SentenceSims  # noqa: E402
 from rag.eval_sets import load_set, named_sets  # noqa: E402
 from rag.evaluate import split_of  # noqa: E402
 from rag.retriever import Retriever  # noqa: E402
@@ -108,6 +109,7 @@ def collect(set_names: list[str], settings: Settings, limit: int | None, split: 
             continue
         items, index_dir = load_set(s, settings, limit=limit, split=split)
         retriever = Retriever.load(index_dir, settings.model_copy(update={"index_dir": index_dir}))
+        sims = SentenceSims.of(retriever)
         t0 = time.perf_counter()
         for it in items:
             plan = retriever.plan(it.question)
@@ -117,7 +119,8 @@ def collect(set_names: list[str], settings: Settings, limit: int | None, split: 
                 cands = candidates(h)
                 if not cands:
                     continue
-                X = features(p, cands, h, retriever.index.docs, retriever.bm25, QuestionStats(p, retriever.bm25))
+                X = features(p, cands, h, retriever.index.docs, retriever.bm25, QuestionStats(p, retriever.bm25),
+                             sims(p.text, [x.chunk for x in h]))
                 # a part of a multi-place question is positive where it holds one of the must_contain strings
                 own = it.must_contain if len(groups) > 1 else None
                 labs = [label(c, it, own) for c in cands]
@@ -157,6 +160,26 @@ def fit_trees(X, rel, qids, params=PARAMS):
     order = np.argsort(qids, kind="stable")
     _, counts = np.unique(qids[order], return_counts=True)
     return lgb.LGBMRanker(**params).fit(X[order], rel[order], group=counts)
+
+
+SENTENCE_SIGNALS = ("sent_dense", "sent_dense_gap", "sent_dense_mean")
+MISSING_SHARE = 0.2
+
+
+def with_missing_sentences(X, rel, qids, used, share=MISSING_SHARE, seed=0):
+    """The training rows plus, for a random `share` of the questions, a copy with the sentence-dense signals missing
+    (NaN): an index without sentence vectors (switched off, or not yet filled in) is then ranked by trees that
+    learned where a missing value goes, instead of by splits that never saw one."""
+    cols = [i for i, f in enumerate(used) if f in SENTENCE_SIGNALS]
+    if not cols or share <= 0 or not len(qids):
+        return X, rel, qids
+    rng = np.random.default_rng(seed)
+    uq = np.unique(qids)
+    copy = np.isin(qids, uq[rng.random(len(uq)) < share])
+    Xc = X[copy].copy()
+    Xc[:, cols] = np.nan
+    return (np.vstack([X, Xc]), np.concatenate([rel, rel[copy]]),
+            np.concatenate([qids, qids[copy] + int(qids.max()) + 1]))
 
 
 def best_per_question(scores, qids):
@@ -216,10 +239,10 @@ def fit_gate(G, labels):
     return Gate(TreeEnsemble.from_lightgbm(clf.booster_.dump_model()))
 
 
-def held_out_scores(ranker, used, X, qids, sets, recs, answerable, f1s, conts) -> dict:
-    """Best-candidate scores of the final ranker on sets of the matrix it was not fitted on (answerable questions;
-    no gate)."""
-    raw = ranker.predict(signal_columns(X, used), raw_score=True)
+def held_out_scores(model, used, X, qids, sets, recs, answerable, f1s, conts) -> dict:
+    """Best-candidate scores of the final model's ranker on sets of the matrix it was not fitted on (answerable
+    questions; no gate)."""
+    raw = model.scores(signal_columns(X, used))
     best = best_per_question(raw, qids)
     out = {}
     for name in dict.fromkeys(sets[best]):
@@ -229,6 +252,10 @@ def held_out_scores(ranker, used, X, qids, sets, recs, answerable, f1s, conts) -
                                          "best_recall": round(float(recs[b].mean()), 4),
                                          "best_f1": round(float(f1s[b].mean()), 4)}
     return out
+
+
+def file_sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def ranker_features(drop: str) -> tuple[str, ...]:
@@ -264,6 +291,15 @@ def main(argv=None) -> int:
     ap.add_argument("--drop-features", default="",
                     help="comma-separated signals (features.FEATURES) the ranker does not read: an ablation "
                          "refitted from one --dump matrix")
+    ap.add_argument("--keep-gate", metavar="MODEL",
+                    help="keep the refusal gate (its trees, the ranker whose scores it reads, its threshold) of an "
+                         "earlier model file and fit only the answer ranker")
+    ap.add_argument("--add-gate-ranker", action="store_true",
+                    help="with --keep-gate: answer with the sum of the kept gate's ranker and the fitted one (the "
+                         "fitted trees learn what the kept ranker misses, e.g. new signals)")
+    ap.add_argument("--missing-share", type=float, default=MISSING_SHARE,
+                    help="share of the questions added again with the sentence-dense signals missing, so the ranker "
+                         f"learns to rank without sentence vectors (default {MISSING_SHARE}; 0: none)")
     ap.add_argument("--params", default="",
                     help='ranker settings over the defaults, as JSON (e.g. \'{"min_child_samples": 200}\')')
     ap.add_argument("--utility", default="",
@@ -285,6 +321,16 @@ def main(argv=None) -> int:
         raise SystemExit(f"--params: not a JSON object ({e})") from None
     if args.seed is not None:
         params = params | {"random_state": args.seed}
+    kept = None
+    if args.keep_gate:
+        try:
+            kept = AnswerModel.load(args.keep_gate)
+        except Exception as e:
+            raise SystemExit(f"--keep-gate: {args.keep_gate} is not a readable answer model ({e})") from None
+        if tuple(kept.gate_features) != GATE_FEATURES or not kept.signals <= set(FEATURES):
+            raise SystemExit(f"--keep-gate: {args.keep_gate} reads other signals than the code's")
+    elif args.add_gate_ranker:
+        raise SystemExit("--add-gate-ranker needs --keep-gate MODEL")
     settings = Settings()
     names = [s for s in args.sets.split(",") if s]
     gate_sets = {s for s in args.gate_sets.split(",") if s}
@@ -328,7 +374,8 @@ def main(argv=None) -> int:
     oof = np.zeros(len(y))
     for f in np.unique(folds):
         tr, te = (folds != f) & ranked, folds == f
-        oof[te] = fit_trees(X[tr], rel[tr], qids[tr], params).predict(X[te], raw_score=True)
+        oof[te] = fit_trees(*with_missing_sentences(X[tr], rel[tr], qids[tr], used, args.missing_share),
+                            params).predict(X[te], raw_score=True)
     best = best_per_question(oof, qids)  # sorted by question id
     q_sets, q_answerable, q_folds = sets[best], answerable[best], folds[best]
     _, G = question_gate_rows(X_full, oof, qids)
@@ -357,7 +404,7 @@ def main(argv=None) -> int:
             un = sel[~q_answerable[sel]]
             row["oof_refused_unanswerable"] = round(float((p_oof[un] < threshold).mean()), 4)
         scores[name if half == "all" else f"{name} ({half})"] = row
-    final = fit_trees(X[ranked], rel[ranked], qids[ranked], params)
+    final = fit_trees(*with_missing_sentences(X[ranked], rel[ranked], qids[ranked], used, args.missing_share), params)
     final_gate = fit_gate(G[in_gate], q_answerable[in_gate])
     meta = {
         "command": "python scripts/fit_answerer.py " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -368,6 +415,7 @@ def main(argv=None) -> int:
                   "fit halves (rag.evaluate.split_of); report halves untouched; scores out of fold (two folds by "
                   "document)"),
         "dropped_features": [f for f in FEATURES if f not in used],
+        "missing_sentence_share": args.missing_share,
         "candidates": int(len(y)), "positives": int(y.sum()), "questions": int(len(best)),
         "gate_sets": sorted(gate_sets), "params": params, "gate_params": GATE_PARAMS,
         "label": "graded 0..10: round(10 * utility), utility = weighted mean of contains (all must_contain; a part "
@@ -375,12 +423,31 @@ def main(argv=None) -> int:
         "gate_label": "the question is answerable (dev sets' unanswerable items are 0)",
         "scores": scores, "date": time.strftime("%Y-%m-%d"),
     }
-    model = AnswerModel(used, TreeEnsemble.from_lightgbm(final.booster_.dump_model()), GATE_FEATURES, final_gate,
-                        threshold, meta)
-    if not np.allclose(model.scores(X[:200]), final.predict(X[:200], raw_score=True), atol=1e-6):
+    if kept is not None:
+        # the kept gate and threshold, reading the scores of the ranker they were calibrated with
+        final_gate = Gate(kept.gate.trees, kept.gate.ranker or kept.trees, kept.gate.ranker_features or kept.features)
+        threshold = kept.refuse_below
+        meta["gate"] = {"kept_from": str(args.keep_gate), "threshold": threshold,
+                        "fit": kept.meta["gate"] if "gate" in kept.meta else kept.meta}
+        scores["threshold"] = threshold
+        scores["gate_fit_halves_out_of_fold"] = {
+            "note": "the gate is kept (see gate.fit for its own record); oof_refusal_* below are those of a gate "
+                    "refitted here on this ranker's out-of-fold scores, for comparison", "refitted": gate}
+    trees = TreeEnsemble.from_lightgbm(final.booster_.dump_model())
+    check = np.vstack([X[:200], with_missing_sentences(X[:200], rel[:200], qids[:200], used, 1.0)[0][200:]])
+    want = final.predict(check, raw_score=True)
+    if kept is not None:
+        meta["gate"]["sha256"] = file_sha256(args.keep_gate)
+        if args.add_gate_ranker:
+            if not set(final_gate.ranker_features) <= set(used):
+                raise SystemExit("--add-gate-ranker: the kept ranker reads signals this fit does not")
+            want = want + final_gate.ranker.raw_score(signal_columns(check, final_gate.ranker_features, used))
+            meta["ranker"] = "the kept gate's ranker plus the trees fitted here (scores summed)"
+    model = AnswerModel(used, trees, GATE_FEATURES, final_gate, threshold, meta, adds_gate_ranker=args.add_gate_ranker)
+    if not np.allclose(model.scores(check), want, atol=1e-6):
         raise SystemExit("numpy tree evaluation disagrees with LightGBM")
     if held is not None and len(held[0]):
-        scores |= held_out_scores(final, used, *held)
+        scores |= held_out_scores(model, used, *held)
     model.save(args.out)
     print(json.dumps(scores, ensure_ascii=False, indent=1))
     print(f"wrote {args.out}")

@@ -16,6 +16,7 @@ from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.features import FEATURES, candidates, features
 from rag.answer.model import AnswerModel, load_model
 from rag.answer.select import select
+from rag.answer.sentsim import SentenceSims
 from rag.verify import verify_quote
 
 SHENZHEN = "003_221e538f8908b282.txt"
@@ -174,7 +175,9 @@ def test_candidates_cover_sentences_runs_and_whole_chunks(retriever):
     assert {"sent", "run"} <= kinds
     for c in cands:
         assert c.text == c.hit.chunk.text[c.a:c.b] and c.text.strip() == c.text
-    X = features(retriever.plan("深圳高端医疗器械产业发展目标"), cands, hits, retriever.index.docs, retriever.bm25)
+    plan = retriever.plan("深圳高端医疗器械产业发展目标")
+    sims = SentenceSims.of(retriever)(plan.text, [h.chunk for h in hits])
+    X = features(plan, cands, hits, retriever.index.docs, retriever.bm25, sims=sims)
     assert X.shape == (len(cands), len(FEATURES)) and np.isfinite(X).all()
 
 
@@ -210,6 +213,42 @@ def test_the_shipped_model_records_how_it_was_fitted():
     assert set(model.features) <= set(FEATURES)
     assert "fit_answerer.py" in model.meta["command"] and model.meta["scores"]
     assert 0.0 < model.refuse_below < 1.0
+
+
+def test_a_kept_gate_reads_the_scores_of_the_ranker_it_was_calibrated_on(retriever, tmp_path):
+    """A model whose gate was kept from an earlier fit (fit_answerer --keep-gate) ranks answers with its own ranker
+    but gives the gate the kept ranker's scores: here the answer ranker is the kept one reversed, so the best
+    candidate changes while the refusal probability stays the kept model's."""
+    from dataclasses import replace
+
+    from rag.answer.model import Gate, TreeEnsemble
+
+    shipped = load_model()
+    flipped = TreeEnsemble(**{**shipped.trees.__dict__, "value": -shipped.trees.value})
+    base = replace(shipped, gate=Gate(shipped.gate.trees))
+    kept = replace(shipped, trees=flipped, gate=Gate(shipped.gate.trees, shipped.trees, shipped.features))
+    kept.save(tmp_path / "m.json")
+    again = AnswerModel.load(tmp_path / "m.json")
+    assert again.gate.ranker is not None and again.gate.ranker_features == shipped.features
+    plan = retriever.plan("医疗器械注册证审批时限压缩多少？")
+    hits = retriever.search(plan, k=5)
+    sims = SentenceSims.of(retriever)
+    a = select(plan, hits, retriever.index.docs, retriever.bm25, model=base, sims=sims)
+    b = select(plan, hits, retriever.index.docs, retriever.bm25, model=again, sims=sims)
+    assert b.confidence == pytest.approx(a.confidence) and b.ok == a.ok
+    assert b.best is a.ranked[-1][1] or b.best.text == a.ranked[-1][1].text  # ranked by the reversed ranker
+    assert b.best.text != a.best.text
+    own_gate = replace(kept, gate=Gate(shipped.gate.trees))
+    reversed_gate = select(plan, hits, retriever.index.docs, retriever.bm25, model=own_gate, sims=sims)
+    assert reversed_gate.confidence != pytest.approx(a.confidence)  # the gate on the reversed scores differs
+    # a ranker that adds the kept gate's ranker: here the kept one plus its reverse, so every candidate scores 0
+    summed = replace(kept, adds_gate_ranker=True)
+    summed.save(tmp_path / "s.json")
+    summed = AnswerModel.load(tmp_path / "s.json")
+    assert summed.adds_gate_ranker
+    c = select(plan, hits, retriever.index.docs, retriever.bm25, model=summed, sims=sims)
+    assert all(score == pytest.approx(0.0, abs=1e-9) for score, _ in c.ranked)
+    assert c.confidence == pytest.approx(a.confidence)
 
 
 def test_a_broken_model_file_is_a_clear_error(tmp_path):

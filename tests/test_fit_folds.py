@@ -81,3 +81,38 @@ def test_bad_params_and_utility_are_clear_errors():
         fit_answerer.main(["--load", "/nonexistent.npz", "--utility", "1,-1,2"])
     with pytest.raises(SystemExit, match="not a candidate matrix"):
         fit_answerer.main(["--load", "/nonexistent.npz", "--params", "{}"])
+
+
+def test_missing_sentence_signals_are_learned_and_evaluated_as_lightgbm_does():
+    """Questions copied with the sentence-dense signals missing train the ranker to rank without them; the numpy
+    evaluation of the trees reads a missing value as LightGBM does, both for splits that saw missing values in
+    training and for those that did not (LightGBM reads NaN as 0 there)."""
+    import numpy as np
+
+    from rag.answer.features import FEATURES
+    from rag.answer.model import TreeEnsemble
+
+    rng = np.random.default_rng(1)
+    used = FEATURES
+    n_q, per = 60, 12
+    X = rng.random((n_q * per, len(used))).astype(np.float32)
+    X[:, [used.index(f) for f in fit_answerer.SENTENCE_SIGNALS]] -= 0.5  # splits on both sides of 0
+    qids = np.repeat(np.arange(n_q), per)
+    s = used.index("sent_dense")
+    rel = np.clip(np.round(10 * (0.6 * X[:, s] + 0.4 * X[:, used.index("term_cov")])), 0, 10).astype(int)
+    Xa, rela, qa = fit_answerer.with_missing_sentences(X, rel, qids, used, 0.5)
+    copies = len(Xa) - len(X)
+    assert 0 < copies < len(X) and copies % per == 0
+    cols = [used.index(f) for f in fit_answerer.SENTENCE_SIGNALS]
+    assert np.isnan(Xa[len(X):][:, cols]).all() and not np.isnan(Xa[len(X):]).any(axis=0)[
+        [i for i in range(len(used)) if i not in cols]].any()
+    assert len(set(qa[len(X):]) & set(qids)) == 0  # the copies are questions of their own
+    assert fit_answerer.with_missing_sentences(X, rel, qids, used, 0.0)[0] is X
+    params = fit_answerer.PARAMS | {"n_estimators": 30, "random_state": 0}
+    test = np.vstack([X[:50], Xa[len(X):len(X) + 50]])
+    for fitted in (fit_answerer.fit_trees(Xa, rela, qa, params), fit_answerer.fit_trees(X, rel, qids, params)):
+        trees = TreeEnsemble.from_lightgbm(fitted.booster_.dump_model())
+        again = TreeEnsemble.from_dict(trees.to_dict())
+        want = fitted.predict(test, raw_score=True)
+        assert np.allclose(trees.raw_score(test), want, atol=1e-6)
+        assert np.allclose(again.raw_score(test), want, atol=1e-6)

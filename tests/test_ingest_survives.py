@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.features import sentence_texts
 from rag.embed_cache import cached_count
 from rag.errors import StorageError
 from rag.ingest import _text_key, ingest
@@ -71,8 +72,9 @@ def killed_and_resumed(corpus_index, settings_factory, tmp_path_factory):
     for seed in (1, 2):
         (docs / f"notice{seed}.txt").write_text(_notice(seed, 40), encoding="utf-8")
     chunker = settings_factory(index).chunker_settings()
-    texts = {_text_key(c.embed_text()) for i, f in enumerate(sorted(docs.iterdir()))
-             for c in parse_one(load_and_chunk, i, f, chunker).chunks}
+    chunks = [c for i, f in enumerate(sorted(docs.iterdir())) for c in parse_one(load_and_chunk, i, f, chunker).chunks]
+    # what the ingest embeds: each chunk's text and each of its sentences (the answer ranker's sentence vectors)
+    texts = {_text_key(c.embed_text()) for c in chunks} | {_text_key(t) for c in chunks for t in sentence_texts(c)}
     with open(tmp / "run1.log", "w") as err:
         proc = _rag("ingest", str(docs), "--index", str(index), "--json", stdout=subprocess.DEVNULL, stderr=err)
         deadline = time.monotonic() + 600
@@ -100,8 +102,10 @@ def test_killed_ingest_restarts_where_it_stopped(killed_and_resumed):
     r = killed_and_resumed
     assert 0 < r["cached"] < len(r["texts"]), "the kill should land between the first batch and the last"
     report = r["report"]
-    assert report["n_resumed"] == r["cached"]  # every vector committed before the kill is reused...
-    assert report["n_embedded"] == len(r["texts"]) - r["cached"]  # ...and only the rest is embedded
+    # every vector committed before the kill is reused...
+    assert report["n_resumed"] + report["n_sentences_resumed"] == r["cached"]
+    # ...and only the rest is embedded
+    assert report["n_embedded"] + report["n_sentences_embedded"] == len(r["texts"]) - r["cached"]
     assert report["added"] == ["notice1.txt", "notice2.txt"]
 
 
@@ -167,6 +171,7 @@ def test_full_disk_while_writing_keeps_the_old_index_and_the_vectors(index_copy,
     assert set(after.docs) == set(before.docs) and len(after.chunks) == len(before.chunks)
     report = ingest([docs], settings_factory(index_copy))  # space again: the vectors computed before are reused
     assert report.n_embedded == 0 and report.n_resumed == load_index(index_copy).docs["notice7.txt"].chunk_count > 0
+    assert report.n_sentences_embedded == 0 and report.n_sentences_resumed > 0
 
 
 def test_an_unwritable_cache_is_a_clear_message_and_the_old_index_stays(index_copy, settings_factory, tmp_path):

@@ -8,9 +8,12 @@ import pytest
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
+import numpy as np  # noqa: E402
+
+from rag.answer.features import sentence_texts  # noqa: E402
 from rag.ingest import ingest  # noqa: E402
 from rag.retriever import Filters, Retriever  # noqa: E402
-from rag.store import copy_index, current_generation, open_local, open_store  # noqa: E402
+from rag.store import copy_index, current_generation, open_local, open_store, text_key  # noqa: E402
 
 from .test_index import NEW_DOC  # noqa: E402
 
@@ -44,6 +47,11 @@ def test_milvus_index_holds_what_the_local_one_holds(milvus_retriever, retriever
     assert store.keyword_stats.n == len(store)
     for term in ("企业", "bi:企业"):
         assert store.keyword_stats.df(term) == retriever.bm25.df(term)
+    # the sentence vectors the answer ranker reads come along
+    chunks = retriever.index.chunks_at(range(len(retriever.index)))
+    local, copied = retriever.index.sentence_vectors(chunks), store.sentence_vectors(chunks)
+    assert len(copied) == len(local) == len(chunks)
+    assert all(np.array_equal(copied[c], local[c]) for c in local)
 
 
 def test_dense_search_matches_local(milvus_retriever, retriever):
@@ -116,6 +124,10 @@ def test_incremental_add_and_remove(milvus_index, milvus_settings, tmp_path, ret
     own = r.search("首次取得第三类医疗器械注册证奖励多少", k=3, filters=Filters(docs=("measures.txt",)))
     assert own and all(h.chunk.doc_id == "measures.txt" for h in own)  # its chunks are in the collection
     assert "measures.txt" in {h.chunk.doc_id for h in r.search("首次取得第三类医疗器械注册证奖励多少", k=5)}
+    added = store.chunks_of(["measures.txt"])
+    stored = store.sentence_vectors(added)
+    assert set(stored) == {c.chunk_id for c in added}
+    assert all(len(stored[c.chunk_id]) == len(sentence_texts(c)) for c in added)
     n_with = len(store)
 
     ingest([], milvus_settings, index_dir=milvus_index, remove=["measures.txt"], embedder=retriever.embedder)
@@ -123,6 +135,7 @@ def test_incremental_add_and_remove(milvus_index, milvus_settings, tmp_path, ret
     assert "measures.txt" not in store.docs and len(store) < n_with
     rows = store.client.query(store.collection, filter='doc_id == "measures.txt"', output_fields=["pk"])
     assert rows == []
+    assert store.sentence_rows([text_key(c.embed_text()) for c in added]) == {}  # pruned with its chunks
     r = Retriever(store, retriever.embedder, milvus_settings)
     assert all(h.chunk.doc_id != "measures.txt" for h in r.search("第三类医疗器械注册证", k=5))
 

@@ -23,6 +23,7 @@ from .cite import make_citation
 from .extractive import trim_to_years
 from .quantity import comparable_unit, number_value, quantities, split_quantity
 from .select import select
+from .sentsim import SentenceSims
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +90,13 @@ def _usable(text: str, words: tuple[str, ...]) -> bool:
 
 
 def pick_clause(sub: QueryPlan, hits: list[Hit], row_docs: tuple[str, ...], words: tuple[str, ...], docs: dict,
-                bm25) -> _Pick | None:
+                bm25, sims: SentenceSims | None = None) -> _Pick | None:
     """The best-ranked candidate of the row's hits (never of another document) that holds an aspect word, cut to
     its first sentence that does."""
     own = [h for h in hits if h.chunk.doc_id in row_docs]
     if not own:
         return None
-    for _, c in select(sub, own, docs, bm25).ranked:
+    for _, c in select(sub, own, docs, bm25, sims=sims).ranked:
         if c.kind == "chunk" or not _holds(c.text, words):
             continue
         text = c.hit.chunk.text
@@ -132,6 +133,7 @@ def build_table(cplan: ComparePlan, plan: QueryPlan, retriever, docs: dict, k: i
     subs = [[cell_plan(r, a, cplan, plan, docs, index_dir) for a in cplan.aspects] for r in cplan.rows]
     flat = [s for row in subs for s in row]
     found = retriever.search_parts(replace(plan, parts=tuple(flat)), k, mode, filters) if flat else []
+    sims = SentenceSims.of(retriever)
     found = found or [[] for _ in flat]
     citations: list[Citation] = []
     by_span: dict[tuple[str, int, int], int] = {}
@@ -141,12 +143,12 @@ def build_table(cplan: ComparePlan, plan: QueryPlan, retriever, docs: dict, k: i
         for j, (aspect, sub) in enumerate(zip(cplan.aspects, row_subs)):
             words = cplan.cell_words[j] if j < len(cplan.cell_words) else aspect_words(aspect, index_dir)
             hits = found[i * len(cplan.aspects) + j]
-            pick = pick_clause(sub, hits, row.docs, words, docs, retriever.bm25)
+            pick = pick_clause(sub, hits, row.docs, words, docs, retriever.bm25, sims)
             if pick is None:
                 pick = scan_row(retriever.index.chunks_of(row.docs), row.docs, words, sub.terms)
             if pick is None and cplan.focus_words and cplan.named_aspects:
                 # the documents hold no word of the aspect: a clause on what the question asks about still answers
-                pick = pick_clause(sub, hits, row.docs, cplan.focus_words, docs, retriever.bm25)
+                pick = pick_clause(sub, hits, row.docs, cplan.focus_words, docs, retriever.bm25, sims)
             cit = None
             if pick is not None and pick.hit.chunk.doc_id in docs:
                 cit = make_citation(len(citations) + 1, docs[pick.hit.chunk.doc_id], pick.hit.chunk, pick.a, pick.b)

@@ -17,6 +17,7 @@ from ..types import Answer, Citation, Hit
 from .base import REFUSAL, AnswerContext, Answerer
 from .cite import make_citation
 from .select import Selection, select
+from .sentsim import SentenceSims
 
 log = logging.getLogger(__name__)
 _CLAUSE_END = re.compile(r"[，,；;。]")
@@ -89,7 +90,8 @@ class ExtractiveAnswerer(Answerer):
             from ..query import plan_question
 
             plan = ctx.plan or plan_question(question, ctx.docs)
-            selections = [select(plan, hits, ctx.docs, getattr(ctx.retriever, "bm25", None))]
+            selections = [select(plan, hits, ctx.docs, getattr(ctx.retriever, "bm25", None),
+                                 sims=SentenceSims.of(ctx.retriever))]
         try:
             return self._compose(selections, hits, ctx)
         except Exception:  # a bug here must not cost the user the nearest passages: refuse and log loudly

@@ -5,7 +5,8 @@ two or three adjacent ones (enumerations, a target and its year), or the whole c
 signals about how it relates to the question's plan: idf-weighted word and bigram overlap with the question and
 its focus, the same in the section heading and the sentence before, whether it holds the kind of answer asked for
 (an amount in the asked unit, a date, a duration, an organisation, an enumeration), the years and places it names,
-its length and position, and the retrieval scores of its chunk. `rag/answer/model.py` turns them into a
+its length and position, the retrieval scores of its chunk, and how close its sentences are to the question by the
+embedding model (sentence vectors stored at ingest, `rag.answer.sentsim`). `rag/answer/model.py` turns them into a
 probability; nothing here is a hand-set weight.
 """
 
@@ -66,6 +67,17 @@ def _sentences(chunk) -> list[tuple[int, int]]:
             _SPANS.clear()
         _SPANS[chunk.chunk_id] = spans
     return spans
+
+
+def sentence_texts(chunk) -> list[str]:
+    """The texts of a chunk's sentences (the spans candidates are made of) as they are embedded at ingest: a table
+    row under its header's column names. Row i of the chunk's stored sentence vectors is sentence i."""
+    text = chunk.text
+    out = []
+    for a, b in _sentences(chunk):
+        t = text[a:b]
+        out.append(labelled_row(chunk.table_header, t) if chunk.table_header and is_row(t) else t)
+    return out
 
 
 def candidates(hits: list[Hit]) -> list[Candidate]:
@@ -159,7 +171,7 @@ FEATURES = (
     "n_terms", "is_question", "prev_is_question", "title_overlap", "news_lead", "starts_heading", "doc_pos",
     "focus_cov_rel", "dense_rel", "term_cov_rank", "next_cov", "asks_place", "asks_year",
     "place_missing", "run_q", "after_run", "first_cov", "last_cov", "next_heading", "inner_heading", "q_len",
-) + tuple(f"type_{t}" for t in ANSWER_TYPES)
+) + tuple(f"type_{t}" for t in ANSWER_TYPES) + ("sent_dense", "sent_dense_gap", "sent_dense_mean")
 _HEADING_START = re.compile(r"^(?:[一二三四五六七八九十]+[、．.]|[（(][一二三四五六七八九十\d]+[）)]|\d{1,2}[、．.](?!\d)|第[一二三四五六七八九十百]+条)")
 
 
@@ -236,9 +248,11 @@ def _qty_ok(classes: set[str], plan: QueryPlan) -> float:
 
 
 def features(plan: QueryPlan, cands: list[Candidate], hits: list[Hit], docs: dict, bm25=None,
-             stats: QuestionStats | None = None) -> np.ndarray:
+             stats: QuestionStats | None = None, sims: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """One row of FEATURES per candidate. Sentence-level matches are computed once per sentence; a candidate
-    spanning several sentences takes the best match of each word over them."""
+    spanning several sentences takes the best match of each word over them. `sims` holds, per chunk id, the cosine
+    similarity of each of its sentences with the question (`rag.answer.sentsim`); the sentence-dense signals of
+    chunks without them are NaN (missing, as the fitted trees read it)."""
     st = stats or QuestionStats(plan, bm25)
     X = np.zeros((len(cands), len(FEATURES)), dtype=np.float32)
     if not cands:
@@ -348,6 +362,7 @@ def features(plan: QueryPlan, cands: list[Candidate], hits: list[Hit], docs: dic
         row[col["next_heading"]] = float(hi < len(info) and info[hi].heading)
         row[col["inner_heading"]] = sum(s.heading for s in sents[1:])
         row[col["q_len"]] = st.q_len
+    _sentence_dense(X, cands, sims or {}, col)
     for name in ("term_cov", "bigram_rec", "focus_cov", "dense"):
         v = X[:, col[name]]
         m = float(v.max())
@@ -355,6 +370,23 @@ def features(plan: QueryPlan, cands: list[Candidate], hits: list[Hit], docs: dic
     tc = X[:, col["term_cov"]]
     X[:, col["term_cov_rank"]] = (tc[:, None] < tc[None, :]).sum(axis=1) / max(1, len(tc))
     return X
+
+
+def _sentence_dense(X: np.ndarray, cands: list[Candidate], sims: dict[str, np.ndarray], col: dict) -> None:
+    """The best and the mean question similarity of a candidate's sentences, and its best one's gap to the best
+    candidate's (NaN where the chunk's sentence vectors are missing or do not match its sentences)."""
+    best = np.full(len(cands), np.nan, dtype=np.float32)
+    mean = np.full(len(cands), np.nan, dtype=np.float32)
+    for r, c in enumerate(cands):
+        s = sims.get(c.hit.chunk.chunk_id)
+        if s is None or len(s) != c.n_sent or c.hi >= len(s):
+            continue
+        part = s[c.lo: c.hi + 1]
+        best[r], mean[r] = part.max(), part.mean()
+    top = np.nanmax(best) if np.isfinite(best).any() else np.nan
+    X[:, col["sent_dense"]] = best
+    X[:, col["sent_dense_gap"]] = best - top
+    X[:, col["sent_dense_mean"]] = mean
 
 
 # -- the refusal gate's signals -------------------------------------------------------------------

@@ -38,11 +38,13 @@ class TreeEnsemble:
     roots: np.ndarray  # root node id of each tree
     default_left: np.ndarray  # bool: where a missing value (NaN) goes
     depth: int
+    nan_as_zero: np.ndarray | None = None  # bool: a split that never saw a missing value reads NaN as 0 (LightGBM's
+    # missing_type "None"); the others send it the default way
 
     @classmethod
     def from_lightgbm(cls, dump: dict) -> "TreeEnsemble":
         """Flatten a LightGBM `booster.dump_model()` dictionary."""
-        feature, threshold, left, right, value, dleft, roots = [], [], [], [], [], [], []
+        feature, threshold, left, right, value, dleft, roots, zero = [], [], [], [], [], [], [], []
         max_depth = 0
 
         def add(node: dict, depth: int) -> int:
@@ -55,6 +57,7 @@ class TreeEnsemble:
             right.append(i)
             value.append(0.0)
             dleft.append(True)
+            zero.append(False)
             if "leaf_value" in node:
                 value[i] = float(node["leaf_value"])
                 return i
@@ -63,6 +66,7 @@ class TreeEnsemble:
             feature[i] = int(node["split_feature"])
             threshold[i] = float(node["threshold"])
             dleft[i] = bool(node.get("default_left", True))
+            zero[i] = node.get("missing_type", "None") == "None"
             left[i] = add(node["left_child"], depth + 1)
             right[i] = add(node["right_child"], depth + 1)
             return i
@@ -71,17 +75,21 @@ class TreeEnsemble:
             roots.append(add(tree["tree_structure"], 0))
         return cls(np.array(feature, np.int32), np.array(threshold, np.float64), np.array(left, np.int32),
                    np.array(right, np.int32), np.array(value, np.float64), np.array(roots, np.int32),
-                   np.array(dleft, bool), max_depth)
+                   np.array(dleft, bool), max_depth, np.array(zero, bool))
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k).tolist() for k in ("feature", "threshold", "left", "right", "value", "roots",
-                                                      "default_left")} | {"depth": self.depth}
+        out = {k: getattr(self, k).tolist() for k in ("feature", "threshold", "left", "right", "value", "roots",
+                                                     "default_left")} | {"depth": self.depth}
+        if self.nan_as_zero is not None:
+            out["nan_as_zero"] = self.nan_as_zero.tolist()
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "TreeEnsemble":
         return cls(np.array(d["feature"], np.int32), np.array(d["threshold"], np.float64),
                    np.array(d["left"], np.int32), np.array(d["right"], np.int32), np.array(d["value"], np.float64),
-                   np.array(d["roots"], np.int32), np.array(d["default_left"], bool), int(d["depth"]))
+                   np.array(d["roots"], np.int32), np.array(d["default_left"], bool), int(d["depth"]),
+                   np.array(d["nan_as_zero"], bool) if "nan_as_zero" in d else None)
 
     def raw_score(self, X: np.ndarray) -> np.ndarray:
         """Sum of the trees' leaf values for each row of X."""
@@ -97,6 +105,8 @@ class TreeEnsemble:
             if not inner.any():
                 break
             x = X[rows, np.where(inner, f, 0)]
+            if self.nan_as_zero is not None:
+                x = np.where(np.isnan(x) & self.nan_as_zero[node], 0.0, x)
             go_left = np.where(np.isnan(x), self.default_left[node], x <= self.threshold[node])
             node = np.where(inner, np.where(go_left, self.left[node], self.right[node]), node)
         return self.value[node].sum(axis=1)
@@ -105,19 +115,27 @@ class TreeEnsemble:
 @dataclass
 class Gate:
     """A small boosted-tree classifier over `features.GATE_FEATURES` (monotone in the evidence signals): the
-    probability that the best candidate answers."""
+    probability that the best candidate answers. `ranker` (with its signals `ranker_features`) is the ranker whose
+    scores the gate was calibrated on when that is not the answer ranker: a gate kept from an earlier fit reads
+    the scores it was fitted with (`scripts/fit_answerer.py --keep-gate`)."""
 
     trees: TreeEnsemble
+    ranker: TreeEnsemble | None = None
+    ranker_features: tuple[str, ...] = ()
 
     def probability(self, g: np.ndarray) -> float:
         return sigmoid(float(self.trees.raw_score(np.asarray(g, dtype=np.float64)[None, :])[0]))
 
     def to_dict(self) -> dict:
-        return {"trees": self.trees.to_dict()}
+        out = {"trees": self.trees.to_dict()}
+        if self.ranker is not None:
+            out |= {"ranker": self.ranker.to_dict(), "ranker_features": list(self.ranker_features)}
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "Gate":
-        return cls(TreeEnsemble.from_dict(d["trees"]))
+        ranker = TreeEnsemble.from_dict(d["ranker"]) if "ranker" in d else None
+        return cls(TreeEnsemble.from_dict(d["trees"]), ranker, tuple(d.get("ranker_features", ())))
 
 
 @dataclass
@@ -130,15 +148,33 @@ class AnswerModel:
     gate: Gate
     refuse_below: float  # the gate: the best candidate's probability must reach this
     meta: dict
+    adds_gate_ranker: bool = False  # the answer ranker is the kept gate's ranker plus `trees` (scores summed)
 
-    def scores(self, X: np.ndarray) -> np.ndarray:
-        """Ranker scores of candidate rows (comparable within one question)."""
-        return self.trees.raw_score(X)
+    def scores(self, X: np.ndarray, gate_scores: np.ndarray | None = None) -> np.ndarray:
+        """Ranker scores of candidate rows (columns: `features`; comparable within one question). `gate_scores`:
+        the gate ranker's scores of the same rows when already computed."""
+        raw = self.trees.raw_score(X)
+        if self.adds_gate_ranker:
+            if gate_scores is None:
+                from .features import signal_columns
+
+                gate_scores = self.gate.ranker.raw_score(signal_columns(X, self.gate.ranker_features, self.features))
+            raw = raw + gate_scores
+        return raw
+
+    @property
+    def signals(self) -> set[str]:
+        """Every candidate signal the model reads (its ranker's and, when kept apart, its gate's ranker's)."""
+        return set(self.features) | set(self.gate.ranker_features)
 
     @classmethod
     def from_dict(cls, d: dict) -> "AnswerModel":
-        return cls(tuple(d["features"]), TreeEnsemble.from_dict(d["trees"]), tuple(d["gate_features"]),
-                   Gate.from_dict(d["gate"]), float(d["refuse_below"]), d.get("fit", {}))
+        model = cls(tuple(d["features"]), TreeEnsemble.from_dict(d["trees"]), tuple(d["gate_features"]),
+                    Gate.from_dict(d["gate"]), float(d["refuse_below"]), d.get("fit", {}),
+                    bool(d.get("adds_gate_ranker", False)))
+        if model.adds_gate_ranker and model.gate.ranker is None:
+            raise ValueError("adds_gate_ranker without a gate ranker")
+        return model
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "AnswerModel":
@@ -148,6 +184,7 @@ class AnswerModel:
     def save(self, path: str | Path) -> None:
         write_model_file(path, {"features": list(self.features), "gate_features": list(self.gate_features),
                                 "gate": self.gate.to_dict(), "refuse_below": self.refuse_below, "fit": self.meta,
+                                "adds_gate_ranker": self.adds_gate_ranker,
                                 "trees": self.trees.to_dict()})
 
 

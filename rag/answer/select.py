@@ -19,6 +19,7 @@ from ..types import Hit
 from .features import (FEATURES, GATE_FEATURES, Candidate, QuestionStats, candidates, features, gate_features,
                        signal_columns)
 from .model import AnswerModel, ModelError, load_model
+from .sentsim import SentenceSims
 
 
 @dataclass
@@ -54,21 +55,28 @@ class Selection:
 
 
 def select(plan: QueryPlan, hits: list[Hit], docs: dict, bm25=None, model: AnswerModel | None = None,
-           refuse_below: float | None = None) -> Selection:
-    """Score every candidate span of the hits for the plan; best first."""
+           refuse_below: float | None = None, sims: SentenceSims | None = None) -> Selection:
+    """Score every candidate span of the hits for the plan; best first. `sims` gives the question similarity of
+    the hits' stored sentence vectors (`SentenceSims.of(retriever)`); without it that signal is missing."""
     model = model or load_model()
     threshold = model.refuse_below if refuse_below is None else refuse_below
     cands = candidates(hits)
     if not cands:
         return Selection(plan, [], threshold)
-    X = features(plan, cands, hits, docs, bm25, QuestionStats(plan, bm25))
+    similar = sims(plan.text, [h.chunk for h in hits]) if sims is not None else None
+    X = features(plan, cands, hits, docs, bm25, QuestionStats(plan, bm25), similar)
     # the ranker may read a subset of the signals (an ablation fitted with --drop-features), never unknown ones
-    if not set(model.features) <= set(FEATURES) or tuple(model.gate_features) != GATE_FEATURES:
+    if not model.signals <= set(FEATURES) or tuple(model.gate_features) != GATE_FEATURES:
         raise ModelError("回答模型与当前代码的特征不一致，请运行 scripts/fit_answerer.py 重新拟合",
                          "answer model features differ from the code's; refit with scripts/fit_answerer.py")
-    raw = model.scores(signal_columns(X, model.features))
+    # the gate reads the scores of the ranker it was calibrated on (the answer ranker unless kept apart)
+    if model.gate.ranker is None:
+        raw = gate_raw = model.scores(signal_columns(X, model.features))
+    else:
+        gate_raw = model.gate.ranker.raw_score(signal_columns(X, model.gate.ranker_features))
+        raw = model.scores(signal_columns(X, model.features), gate_raw)
     order = np.argsort(-raw, kind="stable")
-    g = gate_features(X, raw)
+    g = gate_features(X, gate_raw)
     confidence = model.gate.probability(g)
     at = {f: i for i, f in enumerate(GATE_FEATURES)}
     other_year = bool(plan.years) and g[at["top_year_match"]] == 0 and g[at["best_year_other"]] > 0

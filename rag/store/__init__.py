@@ -66,12 +66,17 @@ def copy_index(src: LocalStore, dst_dir: Path, settings) -> Store:
 
     dst = STORES[settings.store](Path(dst_dir), settings, fresh=True)
     rows = src._doc_rows
-    added = []
+    from .records import text_key
+
+    added, sentences = [], {}
     for doc_id, (start, count) in rows.items():
         chunks = src.chunks_at(range(start, start + count))
         added.append((src.docs[doc_id], chunks, np.asarray(src.vectors[start:start + count])))
+        stored = src.sentence_vectors(chunks)
+        sentences.update({text_key(c.embed_text()): stored[c.chunk_id] for c in chunks if c.chunk_id in stored})
     manifest = {k: v for k, v in src.manifest.items() if k in ("embedding", "chunker", "documents", "faiss")}
-    dst.write(added, (), dict(manifest, store=settings.store, keyword=tokenizer_version(dst_dir), copied_from=str(src.path)))
+    dst.write(added, (), dict(manifest, store=settings.store, keyword=tokenizer_version(dst_dir), copied_from=str(src.path)),
+              sentences=sentences)
     return STORES[settings.store](Path(dst_dir), settings)
 
 

@@ -25,7 +25,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -284,7 +284,8 @@ class LocalStore(RecordsReader):
         return {key: np.asarray(self.vectors[i]) for key, i in found.items()}
 
     def write(self, added: list[tuple[DocRecord, list[Chunk], np.ndarray]], removed: Collection[str],
-              manifest: dict[str, Any], tokens: list[list[str]] | None = None) -> Path:
+              manifest: dict[str, Any], tokens: list[list[str]] | None = None,
+              sentences: Mapping[str, np.ndarray] | None = None) -> Path:
         """Write the next generation (this one minus `removed` and re-added documents, plus `added`) and switch
         CURRENT to it atomically; older generations are removed after."""
         from ..targets import EXTRACTOR_VERSION
@@ -320,6 +321,10 @@ class LocalStore(RecordsReader):
                 records.add(rec, chunks, range(next_id, next_id + len(chunks)), doc_targets(rec, index_dir))
                 next_id += len(chunks)
                 new_chunks.extend(chunks)
+            if sentences:
+                records.put_sentences(sentences)
+            if drop:
+                records.prune_sentences()
             records.commit()
             n_docs = len(records.summaries())
             records.close()
@@ -490,9 +495,12 @@ def _upgrade(index_dir: Path, gen: Path, manifest: dict) -> None:
                     by_doc.setdefault(c.doc_id, []).append(c)
                 added = [(old.docs[d], by_doc.get(d, []),
                           np.asarray(old.vectors[s:s + c])) for d, (s, c) in old._doc_rows.items()]
+                # the sentence vectors come along (an index that has them stays complete)
+                sentences = old.sentence_rows([text_key(c.embed_text()) for cs in by_doc.values() for c in cs])
             else:
                 added = list(_read_format1(gen, int(manifest["embedding"]["dim"])))
-            LocalStore(index_dir).write(added, (), manifest)
+                sentences = {}
+            LocalStore(index_dir).write(added, (), manifest, sentences=sentences)
     except PermissionError as e:
         raise IndexMismatchError(
             f"索引 {index_dir} 是旧格式，需要升级但文件夹不可写：请运行 rag ingest --rebuild --index {index_dir} 重建",

@@ -29,7 +29,7 @@ import shutil
 import threading
 import time
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -388,7 +388,8 @@ class MilvusStore(RecordsReader):
         self.client.create_collection(name, schema=schema, index_params=index)
 
     def write(self, added: list[tuple[DocRecord, list[Chunk], np.ndarray]], removed: Collection[str],
-              manifest: dict[str, Any], tokens: list[list[str]] | None = None) -> Path:
+              manifest: dict[str, Any], tokens: list[list[str]] | None = None,
+              sentences: Mapping[str, np.ndarray] | None = None) -> Path:
         """Insert the new chunks, write the next records generation and switch to it, then delete the chunks of
         removed and replaced documents."""
         from ..targets import EXTRACTOR_VERSION
@@ -442,6 +443,10 @@ class MilvusStore(RecordsReader):
                 self.client.insert(collection, rows)
                 inserted.extend(r["pk"] for r in rows)
             records.update_terms(dict(delta))
+            if sentences:
+                records.put_sentences(sentences)
+            if drop:
+                records.prune_sentences()
             records.commit()
             n_docs = len(records.summaries())
             n_chunks = records.count()

@@ -2,7 +2,9 @@
 
 Tables: docs (record JSON with source text and outline, filter summary, the rows of its chunks), chunks (id, doc,
 content key of the text the model embedded, chunk JSON), terms (keyword document frequencies, when a backend
-keeps them here), targets (quantitative targets extracted at ingest, `rag.targets`, one row each). Both backends keep their records this way; `local` numbers chunk ids 0..n-1 in row order.
+keeps them here), targets (quantitative targets extracted at ingest, `rag.targets`, one row each), sentvecs (the
+vectors of a chunk's sentences, float16 rows in `rag.answer.features.sentence_texts` order, by the chunk's content key;
+the answer ranker compares them with the question). Both backends keep their records this way; `local` numbers chunk ids 0..n-1 in row order.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections import OrderedDict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from ..types import Chunk, Document
 from .base import DocRecord, DocSummary, summary_of
 
@@ -26,6 +30,7 @@ CREATE INDEX IF NOT EXISTS chunks_key ON chunks(key);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS targets (doc_id TEXT NOT NULL, target TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS targets_doc ON targets(doc_id);
+CREATE TABLE IF NOT EXISTS sentvecs (key TEXT PRIMARY KEY, vecs BLOB NOT NULL);
 """
 _CACHE_ALL = 5000  # below this many documents every record read stays in memory (as the old JSONL index did)
 
@@ -158,6 +163,34 @@ class Records:
                 out.update(dict(self.db.execute(q, part).fetchall()))
         return out
 
+    def sentence_vectors(self, keys: Sequence[str], dim: int) -> dict[str, np.ndarray]:
+        """The sentence vectors (n_sentences x dim, float32) stored for chunks by content key; keys without any
+        (an index written before they were stored, or with them switched off) are left out."""
+        out: dict[str, np.ndarray] = {}
+        keys = list(dict.fromkeys(keys))
+        try:
+            with self.lock:
+                for start in range(0, len(keys), 500):
+                    part = keys[start:start + 500]
+                    q = f"SELECT key, vecs FROM sentvecs WHERE key IN ({','.join('?' * len(part))})"
+                    for k, v in self.db.execute(q, part):
+                        if dim and len(v) % (2 * dim) == 0:
+                            out[k] = np.frombuffer(v, dtype=np.float16).reshape(-1, dim).astype(np.float32)
+        except sqlite3.OperationalError:  # records written before sentence vectors existed: no such table
+            return {}
+        return out
+
+    def chunks_without_sentences(self, doc_ids: Collection[str] | None = None) -> list[Chunk]:
+        """Chunks (of the given documents, or all) whose sentence vectors are not stored."""
+        try:
+            with self.lock:
+                rows = self.db.execute("SELECT doc_id, chunk FROM chunks WHERE key NOT IN (SELECT key FROM sentvecs)"
+                                       " ORDER BY id").fetchall()
+        except sqlite3.OperationalError:
+            with self.lock:
+                rows = self.db.execute("SELECT doc_id, chunk FROM chunks ORDER BY id").fetchall()
+        return [Chunk.from_dict(json.loads(c)) for d, c in rows if doc_ids is None or d in doc_ids]
+
     def doc_rows(self) -> list[tuple[str, int, int]]:
         """(doc id, first chunk id, chunk count) per document, in chunk order."""
         with self.lock:
@@ -181,6 +214,16 @@ class Records:
             (int(i), c.doc_id, text_key(c.embed_text()), json.dumps(c.to_dict(), ensure_ascii=False))
             for i, c in zip(ids, chunks)])
         self.set_targets(rec.doc.doc_id, targets)
+
+    def put_sentences(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Store sentence vectors by chunk content key (float16: a quarter of the chunk vectors' precision is
+        plenty for comparing one sentence with one question)."""
+        self.db.executemany("INSERT OR REPLACE INTO sentvecs VALUES (?, ?)",
+                            [(k, np.ascontiguousarray(v, dtype=np.float16).tobytes()) for k, v in vectors.items()])
+
+    def prune_sentences(self) -> None:
+        """Drop the sentence vectors of chunk texts no longer in the index."""
+        self.db.execute("DELETE FROM sentvecs WHERE key NOT IN (SELECT key FROM chunks)")
 
     def set_targets(self, doc_id: str, targets: Sequence) -> None:
         """Replace a document's stored targets."""
@@ -317,3 +360,35 @@ class RecordsReader:
     def chunks_of(self, doc_ids: Collection[str]) -> list[Chunk]:
         """Every chunk of the given documents, in id order."""
         return self.records.chunks_of(doc_ids) if self.records is not None else []
+
+    def sentence_vectors(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
+        """The stored sentence vectors of chunks, by chunk id (chunks without any are left out)."""
+        if self.records is None or not chunks:
+            return {}
+        cache = self.__dict__.setdefault("_sentence_cache", OrderedDict())
+        out, todo = {}, {}
+        for c in chunks:
+            v = cache.get(c.chunk_id)
+            if v is not None:
+                out[c.chunk_id] = v
+            else:
+                todo.setdefault(text_key(c.embed_text()), []).append(c.chunk_id)
+        if todo:
+            dim = int((getattr(self, "manifest", None) or {}).get("embedding", {}).get("dim", 0))
+            for key, v in self.records.sentence_vectors(list(todo), dim).items():
+                for cid in todo[key]:
+                    out[cid] = cache[cid] = v
+            while len(cache) > 4096:
+                cache.popitem(last=False)
+        return out
+
+    def sentence_rows(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored sentence vectors of chunk texts by content key (keys without any are left out)."""
+        if self.records is None or not keys:
+            return {}
+        dim = int((getattr(self, "manifest", None) or {}).get("embedding", {}).get("dim", 0))
+        return self.records.sentence_vectors(keys, dim)
+
+    def chunks_without_sentences(self, doc_ids: Collection[str]) -> list[Chunk]:
+        """Chunks of the given documents whose sentence vectors are not stored (an index written before they were)."""
+        return self.records.chunks_without_sentences(set(doc_ids)) if self.records is not None and doc_ids else []
