@@ -224,12 +224,15 @@ def test_a_kept_gate_reads_the_scores_of_the_ranker_it_was_calibrated_on(retriev
     from rag.answer.model import Gate, TreeEnsemble
 
     shipped = load_model()
-    flipped = TreeEnsemble(**{**shipped.trees.__dict__, "value": -shipped.trees.value})
-    base = replace(shipped, gate=Gate(shipped.gate.trees))
-    kept = replace(shipped, trees=flipped, gate=Gate(shipped.gate.trees, shipped.trees, shipped.features))
+    # a plain model (one ranker, the gate reads its scores) from the shipped gate and the ranker it reads
+    ranker = shipped.gate.ranker or shipped.trees
+    signals = shipped.gate.ranker_features or shipped.features
+    base = AnswerModel(signals, ranker, shipped.gate_features, Gate(shipped.gate.trees), shipped.refuse_below, {})
+    flipped = TreeEnsemble(**{**ranker.__dict__, "value": -ranker.value})
+    kept = replace(base, trees=flipped, gate=Gate(shipped.gate.trees, ranker, signals))
     kept.save(tmp_path / "m.json")
     again = AnswerModel.load(tmp_path / "m.json")
-    assert again.gate.ranker is not None and again.gate.ranker_features == shipped.features
+    assert again.gate.ranker is not None and again.gate.ranker_features == signals
     plan = retriever.plan("医疗器械注册证审批时限压缩多少？")
     hits = retriever.search(plan, k=5)
     sims = SentenceSims.of(retriever)
