@@ -295,9 +295,27 @@ class _Run:
                 left += all_chars * pool.remaining_bytes / parsed_bytes
             self.report("embed" if self.embed_started else "read", left)
 
+        def need(key: str, text: str, is_chunk: bool) -> bool:
+            """Queue a text for the model unless its vector is at hand or in the resume cache; True when queued."""
+            nonlocal queued_chars
+            if key in self.vectors or key in queued:
+                return False
+            vec = resumable.get(key)
+            if vec is not None and len(vec) == dim:
+                self.vectors[key] = vec
+                if is_chunk:
+                    report.n_resumed += 1
+                else:
+                    report.n_sentences_resumed += 1
+                return False
+            queue.append((key, text, is_chunk))
+            queued.add(key)
+            queued_chars += len(text)
+            return True
+
         def want_sentences(chunks) -> None:
             """Queue the sentences of chunks whose sentence vectors no index at hand holds."""
-            nonlocal queued_chars, all_chars
+            nonlocal all_chars
             if not self.settings.sentence_vectors:
                 return
             keys = {_text_key(c.embed_text()): c for c in chunks}
@@ -312,17 +330,7 @@ class _Run:
                 self.sentences_wanted[key] = texts
                 for t in texts:
                     all_chars += len(t)
-                    k = _text_key(t)
-                    if k in self.vectors or k in queued:
-                        continue
-                    vec = resumable.get(k)
-                    if vec is not None and len(vec) == dim:
-                        self.vectors[k] = vec
-                        report.n_sentences_resumed += 1
-                        continue
-                    queue.append((k, t, False))
-                    queued.add(k)
-                    queued_chars += len(t)
+                    need(_text_key(t), t, False)
 
         self.report("read")
         want_sentences(self.backfill)
@@ -346,18 +354,7 @@ class _Run:
                     self.vectors.update(self.donor.vectors_for([k for k in keys if k not in self.vectors]))
                 for c in res.chunks:
                     text = c.embed_text()
-                    key = _text_key(text)
-                    if key in self.vectors or key in queued:
-                        continue
-                    vec = resumable.get(key)
-                    if vec is not None and len(vec) == dim:
-                        self.vectors[key] = vec
-                        report.n_resumed += 1
-                        continue
-                    queue.append((key, text, True))
-                    queued.add(key)
-                    n_queued += 1
-                    queued_chars += len(text)
+                    n_queued += need(_text_key(text), text, True)
                 want_sentences(res.chunks)
                 doc_ends.append(n_queued)
             progress_now()

@@ -216,7 +216,7 @@ class Records:
         self.set_targets(rec.doc.doc_id, targets)
 
     def put_sentences(self, vectors: Mapping[str, np.ndarray]) -> None:
-        """Store sentence vectors by chunk content key (float16: a quarter of the chunk vectors' precision is
+        """Store sentence vectors by chunk content key (float16, half the bytes of the chunk vectors' float32:
         plenty for comparing one sentence with one question)."""
         self.db.executemany("INSERT OR REPLACE INTO sentvecs VALUES (?, ?)",
                             [(k, np.ascontiguousarray(v, dtype=np.float16).tobytes()) for k, v in vectors.items()])
@@ -363,24 +363,10 @@ class RecordsReader:
 
     def sentence_vectors(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
         """The stored sentence vectors of chunks, by chunk id (chunks without any are left out)."""
-        if self.records is None or not chunks:
-            return {}
-        cache = self.__dict__.setdefault("_sentence_cache", OrderedDict())
-        out, todo = {}, {}
+        by_key: dict[str, list[str]] = {}
         for c in chunks:
-            v = cache.get(c.chunk_id)
-            if v is not None:
-                out[c.chunk_id] = v
-            else:
-                todo.setdefault(text_key(c.embed_text()), []).append(c.chunk_id)
-        if todo:
-            dim = int((getattr(self, "manifest", None) or {}).get("embedding", {}).get("dim", 0))
-            for key, v in self.records.sentence_vectors(list(todo), dim).items():
-                for cid in todo[key]:
-                    out[cid] = cache[cid] = v
-            while len(cache) > 4096:
-                cache.popitem(last=False)
-        return out
+            by_key.setdefault(text_key(c.embed_text()), []).append(c.chunk_id)
+        return {cid: v for key, v in self.sentence_rows(list(by_key)).items() for cid in by_key[key]}
 
     def sentence_rows(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored sentence vectors of chunk texts by content key (keys without any are left out)."""
