@@ -180,6 +180,15 @@ class Assistant:
                 return
         hits, part_hits = retriever.retrieve(plan, k=k or self.settings.top_k, mode=mode, filters=flt)
         t1 = time.perf_counter()
+        if plan.doc_fact is not None and not plan.parts:
+            # '这个行动计划是哪天发布的': an official fact of the document itself, quoted from where it is written
+            from .answer.docfacts import doc_fact_answer
+
+            found = doc_fact_answer(plan, hits, retriever.index.docs, retriever.index.chunks_of,
+                                    retriever.allowed_docs(flt) if flt else None)
+            if found is not None:
+                yield self._finish(found, retriever, question, rewritten, q, notice, None, t0, t_rw, t1, history)
+                return
         if plan.asks_changes:  # '和2019年版相比有什么变化': a table of the changed articles, each side cited
             from .answer.changes import change_table
 

@@ -18,6 +18,7 @@ from ..filters import Filters
 from ..textnorm import fold
 from .restrict import read_restriction
 from .articles import ArticleQuery, read_articles
+from .docfacts import DocFactAsk, read_doc_fact
 
 ANSWER_TYPES = ("amount", "date", "duration", "place", "org", "enumeration", "yesno", "description")
 YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\s*年)")
@@ -49,6 +50,7 @@ class QueryPlan:
     asks_changes: bool = False  # '和2019年版相比有什么变化': a change table between versions
     version_year: int | None = None  # the older version the question names
     articles: ArticleQuery | None = None  # '《X条例》第三十三条': the articles named and the documents they are in
+    doc_fact: DocFactAsk | None = None  # '这个行动计划是哪天发布的': an official fact of a document itself
 
     @property
     def rewritten(self) -> str:
@@ -77,6 +79,7 @@ class QueryPlan:
             "filters": {k: v for k, v in self.filters.to_dict().items() if v}, "asks_changes": self.asks_changes,
             "version_year": self.version_year,
             "articles": self.articles.to_dict() if self.articles else None,
+            "doc_fact": self.doc_fact.to_dict() if self.doc_fact else None,
         }
 
 
@@ -348,6 +351,7 @@ def plan_question(question: str, docs: dict | None = None, rewritten: str | None
         unknown_places=unknown_places(places, docs), index_dir=index_dir, filters=restriction.filters,
         asks_changes=restriction.asks_changes, version_year=restriction.version_year,
         articles=read_articles(text, docs, index_dir, years_in(text)),
+        doc_fact=read_doc_fact(text, index_dir),
     )
     if plan.articles is not None and plan.articles.docs:
         return plan  # a lookup by number: one document's articles, never a comparison of places
