@@ -141,10 +141,10 @@ def test_a_year_the_documents_do_not_state_is_refused(assistant):
 
 def test_keyword_only_mode_answers_instead_of_refusing_everything(articles_assistant, assistant):
     """The gate reads the fitted probability, not the dense score (0 in keyword mode)."""
-    a = articles_assistant.ask("苏州这些措施从哪天开始施行？", mode="keyword")
+    a = articles_assistant.ask("在苏州开展临床试验的企业每年最多能拿到多少补助？", mode="keyword")
     assert not a.refused, a.text
     assert all(h.scores["dense"] == 0.0 for h in a.hits)
-    assert "2023年6月1日" in a.text
+    assert "300万元" in a.text
     # with the shipped gate, keyword mode answers as hybrid mode does on a question of the bundled documents
     q = "深圳高端医疗器械产业到2025年营业收入目标是多少？"
     hybrid, keyword = assistant.ask(q), assistant.ask(q, mode="keyword")

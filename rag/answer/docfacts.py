@@ -41,7 +41,7 @@ def doc_fact_answer(plan, hits: list[Hit], docs: dict[str, DocRecord], chunks_of
         return None
     text, spans = found
     own = chunks_of([record.doc.doc_id]) if chunks_of else [h.chunk for h in hits if h.chunk.doc_id == record.doc.doc_id]
-    citations, shown_hits = [], []
+    citations = []
     for n, (s, e) in enumerate(spans, 1):
         quote = quote_at(record.doc.source_text, s, e)
         if not quote:
@@ -50,10 +50,7 @@ def doc_fact_answer(plan, hits: list[Hit], docs: dict[str, DocRecord], chunks_of
         citations.append(Citation(n=n, doc=record.doc.doc_id, title=record.doc.title,
                                   section=section_at(record.sections, s), quote=quote, start=s, end=e,
                                   chunk_id=holder.chunk_id if holder else ""))
-        if holder is not None and all(h.chunk.chunk_id != holder.chunk_id for h in shown_hits):
-            shown_hits.append(Hit(chunk=holder, score=1.0, scores={"doc_fact": 1.0}, rank=len(shown_hits) + 1))
-    others = [h for h in hits if all(h.chunk.chunk_id != x.chunk.chunk_id for x in shown_hits)]
-    return Answer(text=text, citations=citations, hits=shown_hits + others, backend="doc_fact")
+    return Answer(text=text, citations=citations, hits=hits, backend="doc_fact")
 
 
 def target_document(plan, hits: list[Hit], docs: dict[str, DocRecord], allowed=None) -> DocRecord | None:

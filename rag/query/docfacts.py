@@ -1,4 +1,4 @@
-"""Questions about a document itself, read once by the question-understanding stage: '深圳这个行动计划是哪天发布的',
+"""Questions about a document itself, read once by the question-understanding stage: '这个行动计划是哪天发布的',
 '《…》是由哪个部门印发的', '这个方案的文号', '这个计划到哪年为止'.
 
 Such a question asks for one of the official facts read from the document at ingest (rag/official.py) — issue date,
