@@ -81,7 +81,7 @@ def test_instruction_injection_question_is_data_not_an_order(assistant):
     assert a.refused or a.citations
     for c in a.citations:
         assert verify_quote(assistant.document(c.doc).doc.source_text, c.start, c.end, c.quote)
-        assert c.quote in a.text
+        assert c.quote.rstrip("。；;，, ") in a.text  # the answer closes the clause with its own mark
 
 
 def test_english_injection_is_not_followed(assistant):

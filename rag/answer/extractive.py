@@ -76,6 +76,9 @@ def trim_to_years(text: str, a: int, b: int, years: tuple[int, ...]) -> tuple[in
     return a + start + lead, a + start + len(piece)
 
 
+_CLOSING = "。；;，, "  # marks a quoted clause ends with, replaced by the answer's own
+
+
 class ExtractiveAnswerer(Answerer):
     """Quote the best-ranked span of each part of the question, with [n] markers."""
 
@@ -126,8 +129,9 @@ class ExtractiveAnswerer(Answerer):
                 parts.append(f"{label}{REFUSAL}")
                 continue
             cits.append(cit)
-            parts.append(f"{label}{cit.quote}[{cit.n}]")
+            # the marker goes before the clause's closing mark: '…动态调整[1]。', not '…动态调整。[1]。'
+            parts.append(f"{label}{cit.quote.rstrip(_CLOSING)}[{cit.n}]")
         if not cits:
             return Answer(text=REFUSAL, refused=True, hits=hits)
-        text = "；".join(p.rstrip("。；;，, ") for p in parts) + "。"
+        text = "；".join(p.rstrip(_CLOSING) for p in parts) + "。"
         return Answer(text=text, citations=cits, hits=hits)
