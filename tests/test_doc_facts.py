@@ -17,6 +17,7 @@ from rag.verify import verify_quote
     ("那份若干措施是哪天开始施行的？", "effective"),
     ("这个方案的文号是什么", "doc_number"),
     ("这份文件有效期到什么时候", "valid_until"),
+    ("该办法有效期几年", "valid_until"),
     ("深圳这个计划到哪年为止？", "period"),
     ("越城这个实施意见的规划期是哪几年？", "period"),
 ])
@@ -34,6 +35,13 @@ def test_plan_reads_a_question_about_the_document(question, field):
 ])
 def test_other_questions_are_not_about_the_document(question):
     assert read_doc_fact(question) is None
+
+
+def test_a_yes_no_question_is_not_a_document_fact():
+    from rag.query import plan_question
+
+    assert plan_question("企业的措施执行期间可以延期吗？").doc_fact is None
+    assert plan_question("这个方案的实施期是哪几年？").doc_fact.field == "period"
 
 
 def test_a_quoted_title_is_kept():

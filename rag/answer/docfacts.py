@@ -22,8 +22,9 @@ MAX_QUOTE = 160  # a longer line is quoted by the sentence that holds the fact
 MAX_ISSUER_CITATIONS = 3
 _ANY_DATE = re.compile(rf"{DATE}|(?:19|20)\d{{2}}\s*[-/.]\s*\d{{1,2}}\s*[-/.]\s*\d{{1,2}}(?!\d)")
 _YEAR_RANGE = re.compile(r"((?:19|20)\d{2})\s*年?\s*[-—–~～至到]\s*((?:19|20)\d{2})\s*年?")
-_PERIOD_WORDS = re.compile(r"规划期|实施期|计划期|执行期|期限|时间跨度|规划|计划|行动|方案")
+_PERIOD_WORDS = re.compile(r"规划期|实施期|计划期|执行期|期限|时间跨度")
 _EFFECTIVE = re.compile(rf"自\s*({DATE}|[\u4e00-\u9fff]{{0,4}}之日|即日)\s*起\s*(?:施行|执行|实施|生效)")
+_VALID_YEARS = re.compile(r"有效期\s*(?:为)?\s*[一二三四五两\d]{1,2}\s*年")
 _LABELS = {"published": "发布|公布|印发|发文|成文", "effective": "施行|实施|执行|生效"}
 
 
@@ -190,7 +191,7 @@ def _valid_until(record: DocRecord):
         if "有效期" not in sentence:
             continue
         dates = [cn_date(m.group(0)) for m in _ANY_DATE.finditer(sentence)]
-        if (until and until in dates) or (words and words in sentence):
+        if (until and until in dates) or (words and words in sentence) or (until and _VALID_YEARS.search(sentence)):
             tail = f"（{until}）" if until and until not in sentence else ""
             return f"{_shown(record)}：{sentence.strip()}{tail}[1]。", [_quote_span(src, s, e)]
     return None

@@ -351,7 +351,7 @@ def plan_question(question: str, docs: dict | None = None, rewritten: str | None
         unknown_places=unknown_places(places, docs), index_dir=index_dir, filters=restriction.filters,
         asks_changes=restriction.asks_changes, version_year=restriction.version_year,
         articles=read_articles(text, docs, index_dir, years_in(text)),
-        doc_fact=read_doc_fact(text, index_dir),
+        doc_fact=read_doc_fact(text, index_dir) if kind != "yesno" else None,  # '执行期间可以延期吗' asks no fact
     )
     if plan.articles is not None and plan.articles.docs:
         return plan  # a lookup by number: one document's articles, never a comparison of places
