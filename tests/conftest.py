@@ -59,6 +59,22 @@ def assistant(corpus_index, settings):
     return Assistant.load(corpus_index, settings)
 
 
+def corpus_plus(tmp_path_factory, corpus_index, settings_factory, name: str, text: str, **settings):
+    """An Assistant over a private copy of the corpus index with one more document (`name`, `text`) added through
+    the assistant's own upload path; `settings` override the defaults (refuse_below=0.0 opens the gate)."""
+    from rag.assistant import Assistant
+
+    root = tmp_path_factory.mktemp(name.split(".")[0])
+    index = root / "index"
+    shutil.copytree(corpus_index, index)
+    doc = root / name
+    doc.write_text(text, encoding="utf-8")
+    a = Assistant.load(index, settings_factory(index, **settings))
+    report = a.add_files([doc])
+    assert report.added == [name], report
+    return a
+
+
 @pytest.fixture
 def index_copy(corpus_index, tmp_path) -> Path:
     """A private copy of the corpus index for tests that change it."""

@@ -19,6 +19,8 @@ from rag.answer.select import select
 from rag.answer.sentsim import SentenceSims
 from rag.verify import verify_quote
 
+from .conftest import corpus_plus
+
 SHENZHEN = "003_221e538f8908b282.txt"
 
 
@@ -45,29 +47,13 @@ ARTICLES_DOC = """苏州市人民政府办公室关于印发《苏州市促进�
 """
 
 
-def corpus_plus(tmp_path_factory, corpus_index, settings_factory, name: str, text: str):
-    """An assistant over a copy of the corpus index with one more document (`name`, `text`) added, its gate opened
-    (refuse_below 0)."""
-    import shutil
-
-    from rag.assistant import Assistant
-
-    root = tmp_path_factory.mktemp(name.split(".")[0])
-    index = root / "index"
-    shutil.copytree(corpus_index, index)
-    doc = root / name
-    doc.write_text(text, encoding="utf-8")
-    a = Assistant.load(index, settings_factory(index, refuse_below=0.0))
-    assert a.add_files([doc]).added
-    return a
-
-
 @pytest.fixture(scope="module")
 def articles_assistant(tmp_path_factory, corpus_index, settings_factory):
     """The corpus index plus a policy document of another shape (numbered articles 第X条), written for this test.
     Its gate is opened (refuse_below 0) so these tests measure what the ranker picks; the gate has tests of its
     own below."""
-    return corpus_plus(tmp_path_factory, corpus_index, settings_factory, "suzhou_measures.txt", ARTICLES_DOC)
+    return corpus_plus(tmp_path_factory, corpus_index, settings_factory, "suzhou_measures.txt", ARTICLES_DOC,
+                       refuse_below=0.0)
 
 
 def test_date_question_on_an_unseen_document_quotes_the_date(articles_assistant):
@@ -114,7 +100,8 @@ CITY_RULES_DOC = """嘉兴市犬类管理规定
 def city_rules_assistant(tmp_path_factory, corpus_index, settings_factory):
     """The corpus index plus one city's rules (written for this test), the gate opened as for articles_assistant,
     so only the place check can refuse."""
-    return corpus_plus(tmp_path_factory, corpus_index, settings_factory, "jiaxing_dogs.txt", CITY_RULES_DOC)
+    return corpus_plus(tmp_path_factory, corpus_index, settings_factory, "jiaxing_dogs.txt", CITY_RULES_DOC,
+                       refuse_below=0.0)
 
 
 def test_a_place_no_document_is_about_is_not_answered_from_another_places_rules(city_rules_assistant):

@@ -6,8 +6,10 @@ import pytest
 
 from rag.answer.base import REFUSAL
 from rag.answer.refusal import NOT_CHINESE
-from rag.assistant import EMPTY_QUESTION, Assistant
+from rag.assistant import EMPTY_QUESTION
 from rag.verify import verify_quote
+
+from .conftest import corpus_plus
 
 
 @pytest.mark.parametrize("question", ["", "   \n\t\u3000 ", None])
@@ -119,17 +121,7 @@ INJECTED_DOC = """宝鸡市医疗器械产业扶持办法
 @pytest.fixture(scope="module")
 def injected_assistant(tmp_path_factory, corpus_index, settings_factory):
     """A copy of the corpus index plus one document whose text tries to instruct the assistant."""
-    import shutil
-
-    root = tmp_path_factory.mktemp("injected")
-    index = root / "index"
-    shutil.copytree(corpus_index, index)
-    doc = root / "宝鸡市医疗器械产业扶持办法.txt"
-    doc.write_text(INJECTED_DOC, encoding="utf-8")
-    a = Assistant.load(index, settings_factory(index))
-    report = a.add_files([doc])
-    assert report.added, report
-    return a
+    return corpus_plus(tmp_path_factory, corpus_index, settings_factory, "宝鸡市医疗器械产业扶持办法.txt", INJECTED_DOC)
 
 
 def test_document_with_injected_instructions_is_answered_from_its_facts(injected_assistant):

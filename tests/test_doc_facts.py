@@ -8,6 +8,8 @@ import pytest
 from rag.query.docfacts import read_doc_fact
 from rag.verify import verify_quote
 
+from .conftest import corpus_plus
+
 
 @pytest.mark.parametrize("question, field", [
     ("深圳这个高端医疗器械产业集群行动计划是哪天发布的？", "published"),
@@ -97,20 +99,7 @@ NOTICE = """示例市人民政府办公室关于促进小微企业发展若干�
 @pytest.fixture(scope="module")
 def notice_assistant(corpus_index, tmp_path_factory, settings_factory):
     """The session's bundled index plus one notice written for this test."""
-    import shutil
-
-    from rag.assistant import Assistant
-    from rag.ingest import ingest
-
-    root = tmp_path_factory.mktemp("docfacts")
-    index_dir = root / "index"
-    shutil.copytree(corpus_index, index_dir)
-    folder = root / "docs"
-    folder.mkdir()
-    (folder / "notice.txt").write_text(NOTICE, encoding="utf-8")
-    settings = settings_factory(index_dir)
-    assert ingest([folder], settings).added == ["notice.txt"]
-    return Assistant.load(index_dir, settings)
+    return corpus_plus(tmp_path_factory, corpus_index, settings_factory, "notice.txt", NOTICE)
 
 
 def test_effective_from_issue_cites_both_lines(notice_assistant):
