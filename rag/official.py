@@ -39,9 +39,9 @@ _BODY = re.compile(rf"(?!关于|转发|印发)(?:(?!关于|的|通知|公告)[\u
 _SUB_UNIT = re.compile(r"办公厅|办公室|(?:分|支)(?:行|局)|.{1,2}办")  # attaches to the body before it
 _STATUTE_BODY = re.compile(r"([^\s\d第届日年月]{0,8}?)(?:第[一二三四五六七八九十]+届)?([^\s\d第届日年月]{0,4}?)(人民代表大会(?:常务委员会)?)第")
 _DOC_SELF = r"本(?:通知|通告|公告|办法|措施|意见|规定|条例|方案|细则|政策|决定|规则|实施意见|实施细则|若干措施|指引|指南|计划|行动计划|文件|法)"
-_EFFECTIVE = re.compile(rf"(?:{_DOC_SELF}[^。；\n]{{0,10}}?|^[\s\d一二三四五六七八九十、.．（）()第条]*)自\s*({DATE}|公布之日|发布之日|印发之日|公告之日|即日|发文之日|下发之日)\s*起\s*(?:施行|执行|实施|生效)")
+EFFECTIVE = re.compile(rf"(?:{_DOC_SELF}[^。；\n]{{0,10}}?|^[\s\d一二三四五六七八九十、.．（）()第条]*)自\s*({DATE}|公布之日|发布之日|印发之日|公告之日|即日|发文之日|下发之日)\s*起\s*(?:施行|执行|实施|生效)")
 _VALID_UNTIL = re.compile(rf"有效期\s*(?:至|到|截至|截止到?)\s*({DATE}|[^，。；\n]{{2,30}})")
-_VALID_YEARS = re.compile(r"有效期\s*(?:为)?\s*([一二三四五两\d]{1,2})\s*年")
+VALID_YEARS = re.compile(r"有效期\s*(?:为)?\s*([一二三四五两\d]{1,2})\s*年")
 _REPEAL = re.compile(r"(?:同时|予以|一并)?废止|同时停止执行|不再执行")
 _TITLE_IN = re.compile(r"《([^《》]{2,80})》")
 # a statute's preamble: '<date> <legislature or government> … 通过/修订/修正/批准/公布'
@@ -219,7 +219,7 @@ def effective_and_validity(body: str, written: str, published: str) -> tuple[str
     """(施行日期, 有效期至 as a date, 有效期至 as written when it is not a date) from '本办法自…起施行，有效期至…'."""
     effective = valid = valid_text = ""
     for sentence in re.split(r"(?<=[。；\n])", body):
-        m = _EFFECTIVE.search(sentence)
+        m = EFFECTIVE.search(sentence)
         if m and not effective:
             when = m.group(1)
             effective = cn_date(when) or (published or written if when.endswith("之日") or when == "即日" else "")
@@ -231,7 +231,7 @@ def effective_and_validity(body: str, written: str, published: str) -> tuple[str
             valid = cn_date(v.group(1))
             valid_text = "" if valid else re.sub(r"(?:之日)?止$", "", re.split(r"[（(]", v.group(1))[0]).strip()
             continue
-        y = _VALID_YEARS.search(sentence)
+        y = VALID_YEARS.search(sentence)
         start = effective or published or written
         if y and start:
             years = _cn_int(y.group(1).replace("两", "二"))

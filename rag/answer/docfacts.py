@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ..chunker import section_at
-from ..official import DATE, cn_date
+from ..official import DATE, EFFECTIVE, VALID_YEARS, cn_date
 from ..store import DocRecord
 from ..textnorm import fold, sentence_spans
 from ..types import Answer, Citation, Hit
@@ -23,8 +23,6 @@ MAX_ISSUER_CITATIONS = 3
 _ANY_DATE = re.compile(rf"{DATE}|(?:19|20)\d{{2}}\s*[-/.]\s*\d{{1,2}}\s*[-/.]\s*\d{{1,2}}(?!\d)")
 _YEAR_RANGE = re.compile(r"((?:19|20)\d{2})\s*年?\s*[-—–~～至到]\s*((?:19|20)\d{2})\s*年?")
 _PERIOD_WORDS = re.compile(r"规划期|实施期|计划期|执行期|期限|时间跨度")
-_EFFECTIVE = re.compile(rf"自\s*({DATE}|[\u4e00-\u9fff]{{0,4}}之日|即日)\s*起\s*(?:施行|执行|实施|生效)")
-_VALID_YEARS = re.compile(r"有效期\s*(?:为)?\s*[一二三四五两\d]{1,2}\s*年")
 _LABELS = {"published": "发布|公布|印发|发文|成文", "effective": "施行|实施|执行|生效"}
 
 
@@ -135,16 +133,21 @@ def _effective(record: DocRecord):
     iso = meta.get("effective") or ""
     if not iso:
         return None
-    for m in _EFFECTIVE.finditer(src):
-        when = m.group(1)
+    for s, e in sentence_spans(src):  # the clause the effective date was read from (official.EFFECTIVE, per sentence)
+        m = EFFECTIVE.search(src[s:e])
+        if not m:
+            continue
+        when, a = m.group(1), s + m.start(1)
+        a = src.rfind("自", s, a)  # the clause from 自 on: '本通知' before it is the document itself
+        clause, b = src[a: s + m.end()], s + m.end()
         if cn_date(when) == iso:
-            return (f"{_shown(record)}{m.group(0)}（{iso}）[1]。", [_quote_span(src, m.start(), m.end())])
+            return f"{_shown(record)}{clause}（{iso}）[1]。", [_quote_span(src, a, b)]
         if when.endswith("之日") or when == "即日":  # '自印发之日起施行': the date it counts from is cited too
             where = _date_in_text(src, iso, _LABELS["published"])
             if where:
-                a, b, written = where
-                return (f"{_shown(record)}{m.group(0)}[1]，即{_date_words(written, iso)}起[2]。",
-                        [_quote_span(src, m.start(), m.end()), _quote_span(src, a, b)])
+                d0, d1, written = where
+                return (f"{_shown(record)}{clause}[1]，即{_date_words(written, iso)}起[2]。",
+                        [_quote_span(src, a, b), _quote_span(src, d0, d1)])
     return None
 
 
@@ -191,7 +194,7 @@ def _valid_until(record: DocRecord):
         if "有效期" not in sentence:
             continue
         dates = [cn_date(m.group(0)) for m in _ANY_DATE.finditer(sentence)]
-        if (until and until in dates) or (words and words in sentence) or (until and _VALID_YEARS.search(sentence)):
+        if (until and until in dates) or (words and words in sentence) or (until and VALID_YEARS.search(sentence)):
             tail = f"（{until}）" if until and until not in sentence else ""
             return f"{_shown(record)}：{sentence.strip()}{tail}[1]。", [_quote_span(src, s, e)]
     return None
