@@ -15,7 +15,7 @@ from functools import lru_cache
 from .chunker import ARTICLE_LEVEL
 from .query.articles import ArticleQuery, ArticleRef, cn_number, cn_numeral
 from .store import DocRecord
-from .textnorm import normalize_span
+from .textnorm import book_title, normalize_span
 from .types import Answer, Chunk, Citation, Hit
 from .verify import quote_at
 
@@ -118,7 +118,7 @@ def answer_articles(query: ArticleQuery, docs: dict[str, DocRecord], chunks: lis
         record = docs[doc_id]
         arts = articles_of(record)
         title = record.doc.title
-        shown = title if "《" in title else f"《{title}》"  # '河南省《…》实施办法' is not wrapped again
+        shown = book_title(title)
         own = [c for c in chunks if c.doc_id == doc_id]
         for ref in query.refs[:MAX_REFS]:
             section = arts.get(ref.article)

@@ -254,3 +254,9 @@ def quote_clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]
     spans = (_strip_span(text, x, y, head=" ", tail="。；;！!？?，, ")
              for x, y in _comma_splits(text, start, end, outside_brackets=True))
     return [(x, y) for x, y in spans if y > x]
+
+
+def book_title(title: str) -> str:
+    """A document title as answers name it, in 《》; one that already holds 《》 ('某省《…》实施办法') is not wrapped
+    again."""
+    return title if "《" in title else f"《{title}》"

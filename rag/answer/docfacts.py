@@ -14,7 +14,7 @@ import re
 from ..chunker import section_at
 from ..official import DATE, EFFECTIVE, VALID_YEARS, cn_date
 from ..store import DocRecord
-from ..textnorm import fold, sentence_spans
+from ..textnorm import book_title, fold, sentence_spans
 from ..types import Answer, Citation, Hit
 from ..verify import quote_at
 
@@ -38,8 +38,10 @@ def doc_fact_answer(plan, hits: list[Hit], docs: dict[str, DocRecord], chunks_of
     found = _FIELDS[ask.field](record)
     if found is None:
         return None
-    text, spans = found
-    own = chunks_of([record.doc.doc_id]) if chunks_of else [h.chunk for h in hits if h.chunk.doc_id == record.doc.doc_id]
+    said, spans = found
+    text = book_title(record.doc.title) + said  # each field says its fact after the document's name
+    doc_id = record.doc.doc_id
+    own = chunks_of([doc_id]) if chunks_of else [h.chunk for h in hits if h.chunk.doc_id == doc_id]
     citations = []
     for n, (s, e) in enumerate(spans, 1):
         quote = quote_at(record.doc.source_text, s, e)
@@ -76,11 +78,6 @@ def target_document(plan, hits: list[Hit], docs: dict[str, DocRecord], allowed=N
 
 def _bare(title: str) -> str:
     return re.sub(r"[《》<>\s\"“”]", "", fold(title))
-
-
-def _shown(record: DocRecord) -> str:
-    title = record.doc.title
-    return title if "《" in title else f"《{title}》"
 
 
 def _quote_span(src: str, a: int, b: int) -> tuple[int, int]:
@@ -124,7 +121,7 @@ def _published(record: DocRecord):
         where = _date_in_text(src, iso, _LABELS["published"]) if iso else None
         if where:
             a, b, written = where
-            return f"{_shown(record)}的{label}是{_date_words(written, iso)}[1]。", [_quote_span(src, a, b)]
+            return f"的{label}是{_date_words(written, iso)}[1]。", [_quote_span(src, a, b)]
     return None
 
 
@@ -141,12 +138,12 @@ def _effective(record: DocRecord):
         a = src.rfind("自", s, a)  # the clause from 自 on: '本通知' before it is the document itself
         clause, b = src[a: s + m.end()], s + m.end()
         if cn_date(when) == iso:
-            return f"{_shown(record)}{clause}（{iso}）[1]。", [_quote_span(src, a, b)]
+            return f"{clause}（{iso}）[1]。", [_quote_span(src, a, b)]
         if when.endswith("之日") or when == "即日":  # '自印发之日起施行': the date it counts from is cited too
             where = _date_in_text(src, iso, _LABELS["published"])
             if where:
                 d0, d1, written = where
-                return (f"{_shown(record)}{clause}[1]，即{_date_words(written, iso)}起[2]。",
+                return (f"{clause}[1]，即{_date_words(written, iso)}起[2]。",
                         [_quote_span(src, a, b), _quote_span(src, d0, d1)])
     return None
 
@@ -170,7 +167,7 @@ def _issuers(record: DocRecord):
         left = [n for n in left if n not in covered]
     said = [n for n in names if n not in left]
     marks = "".join(f"[{i}]" for i in range(1, len(spans) + 1))
-    return f"{_shown(record)}的发文机关是{'、'.join(said)}{marks}。", spans
+    return f"的发文机关是{'、'.join(said)}{marks}。", spans
 
 
 def _doc_number(record: DocRecord):
@@ -181,7 +178,7 @@ def _doc_number(record: DocRecord):
     m = re.search(r"\s*".join(re.escape(ch) for ch in re.sub(r"\s", "", number)), src)
     if not m:
         return None
-    return f"{_shown(record)}的文号是{number}[1]。", [_quote_span(src, m.start(), m.end())]
+    return f"的文号是{number}[1]。", [_quote_span(src, m.start(), m.end())]
 
 
 def _valid_until(record: DocRecord):
@@ -196,7 +193,7 @@ def _valid_until(record: DocRecord):
         dates = [cn_date(m.group(0)) for m in _ANY_DATE.finditer(sentence)]
         if (until and until in dates) or (words and words in sentence) or (until and VALID_YEARS.search(sentence)):
             tail = f"（{until}）" if until and until not in sentence else ""
-            return f"{_shown(record)}：{sentence.strip()}{tail}[1]。", [_quote_span(src, s, e)]
+            return f"：{sentence.strip()}{tail}[1]。", [_quote_span(src, s, e)]
     return None
 
 
@@ -213,7 +210,7 @@ def _period(record: DocRecord):
         first, last = found.group(1), found.group(2)
         if int(first) >= int(last):
             continue
-        return (f"{_shown(record)}的实施期是{first}—{last}年，到{last}年为止[1]。",
+        return (f"的实施期是{first}—{last}年，到{last}年为止[1]。",
                 [_quote_span(src, found.start(), found.end())])
     return None
 
