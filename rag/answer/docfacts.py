@@ -13,6 +13,7 @@ import re
 
 from ..chunker import section_at
 from ..official import DATE, EFFECTIVE, VALID_YEARS, cn_date
+from ..query.articles import resolve_name
 from ..store import DocRecord
 from ..textnorm import book_title, fold, sentence_spans
 from ..types import Answer, Citation, Hit
@@ -48,7 +49,7 @@ def doc_fact_answer(plan, hits: list[Hit], docs: dict[str, DocRecord], chunks_of
         if not quote:
             return None
         holder = next((c for c in own if c.start <= s < c.end), None)
-        citations.append(Citation(n=n, doc=record.doc.doc_id, title=record.doc.title,
+        citations.append(Citation(n=n, doc=doc_id, title=record.doc.title,
                                   section=section_at(record.sections, s), quote=quote, start=s, end=e,
                                   chunk_id=holder.chunk_id if holder else ""))
     return Answer(text=text, citations=citations, hits=hits, backend="doc_fact")
@@ -60,11 +61,10 @@ def target_document(plan, hits: list[Hit], docs: dict[str, DocRecord], allowed=N
     ('行动计划') and most of its terms."""
     ask = plan.doc_fact
     order = list(dict.fromkeys(h.chunk.doc_id for h in hits if h.chunk.doc_id in docs))
-    if ask.title:
-        want = _bare(ask.title)
-        named = [d for d in docs if (allowed is None or d in allowed) and want
-                 and (want in _bare(docs[d].doc.title) or _bare(docs[d].doc.title) in want)]
-        named.sort(key=lambda d: (order.index(d) if d in order else len(order), d))
+    if ask.title:  # resolved as a lookup by article number resolves its document's name
+        _, named = resolve_name(ask.title, docs, plan.index_dir, years=plan.years)
+        named = sorted((d for d in named if allowed is None or d in allowed),
+                       key=lambda d: order.index(d) if d in order else len(order))
         return docs[named[0]] if named else None
     candidates = [d for d in order if not plan.docs or d in plan.docs]
     if not ask.generic:
@@ -74,10 +74,6 @@ def target_document(plan, hits: list[Hit], docs: dict[str, DocRecord], allowed=N
     terms = [t for t in plan.terms if t != fold(ask.subject)]
     best = max(candidates, key=lambda d: (sum(t in fold(docs[d].doc.title) for t in terms), -order.index(d)))
     return docs[best]
-
-
-def _bare(title: str) -> str:
-    return re.sub(r"[《》<>\s\"“”]", "", fold(title))
 
 
 def _quote_span(src: str, a: int, b: int) -> tuple[int, int]:
