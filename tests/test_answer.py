@@ -275,3 +275,36 @@ def test_a_lead_in_to_a_list_is_quoted_with_its_items():
     plain = "申请人应当在三十日内提出。"
     assert complete_list(plain, 0, len(plain)) == (0, len(plain))
 
+
+
+def test_a_count_in_a_measure_the_span_does_not_state_is_not_that_figure():
+    from rag.answer.select import lacks_measure
+    from rag.query import plan_question
+
+    sum_asked = plan_question("产业园计划总投资多少亿元？")
+    assert lacks_measure(sum_asked, "产业园主要建设研发中心和标准厂房。")
+    assert not lacks_measure(sum_asked, "产业园计划总投资约12.5亿元。")
+    assert not lacks_measure(plan_question("已有几家企业签订入园协议？"), "已有9户企业签订入园协议。")  # a count
+    assert not lacks_measure(plan_question("他在比赛中获得第几名？"), "最终获得冠军。")  # an ordinal, not a count
+    assert not lacks_measure(plan_question("产业园有什么服务？"), "提供一站式服务。")  # no measure typed
+
+
+PARK_DOC = """青禾医疗器械产业园建设情况
+
+青禾医疗器械产业园总建筑面积约10万平方米，主要建设研发中心和标准厂房。
+目前，青禾医疗器械产业园已有9户企业签订入园协议，预计明年开始入园投产。
+"""
+
+
+@pytest.fixture(scope="module")
+def park_assistant(tmp_path_factory, corpus_index, settings_factory):
+    """The corpus index plus a report written for this test; the fitted gate opened so only the rule decides."""
+    return corpus_plus(tmp_path_factory, corpus_index, settings_factory, "park.txt", PARK_DOC, refuse_below=0.0)
+
+
+def test_a_sum_the_documents_never_state_is_refused_and_a_stated_count_answered(park_assistant):
+    a = park_assistant.ask("青禾医疗器械产业园计划总投资多少亿元？")
+    assert a.refused, a.text
+    b = park_assistant.ask("青禾医疗器械产业园已有几户企业签订了入园协议？")
+    assert not b.refused and "9户" in b.text and b.citations[0].doc == "park.txt"
+    assert_verified(park_assistant, b)

@@ -238,7 +238,7 @@ def _longest_run(grams: tuple[str, ...], q_grams: set[str]) -> tuple[int, int]:
     return best, end
 
 
-def _qty_ok(classes: set[str], plan: QueryPlan) -> float:
+def qty_ok(classes: set[str], plan: QueryPlan) -> float:
     if not plan.unit_classes:
         return float(bool(classes - {"year", "date"}))
     if classes & plan.unit_classes:
@@ -323,7 +323,7 @@ def features(plan: QueryPlan, cands: list[Candidate], hits: list[Hit], docs: dic
         row[col["score_rel"]] = c.hit.score / max_score if max_score > 0 else 0.0
         row[col["dense"]] = c.hit.scores.get("dense", 0.0)
         row[col["keyword_rel"]] = c.hit.scores.get("keyword", 0.0) / max_kw
-        row[col["has_qty_ok"]] = _qty_ok(classes, plan)
+        row[col["has_qty_ok"]] = qty_ok(classes, plan)
         row[col["has_number"]] = float(bool(classes - {"year", "date"}))
         row[col["has_date"]] = float(any(s.has_date for s in sents))
         row[col["has_duration"]] = float("duration" in classes)
