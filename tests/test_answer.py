@@ -278,8 +278,13 @@ def test_a_lead_in_to_a_list_is_quoted_with_its_items():
 
 
 def test_a_count_in_a_measure_the_span_does_not_state_is_not_that_figure():
-    from rag.answer.select import lacks_measure
+    from rag.answer.features import qty_ok
+    from rag.answer.quantity import classes_in
+    from rag.answer.select import lacks_measure as lacks
     from rag.query import plan_question
+
+    def lacks_measure(plan, text):  # the best span's has_qty_ok signal, computed as the ranker's features do
+        return lacks(plan, qty_ok(set(classes_in(text)), plan))
 
     sum_asked = plan_question("产业园计划总投资多少亿元？")
     assert lacks_measure(sum_asked, "产业园主要建设研发中心和标准厂房。")

@@ -17,10 +17,9 @@ import numpy as np
 from ..query import QueryPlan
 from ..query.plan import same_area
 from ..types import Hit
-from .features import (FEATURES, GATE_FEATURES, Candidate, QuestionStats, candidates, features,
-                       gate_features, qty_ok, signal_columns)
+from .features import (FEATURES, GATE_FEATURES, Candidate, QuestionStats, candidates, features, gate_features,
+                       signal_columns)
 from .model import AnswerModel, ModelError, load_model
-from .quantity import quantities
 from .sentsim import SentenceSims
 
 
@@ -89,19 +88,19 @@ def select(plan: QueryPlan, hits: list[Hit], docs: dict, bm25=None, model: Answe
     other_year = bool(plan.years) and g[at["top_year_match"]] == 0 and g[at["best_year_other"]] > 0
     best = cands[int(order[0])]
     other_place = about_other_place(plan, docs.get(best.hit.chunk.doc_id), best.hit.chunk.text)
+    no_measure = lacks_measure(plan, float(X[int(order[0]), FEATURES.index("has_qty_ok")]))
     return Selection(plan, [(float(raw[i]), cands[i]) for i in order], threshold, confidence, other_year,
-                     other_place, lacks_measure(plan, best.text))
+                     other_place, no_measure)
 
 
 _ORDINAL_ASK = re.compile(r"第\s*(?:几|多少)")
 
 
-def lacks_measure(plan: QueryPlan, text: str) -> bool:
+def lacks_measure(plan: QueryPlan, has_qty_ok: float) -> bool:
     """True when the question counts in a measure it types after 多少/几 ('多少亿元', '几家'; not an ordinal
-    '第几名') and `text` holds no quantity of that kind (`features.qty_ok`: the same class, or another count)."""
-    if not plan.unit_words or _ORDINAL_ASK.search(plan.text):
-        return False
-    return qty_ok({q.cls for q in quantities(text)}, plan) == 0
+    '第几名') and the span holds no quantity of that kind: its `has_qty_ok` signal (`features.qty_ok`: the same
+    class, or another count) is 0."""
+    return bool(plan.unit_words) and not _ORDINAL_ASK.search(plan.text) and has_qty_ok == 0
 
 
 def about_other_place(plan: QueryPlan, record, passage: str = "") -> bool:
