@@ -40,6 +40,7 @@ class EvalItem:
     doc: tuple[str, ...] = ()
     evidence: tuple[str, ...] = ()
     answer: str = ""  # the gold answer text, when the set gives one
+    split: str = ""  # "fit" or "report" when the set's file fixes the item's side (written as fitting data)
 
     @property
     def answerable(self) -> bool:
@@ -60,7 +61,10 @@ ARTICLE_TYPES = ("article", "paragraph")
 def split_of(item: EvalItem) -> str:
     """`"fit"` or `"report"`: a stable 50/50 split by document, from a hash of the item's sorted doc list (an item
     without a document: of its id), so every question about one document falls on the same side. Fitting scripts
-    use the fit half; reported numbers come from the report half."""
+    use the fit half; reported numbers come from the report half. An item whose line says `"split"` keeps that side
+    (a set written as fitting data has no report half; its held-out counterpart is another set)."""
+    if item.split:
+        return item.split
     key = "doc:" + "\x1f".join(sorted(item.doc)) if item.doc else "id:" + item.id
     return "fit" if hashlib.sha1(key.encode("utf-8")).digest()[0] < 128 else "report"
 
@@ -75,6 +79,15 @@ def select(items: Sequence[EvalItem], split: str = "all", limit: int | None = No
     if not out:
         raise EvalSetError(f"评测集 {source} 中没有可评测的题目（split={split}）", f"no items in {source} (split={split})")
     return out
+
+
+def _split_field(value) -> str:
+    """An item's own `split` ("fit" or "report"), or "" for the split by document."""
+    if value in (None, ""):
+        return ""
+    if value not in ("fit", "report"):
+        raise ValueError(f"split must be 'fit' or 'report', not {value!r}")
+    return value
 
 
 def _as_list(value) -> tuple[str, ...]:
@@ -112,6 +125,7 @@ def load_items(path: str | Path, limit: int | None = None) -> list[EvalItem]:
                 id=str(j.get("id") or f"line{no}"), question=question, type=str(j.get("type") or "fact"),
                 must_contain=_as_list(j.get("must_contain")), doc=_as_list(j.get("doc")),
                 evidence=_as_list(j.get("evidence")), answer=answer if isinstance(answer, str) else "",
+                split=_split_field(j.get("split")),
             ))
         except (ValueError, KeyError, TypeError) as e:
             raise EvalSetError(

@@ -226,15 +226,17 @@ def test_a_set_indexes_its_corpus_and_the_folders_it_also_names(tmp_path, settin
     assert not index_is_stale(settings, index_dir, fixtures) and not index_is_stale(settings, index_dir, extra)
 
 
-def test_laws_qa_is_registered_and_its_strings_are_verbatim_in_its_laws():
-    """eval/laws_qa.jsonl: natural questions over the laws folder (no article number), answered over the laws
-    index; every must_contain string and every line of the gold answer is in the named law's file as it is, and the
-    question does not copy the clause (at most 10 characters in a row)."""
+@pytest.mark.parametrize("name,file", [("laws-qa", "laws_qa.jsonl"), ("laws-dev", "laws_dev.jsonl")])
+def test_law_question_sets_are_registered_and_their_strings_are_verbatim_in_their_laws(name, file):
+    """eval/laws_qa.jsonl (held out) and eval/laws_dev.jsonl (fitting data): natural questions over the laws folder
+    (no article number), answered over the laws index; every must_contain string and every line of the gold answer
+    is in the named law's file as it is, and the question does not copy the clause (at most 10 characters in a
+    row)."""
     from rag.eval_sets import named_sets
 
     sets = named_sets()
-    qa, laws = sets["laws-qa"], sets["laws"]
-    assert qa.questions == ROOT / "eval" / "laws_qa.jsonl" and qa.optional and qa.credit
+    qa, laws = sets[name], sets["laws"]
+    assert qa.questions == ROOT / "eval" / file and qa.optional and qa.credit
     assert (qa.corpus, qa.also, qa.index) == (laws.corpus, laws.also, laws.index)
     items = [json.loads(line) for line in qa.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len({i["id"] for i in items}) == len(items) >= 100
@@ -261,3 +263,16 @@ def test_laws_qa_is_registered_and_its_strings_are_verbatim_in_its_laws():
         assert all(s in item["answer"] for s in item["must_contain"]), item["id"]
         assert item["evidence"] in raw, item["id"]
         assert longest_shared(item["question"], item["answer"]) <= 10, item["id"]
+
+
+
+def test_laws_dev_is_fitting_data_on_other_laws_than_laws_qa():
+    """laws-dev is written to fit the answer selector on statutes: every line is on the fit side, and it asks about
+    none of the laws laws-qa asks about, so laws-qa stays a held-out measurement on laws the fit never saw."""
+    from rag.evaluate import load_items, split_of
+
+    dev = load_items(ROOT / "eval" / "laws_dev.jsonl")
+    held = load_items(ROOT / "eval" / "laws_qa.jsonl")
+    assert dev and all(split_of(it) == "fit" for it in dev)
+    assert not {d for it in dev for d in it.doc} & {d for it in held for d in it.doc}
+    assert {it.id for it in dev}.isdisjoint({it.id for it in held})

@@ -169,6 +169,27 @@ def test_select_takes_one_split_then_the_limit():
     assert len(select(items, "fit")) + len(select(items, "report")) == 100 == len(select(items, "all"))
 
 
+def test_an_item_that_names_its_split_keeps_it(tmp_path):
+    """A set written as fitting data marks its lines "split": "fit": every question is fitted on, whatever its
+    document's hash, and none is reported; a bad value is a clear error naming the line."""
+    from rag.evaluate import EvalSetError, select
+
+    lines = [json.dumps({"id": f"q{i}", "question": "问题", "must_contain": ["x"], "type": "fact",
+                         "doc": f"doc{i}.txt", "split": "fit"}, ensure_ascii=False) for i in range(40)]
+    path = tmp_path / "fit_only.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    items = load_items(path)
+    unmarked = [EvalItem(it.id, it.question, it.type, it.must_contain, doc=it.doc) for it in items]
+    assert {split_of(it) for it in unmarked} == {"fit", "report"}  # the hash alone would put some in the report half
+    assert all(split_of(it) == "fit" for it in items)
+    assert len(select(items, "fit")) == 40
+    with pytest.raises(EvalSetError):
+        select(items, "report", source=path)
+    path.write_text(lines[0].replace('"fit"', '"train"') + "\n", encoding="utf-8")
+    with pytest.raises(EvalSetError, match="第 1 行"):
+        load_items(path)
+
+
 def _hit(text: str, rank: int = 1, doc: str = "d.txt") -> Hit:
     chunk = Chunk(chunk_id=f"c{rank}", doc_id=doc, section_path="一、总则", text=text, start=0, end=len(text))
     return Hit(chunk, 1.0 / rank, {"dense": 0.5, "keyword": 2.0}, rank)
