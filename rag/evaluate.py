@@ -52,7 +52,8 @@ class EvalItem:
         return self.answer or " ".join(self.must_contain)
 
 
-SPLITS = ("all", "fit", "report")
+SIDES = ("fit", "report")  # the two sides of split_of
+SPLITS = ("all", *SIDES)
 # Item types of a lookup by number ('X法第十条', '第十四条第二款'); their must_contain is the first sentence of the
 # article or paragraph asked for, and `article_quoted` is the share of them whose answer quotes it.
 ARTICLE_TYPES = ("article", "paragraph")
@@ -85,7 +86,7 @@ def _split_field(value) -> str:
     """An item's own `split` ("fit" or "report"), or "" for the split by document."""
     if value in (None, ""):
         return ""
-    if value not in ("fit", "report"):
+    if value not in SIDES:
         raise ValueError(f"split must be 'fit' or 'report', not {value!r}")
     return value
 

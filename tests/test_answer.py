@@ -276,7 +276,6 @@ def test_a_lead_in_to_a_list_is_quoted_with_its_items():
     assert complete_list(plain, 0, len(plain)) == (0, len(plain))
 
 
-
 def test_a_count_in_a_measure_the_span_does_not_state_is_not_that_figure():
     from rag.answer.features import qty_ok
     from rag.answer.quantity import classes_in

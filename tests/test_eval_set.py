@@ -265,7 +265,6 @@ def test_law_question_sets_are_registered_and_their_strings_are_verbatim_in_thei
         assert longest_shared(item["question"], item["answer"]) <= 10, item["id"]
 
 
-
 def test_laws_dev_is_fitting_data_on_other_laws_than_laws_qa():
     """laws-dev is written to fit the answer selector on statutes: every line is on the fit side, and it asks about
     none of the laws laws-qa asks about, so laws-qa stays a held-out measurement on laws the fit never saw."""
