@@ -154,3 +154,24 @@ def test_naming_no_place_compares_every_regional_document_only_in_a_small_index(
     large = library(MAX_ALL_ROWS + 2)
     assert compare_plan(plan_question(q, large), large) is None
 
+
+
+def test_a_word_of_the_comparison_itself_is_never_a_column():
+    """'比较甲和乙的政策' names no aspect: the columns are the aspects both documents share, not a column '比较' quoting
+    any clause that happens to hold the word; '有何异同' asked about one aspect gives that aspect alone."""
+    from types import SimpleNamespace
+
+    from rag.query import plan_question
+    from rag.query.compare import compare_plan
+
+    text = ("{r}关于支持医疗器械企业的若干措施\n一、资金支持\n设立专项资金，给予补贴。\n二、人才支持\n引进高层次人才团队。\n"
+            "三、会展\n举办医疗器械展会，发挥比较优势。")
+    docs = {f"d{i}.txt": SimpleNamespace(doc=SimpleNamespace(
+        region=r, title=f"{r}关于支持医疗器械企业的若干措施", metadata={"regions": [r]}, source_text=text.format(r=r)))
+        for i, r in enumerate(["河北省", "山西省"])}
+    plain = compare_plan(plan_question("比较河北和山西的政策", docs), docs)
+    assert plain is not None and not plain.named_aspects
+    assert {"资金支持", "人才"} <= set(plain.aspects) and not any("比较" in a for a in plain.aspects)
+    assert "比较" not in plain.focus_words
+    one = compare_plan(plan_question("河北和山西在展会方面有何异同", docs), docs)
+    assert one is not None and one.aspects == ("展会",) and one.cell_words == (("展会",),)

@@ -43,6 +43,7 @@ class ComparePlan:
 @dataclass(frozen=True)
 class CompareWords:
     triggers: re.Pattern
+    trigger_words: tuple[str, ...]  # the triggers that are one word ('比较', '异同'; not '哪个…最')
     aspects: dict[str, tuple[str, ...]]
     superlatives: dict[str, tuple[str, ...]]
     target_words: tuple[str, ...]
@@ -55,11 +56,13 @@ def compare_words(index_dir: str | None = None) -> CompareWords:
     from ..lexicon import load_list, load_map
 
     alts = []
-    for entry in load_list("compare_triggers", index_dir):
+    entries = load_list("compare_triggers", index_dir)
+    for entry in entries:
         left, gap, right = entry.partition("…")
         alts.append(re.escape(left) + (".{0,8}?" + re.escape(right) if gap else ""))
     return CompareWords(
         triggers=re.compile("|".join(alts) or r"(?!)"),
+        trigger_words=tuple(e for e in entries if "…" not in e),
         aspects=load_map("compare_aspects", index_dir),
         superlatives=load_map("superlatives", index_dir),
         target_words=("目标", "指标"),
@@ -141,7 +144,10 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
     aspects = named_aspects(q, w)
     named = bool(aspects)
     # What the question itself asks about ('研发投入强度…什么目标'): a clause on it answers even without an aspect word.
-    focus = tuple(t for t in plan.focus if not any(t in p for p in plan.places))
+    # A word of the comparison itself ('比较', '异同') is not: '比较甲和乙的政策' names no aspect, and a column
+    # '比较' would quote any clause that happens to hold the word.
+    focus = tuple(t for t in plan.focus if not any(t in p for p in plan.places)
+                  and not any(t in x for x in w.trigger_words))
     if aspects:
         cells = tuple(aspect_words(a, index_dir) for a in aspects)
     elif focus and words(index_dir).ask_re.pattern and words(index_dir).ask_re.search(q):
