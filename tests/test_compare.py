@@ -175,3 +175,23 @@ def test_a_word_of_the_comparison_itself_is_never_a_column():
     assert "比较" not in plain.focus_words
     one = compare_plan(plan_question("河北和山西在展会方面有何异同", docs), docs)
     assert one is not None and one.aspects == ("展会",) and one.cell_words == (("展会",),)
+
+
+def test_what_a_question_compares_in_a_zai_phrase_is_its_column():
+    """A question with no ask word and no aspect of the vocabulary still names what it compares in a '在…上/方面'
+    phrase: that is its one column, not the aspects the documents share."""
+    from types import SimpleNamespace
+
+    from rag.query import plan_question
+    from rag.query.compare import compare_plan
+
+    text = ("{r}关于支持医疗器械企业的若干措施\n一、资金支持\n设立专项资金，给予补贴。\n二、人才支持\n引进高层次人才团队。\n"
+            "三、会展\n举办医疗器械高峰论坛和创新创业大赛。")
+    docs = {f"d{i}.txt": SimpleNamespace(doc=SimpleNamespace(
+        region=r, title=f"{r}关于支持医疗器械企业的若干措施", metadata={"regions": [r]}, source_text=text.format(r=r)))
+        for i, r in enumerate(["河北省", "山西省"])}
+    cplan = compare_plan(plan_question("比较一下河北和山西在办论坛、大赛这类活动上的说法", docs), docs)
+    assert cplan is not None and cplan.named_aspects
+    assert len(cplan.aspects) == 1 and {"论坛", "大赛"} <= set(cplan.cell_words[0])
+    # a question without such a phrase keeps the shared aspects
+    assert not compare_plan(plan_question("比较河北和山西的政策", docs), docs).named_aspects

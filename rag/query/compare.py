@@ -99,6 +99,22 @@ def superlative(q: str, w: CompareWords) -> str:
     return ""
 
 
+_ASPECT_PHRASE = re.compile(r"在([^。？?；;！!]{2,24}?)(?:方面|领域|问题)?上?(?:的|有|各|分别|是|怎么|如何)")
+
+
+def aspect_phrase(q: str, plan: QueryPlan, w: CompareWords) -> tuple[str, ...]:
+    """The content words of a '在…方面/上' phrase after the places compared ('甲和乙在办论坛、大赛这类活动上的说法'):
+    what the question compares when it names no aspect of the vocabulary and has no ask word."""
+    for m in _ASPECT_PHRASE.finditer(q):
+        phrase = m.group(1)
+        if any(p in phrase for p in plan.places):
+            continue
+        found = tuple(t for t in plan.terms if t in phrase and not any(t in x for x in w.trigger_words))
+        if found:
+            return found
+    return ()
+
+
 def _paired_years(q: str, plan: QueryPlan) -> bool:
     """Whether each place asked about comes with its own year ('甲市2025年…和乙区2035年…'): a row per place, each
     read for its year, not a table by year."""
@@ -153,6 +169,9 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
     elif focus and words(index_dir).ask_re.pattern and words(index_dir).ask_re.search(q):
         # A specific question in no aspect of the vocabulary ('…分别是怎么提的'): one column, what it asks about.
         aspects, named, cells = ["、".join(focus[:3])], True, (focus,)
+    elif named_in := aspect_phrase(q, plan, w):
+        # No ask word, but the question names what it compares ('在办论坛、大赛这类活动上的说法'): that column.
+        aspects, named, cells = ["、".join(named_in[:3])], True, (named_in,)
     else:
         aspects = shared_aspects(["\n".join(docs[d].doc.source_text for d in r.docs if d in docs) for r in rows], w) \
             if docs else []
