@@ -44,6 +44,16 @@ EXPECT_SILENT = {
 }
 
 
+def _regional_docs(regions, title: str, body: str) -> dict:
+    """Index records of one synthetic document per region ('{region}{title}', then body), for plans read without
+    an index."""
+    from types import SimpleNamespace
+
+    return {f"d{i}.txt": SimpleNamespace(doc=SimpleNamespace(
+        region=r, title=f"{r}{title}", metadata={"regions": [r]}, source_text=f"{r}{title}\n{body}"))
+        for i, r in enumerate(regions)}
+
+
 @pytest.fixture(scope="module")
 def answers(assistant):
     return {q: assistant.ask(q) for q in QUESTIONS}
@@ -134,18 +144,13 @@ def test_cli_prints_a_markdown_table_and_json_carries_it(corpus_index, capsys):
 def test_naming_no_place_compares_every_regional_document_only_in_a_small_index():
     """'各地…分别' with no place named: a row per regional document when the index holds a few of them; in a library
     of many regional notices the question is answered as a plain question, not as a table of all of them."""
-    from types import SimpleNamespace
-
     from rag.query import plan_question
     from rag.query.compare import MAX_ALL_ROWS, compare_plan
 
     def library(n):
         regions = ["河北省", "山西省", "辽宁省", "吉林省", "江苏省", "浙江省", "安徽省", "福建省", "江西省", "山东省",
                    "湖北省", "湖南省"][:n]
-        return {f"d{i}.txt": SimpleNamespace(doc=SimpleNamespace(
-            region=r, title=f"{r}关于支持企业的若干措施", metadata={"regions": [r]},
-            source_text=f"{r}关于支持企业的若干措施\n一、资金支持\n设立专项资金。\n二、人才支持\n引进人才。"))
-            for i, r in enumerate(regions)}
+        return _regional_docs(regions, "关于支持企业的若干措施", "一、资金支持\n设立专项资金。\n二、人才支持\n引进人才。")
 
     q = "各地对企业的资金支持政策分别是什么？"
     small = library(3)
@@ -159,16 +164,11 @@ def test_naming_no_place_compares_every_regional_document_only_in_a_small_index(
 def test_a_word_of_the_comparison_itself_is_never_a_column():
     """'比较甲和乙的政策' names no aspect: the columns are the aspects both documents share, not a column '比较' quoting
     any clause that happens to hold the word; '有何异同' asked about one aspect gives that aspect alone."""
-    from types import SimpleNamespace
-
     from rag.query import plan_question
     from rag.query.compare import compare_plan
 
-    text = ("{r}关于支持医疗器械企业的若干措施\n一、资金支持\n设立专项资金，给予补贴。\n二、人才支持\n引进高层次人才团队。\n"
-            "三、会展\n举办医疗器械展会，发挥比较优势。")
-    docs = {f"d{i}.txt": SimpleNamespace(doc=SimpleNamespace(
-        region=r, title=f"{r}关于支持医疗器械企业的若干措施", metadata={"regions": [r]}, source_text=text.format(r=r)))
-        for i, r in enumerate(["河北省", "山西省"])}
+    docs = _regional_docs(["河北省", "山西省"], "关于支持医疗器械企业的若干措施",
+                          "一、资金支持\n设立专项资金，给予补贴。\n二、人才支持\n引进高层次人才团队。\n三、会展\n举办医疗器械展会，发挥比较优势。")
     plain = compare_plan(plan_question("比较河北和山西的政策", docs), docs)
     assert plain is not None and not plain.named_aspects
     assert {"资金支持", "人才"} <= set(plain.aspects) and not any("比较" in a for a in plain.aspects)
@@ -180,16 +180,11 @@ def test_a_word_of_the_comparison_itself_is_never_a_column():
 def test_what_a_question_compares_in_a_zai_phrase_is_its_column():
     """A question with no ask word and no aspect of the vocabulary still names what it compares in a '在…上/方面'
     phrase: that is its one column, not the aspects the documents share."""
-    from types import SimpleNamespace
-
     from rag.query import plan_question
     from rag.query.compare import compare_plan
 
-    text = ("{r}关于支持医疗器械企业的若干措施\n一、资金支持\n设立专项资金，给予补贴。\n二、人才支持\n引进高层次人才团队。\n"
-            "三、会展\n举办医疗器械高峰论坛和创新创业大赛。")
-    docs = {f"d{i}.txt": SimpleNamespace(doc=SimpleNamespace(
-        region=r, title=f"{r}关于支持医疗器械企业的若干措施", metadata={"regions": [r]}, source_text=text.format(r=r)))
-        for i, r in enumerate(["河北省", "山西省"])}
+    docs = _regional_docs(["河北省", "山西省"], "关于支持医疗器械企业的若干措施",
+                          "一、资金支持\n设立专项资金，给予补贴。\n二、人才支持\n引进高层次人才团队。\n三、会展\n举办医疗器械高峰论坛和创新创业大赛。")
     cplan = compare_plan(plan_question("比较一下河北和山西在办论坛、大赛这类活动上的说法", docs), docs)
     assert cplan is not None and cplan.named_aspects
     assert len(cplan.aspects) == 1 and {"论坛", "大赛"} <= set(cplan.cell_words[0])

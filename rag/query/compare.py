@@ -102,6 +102,12 @@ def superlative(q: str, w: CompareWords) -> str:
 _ASPECT_PHRASE = re.compile(r"在([^。？?；;！!]{2,24}?)(?:方面|领域|问题)?上?(?:的|有|各|分别|是|怎么|如何)")
 
 
+def comparison_word(term: str, w: CompareWords) -> bool:
+    """Is the term part of a one-word comparison trigger ('比较', '异同')? Such a word says that the question
+    compares, never what it compares."""
+    return any(term in x for x in w.trigger_words)
+
+
 def aspect_phrase(q: str, plan: QueryPlan, w: CompareWords) -> tuple[str, ...]:
     """The content words of a '在…方面/上' phrase after the places compared ('甲和乙在办论坛、大赛这类活动上的说法'):
     what the question compares when it names no aspect of the vocabulary and has no ask word."""
@@ -109,7 +115,7 @@ def aspect_phrase(q: str, plan: QueryPlan, w: CompareWords) -> tuple[str, ...]:
         phrase = m.group(1)
         if any(p in phrase for p in plan.places):
             continue
-        found = tuple(t for t in plan.terms if t in phrase and not any(t in x for x in w.trigger_words))
+        found = tuple(t for t in plan.terms if t in phrase and not comparison_word(t, w))
         if found:
             return found
     return ()
@@ -162,16 +168,14 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
     # What the question itself asks about ('研发投入强度…什么目标'): a clause on it answers even without an aspect word.
     # A word of the comparison itself ('比较', '异同') is not: '比较甲和乙的政策' names no aspect, and a column
     # '比较' would quote any clause that happens to hold the word.
-    focus = tuple(t for t in plan.focus if not any(t in p for p in plan.places)
-                  and not any(t in x for x in w.trigger_words))
+    focus = tuple(t for t in plan.focus if not any(t in p for p in plan.places) and not comparison_word(t, w))
     if aspects:
         cells = tuple(aspect_words(a, index_dir) for a in aspects)
-    elif focus and words(index_dir).ask_re.pattern and words(index_dir).ask_re.search(q):
-        # A specific question in no aspect of the vocabulary ('…分别是怎么提的'): one column, what it asks about.
-        aspects, named, cells = ["、".join(focus[:3])], True, (focus,)
-    elif named_in := aspect_phrase(q, plan, w):
-        # No ask word, but the question names what it compares ('在办论坛、大赛这类活动上的说法'): that column.
-        aspects, named, cells = ["、".join(named_in[:3])], True, (named_in,)
+    elif own := (focus if focus and words(index_dir).ask_re.pattern and words(index_dir).ask_re.search(q)
+                 else aspect_phrase(q, plan, w)):
+        # A specific question in no aspect of the vocabulary: one column, what it asks about ('…分别是怎么提的'), or,
+        # with no ask word, what its '在…上/方面' phrase names ('在办论坛、大赛这类活动上的说法').
+        aspects, named, cells = ["、".join(own[:3])], True, (own,)
     else:
         aspects = shared_aspects(["\n".join(docs[d].doc.source_text for d in r.docs if d in docs) for r in rows], w) \
             if docs else []
