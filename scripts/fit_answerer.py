@@ -11,7 +11,7 @@
 For every question of each set's fit half (`rag.evaluate.split_of`, by document; `--split all`: every question) the
 pipeline reads the question, retrieves, and lists every candidate span with its signals (`rag.answer.features`).
 Each candidate is graded by what it would score as the answer (UTILITY: contains, LCS recall and CMRC F1 against the
-gold). A LightGBM LambdaRank ensemble is fitted fold by fold to get out-of-fold scores; the folds are by document
+gold; `--passage-utility`: other weights for questions asking for a passage). A LightGBM LambdaRank ensemble is fitted fold by fold to get out-of-fold scores; the folds are by document
 (four: each half of `split_of` cut in two by a hash of the document; two with `--split fit`), so no question is
 scored by a ranker that saw its document. From those, each policy question (qa, ncp2020 and its unanswerable set:
 CMRC has none) gets the gate's signals (`features.gate_features`: the best candidates' scores and signals), a
@@ -143,14 +143,41 @@ def collect(set_names: list[str], settings: Settings, limit: int | None, split: 
 # What an answer is worth, in the terms it is measured by: holds the expected strings, recovers the gold's
 # characters (LCS recall), matches the gold span (CMRC F1, counted twice: it is the one that punishes padding).
 UTILITY = {"contains": 1.0, "recall": 1.0, "f1": 2.0}
+# Questions that ask for a passage (what is done, how, which measures: the plan's answer type `description` or
+# `enumeration`) may be graded with weights of their own (`--passage-utility`); by default every question shares
+# UTILITY. Measured 2026-12-02 with 1,2,1: longer answers, more of them holding the gold on ncp2020 and CMRC, none
+# more on the bundled documents, only padding there (README, "又量过、没有采用").
+PASSAGE_TYPES = ("description", "enumeration")
 LEVELS = 10  # the ranker's relevance grades: utility in [0, 1] rounded to tenths
 
 
-def grades(conts, recs, f1s, utility=UTILITY):
+def grades(conts, recs, f1s, utility=UTILITY, passage=None, passage_utility=None):
     """Relevance grade of each candidate for the ranker: its utility (UTILITY-weighted contains, recall and F1
-    against the gold) in 0..LEVELS; a candidate of an unanswerable question is 0."""
-    u = (utility["contains"] * conts + utility["recall"] * recs + utility["f1"] * f1s) / sum(utility.values())
+    against the gold; `passage_utility` for the rows of `passage`, a mask) in 0..LEVELS; a candidate of an
+    unanswerable question is 0."""
+    def weighted(w):
+        return (w["contains"] * conts + w["recall"] * recs + w["f1"] * f1s) / sum(w.values())
+    u = weighted(utility)
+    if passage is not None and passage_utility is not None:
+        u = np.where(passage, weighted(passage_utility), u)
     return np.round(u * LEVELS).astype(int)
+
+
+def asks_passage(X, columns=FEATURES) -> np.ndarray:
+    """Rows (candidates) of questions whose answer type is one of PASSAGE_TYPES (the plan's type_* signals)."""
+    at = {f: i for i, f in enumerate(columns)}
+    return np.any([X[:, at[f"type_{t}"]] > 0 for t in PASSAGE_TYPES], axis=0)
+
+
+def parse_utility(text: str, option: str) -> dict:
+    """'1,1,2' -> {"contains": 1.0, "recall": 1.0, "f1": 2.0}; SystemExit with the option's name when malformed."""
+    try:
+        utility = dict(zip(("contains", "recall", "f1"), (float(w) for w in text.split(",")), strict=True))
+    except ValueError:
+        raise SystemExit(f"{option}: three comma-separated weights (contains,recall,f1)") from None
+    if min(utility.values()) < 0 or not sum(utility.values()) > 0:
+        raise SystemExit(f"{option}: weights must be non-negative and not all zero")
+    return utility
 
 
 def fit_trees(X, rel, qids, params=PARAMS):
@@ -305,16 +332,13 @@ def main(argv=None) -> int:
     ap.add_argument("--utility", default="",
                     help="weights of contains, recall and F1 in a candidate's grade, comma-separated (default "
                          f"{UTILITY['contains']:g},{UTILITY['recall']:g},{UTILITY['f1']:g})")
+    ap.add_argument("--passage-utility", default="",
+                    help="the same weights for questions that ask for a passage (answer type "
+                         f"{' or '.join(PASSAGE_TYPES)}; default: those of --utility, one grade for every question)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    utility = UTILITY
-    if args.utility:
-        try:
-            utility = dict(zip(("contains", "recall", "f1"), (float(w) for w in args.utility.split(",")), strict=True))
-        except ValueError:
-            raise SystemExit("--utility: three comma-separated weights (contains,recall,f1)") from None
-        if min(utility.values()) < 0 or not sum(utility.values()) > 0:
-            raise SystemExit("--utility: weights must be non-negative and not all zero")
+    utility = parse_utility(args.utility, "--utility") if args.utility else UTILITY
+    passage_utility = parse_utility(args.passage_utility, "--passage-utility") if args.passage_utility else None
     try:
         params = PARAMS | json.loads(args.params or "{}")
     except (json.JSONDecodeError, TypeError) as e:
@@ -366,7 +390,7 @@ def main(argv=None) -> int:
     if args.dump:
         np.savez_compressed(args.dump, features=np.array(FEATURES), X=X, y=y, qids=qids, sets=sets, recs=recs,
                             precs=precs, answerable=answerable, folds=folds, f1s=f1s, conts=conts)
-    rel = grades(conts, recs, f1s, utility)
+    rel = grades(conts, recs, f1s, utility, asks_passage(X), passage_utility)
     used = ranker_features(args.drop_features)
     X_full, X = X, signal_columns(X, used)
     # Out-of-fold ranker scores (folds by document): what the gate and the threshold are fitted on.
@@ -419,7 +443,9 @@ def main(argv=None) -> int:
         "candidates": int(len(y)), "positives": int(y.sum()), "questions": int(len(best)),
         "gate_sets": sorted(gate_sets), "params": params, "gate_params": GATE_PARAMS,
         "label": "graded 0..10: round(10 * utility), utility = weighted mean of contains (all must_contain; a part "
-                 f"of a multi-place question: one of them), LCS recall and CMRC F1 against the gold, weights {utility}",
+                 f"of a multi-place question: one of them), LCS recall and CMRC F1 against the gold, weights {utility}"
+                 + (f"; for questions of answer type {' or '.join(PASSAGE_TYPES)}: {passage_utility}"
+                    if passage_utility else ""),
         "gate_label": "the question is answerable (dev sets' unanswerable items are 0)",
         "scores": scores, "date": time.strftime("%Y-%m-%d"),
     }

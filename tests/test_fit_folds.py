@@ -70,6 +70,28 @@ def test_utility_weights_change_which_candidate_grades_higher():
     assert list(default) == [round(10 * (1 + 1 + 0.4) / 4), round(10 * (0 + 0.8 + 1.8) / 4)]
 
 
+def test_questions_asking_for_a_passage_may_be_graded_by_weights_of_their_own():
+    import numpy as np
+
+    from rag.answer.features import FEATURES
+
+    # two candidates of one question: the whole list (contains 1, recall 1, F1 0.3) and its first item alone
+    # (contains 0, recall 0.45, F1 0.6); asked as a passage ('有哪些措施') the whole list grades higher, asked for a
+    # figure the tight span still may not lose to padding
+    conts, recs, f1s = np.array([1.0, 0.0]), np.array([1.0, 0.45]), np.array([0.3, 0.6])
+    X = np.zeros((2, len(FEATURES)), np.float32)
+    X[:, FEATURES.index("type_enumeration")] = 1
+    passage = fit_answerer.asks_passage(X)
+    assert passage.all()
+    assert not fit_answerer.asks_passage(np.zeros((2, len(FEATURES)), np.float32)).any()
+    recall_first = {"contains": 1.0, "recall": 2.0, "f1": 1.0}
+    g = fit_answerer.grades(conts, recs, f1s, passage=passage, passage_utility=recall_first)
+    assert list(g) == [round(10 * (1 + 2 + 0.3) / 4), round(10 * (0 + 0.9 + 0.6) / 4)]
+    short = fit_answerer.grades(conts, recs, f1s, passage=~passage, passage_utility=recall_first)
+    assert list(short) == list(fit_answerer.grades(conts, recs, f1s, passage=passage))
+    assert g[0] - g[1] > short[0] - short[1]
+
+
 def test_bad_params_and_utility_are_clear_errors():
     import pytest
 
@@ -77,6 +99,8 @@ def test_bad_params_and_utility_are_clear_errors():
         fit_answerer.main(["--load", "/nonexistent.npz", "--utility", "1,2"])
     with pytest.raises(SystemExit, match="non-negative"):
         fit_answerer.main(["--load", "/nonexistent.npz", "--utility", "0,0,0"])
+    with pytest.raises(SystemExit, match="--passage-utility"):
+        fit_answerer.main(["--load", "/nonexistent.npz", "--passage-utility", "1,x,1"])
     with pytest.raises(SystemExit, match="non-negative"):
         fit_answerer.main(["--load", "/nonexistent.npz", "--utility", "1,-1,2"])
     with pytest.raises(SystemExit, match="not a candidate matrix"):
