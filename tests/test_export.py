@@ -57,3 +57,24 @@ def test_targets_view_exports_and_an_unwritable_place_is_a_chinese_error(tmp_pat
     with pytest.raises(RagError) as e:
         export_answer(_answer().to_dict(), blocker / "sub" / "out")
     assert "无法写入" in str(e.value)
+
+
+def test_old_export_folders_are_removed_when_a_new_export_starts(tmp_path):
+    """A long-running UI writes every export to a folder of its own; those of earlier exports older than an hour are
+    removed at the next export, younger ones (a download may still be on its way) and other folders are kept."""
+    import os
+    import time
+
+    from webui.handlers import EXPORT_KEEP_S, EXPORT_PREFIX, export_folder
+
+    now = time.time()
+    old, young, other = tmp_path / f"{EXPORT_PREFIX}old", tmp_path / f"{EXPORT_PREFIX}young", tmp_path / "other-old"
+    for folder in (old, young, other):
+        folder.mkdir()
+        (folder / "答案.md").write_text("x", encoding="utf-8")
+    for folder in (old, other):
+        os.utime(folder, (now - EXPORT_KEEP_S - 60, now - EXPORT_KEEP_S - 60))
+    new = export_folder(tmp_path, now=now)
+    assert new.is_dir() and new.parent == tmp_path and new.name.startswith(EXPORT_PREFIX)
+    assert not old.exists()
+    assert (young / "答案.md").exists() and (other / "答案.md").exists()

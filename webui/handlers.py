@@ -32,6 +32,31 @@ MODE_CHOICES = [("混合检索（推荐）", "hybrid"), ("语义检索", "dense"
 GENERIC_ERROR = "出错了，请稍后再试（详细信息已写入服务器日志）"
 
 
+EXPORT_PREFIX = "policyqa-export-"
+EXPORT_KEEP_S = 3600  # an export folder older than this has long been handed to the browser (Gradio copies it)
+
+
+def export_folder(root: str | Path | None = None, now: float | None = None) -> Path:
+    """A fresh folder for one export's files, in the temp folder; export folders of earlier exports older than
+    EXPORT_KEEP_S are removed first, so a server that runs for months does not fill the disk with them. A folder
+    that cannot be removed is left (logged); the export goes on."""
+    import shutil
+
+    root = Path(root or tempfile.gettempdir())
+    now = time.time() if now is None else now
+    try:
+        old = [p for p in root.glob(EXPORT_PREFIX + "*") if p.is_dir() and now - p.stat().st_mtime > EXPORT_KEEP_S]
+    except OSError as e:
+        old = []
+        log.warning("could not list old export folders in %s: %s", root, e)
+    for p in old:
+        try:
+            shutil.rmtree(p)
+        except OSError as e:
+            log.warning("could not remove old export folder %s: %s", p, e)
+    return Path(tempfile.mkdtemp(prefix=EXPORT_PREFIX, dir=root))
+
+
 def new_session() -> dict:
     """An empty chat session: messages as shown, and the turn behind each assistant message (by message index)."""
     return {"messages": [], "turns": {}}
@@ -154,7 +179,7 @@ class Handlers:
         if not turns:
             raise RagError("还没有可以导出的回答：请先提问", "export requested before any answer")
         turn = turns[-1]
-        folder = Path(tempfile.mkdtemp(prefix="policyqa-export-"))
+        folder = export_folder()
         stem = f"{safe_stem(turn['question'])}_{datetime.now().strftime('%H%M%S')}"
         return [str(p) for p in export_answer(turn.get("export") or {"answer": turn["answer"],
                                                                       "citations": turn["citations"]},
@@ -197,7 +222,7 @@ class Handlers:
 
         rows = [t.to_dict() for t in self._targets(place, year, measure)]
         titles = {d: r.doc.title for d, r in self._docs().items()}
-        folder = Path(tempfile.mkdtemp(prefix="policyqa-export-"))
+        folder = export_folder()
         return [str(p) for p in export_targets(rows, titles, folder / f"量化目标_{datetime.now().strftime('%H%M%S')}")]
 
     # -- feedback --------------------------------------------------------------------------------------------------
