@@ -146,7 +146,7 @@ UTILITY = {"contains": 1.0, "recall": 1.0, "f1": 2.0}
 # Questions that ask for a passage (what is done, how, which measures: the plan's answer type `description` or
 # `enumeration`) may be graded with weights of their own (`--passage-utility`); by default every question shares
 # UTILITY. Measured 2026-12-02 with 1,2,1: longer answers, more of them holding the gold on ncp2020 and CMRC, none
-# more on the bundled documents, only padding there (README, "又量过、没有采用").
+# more on the bundled documents, only padding there (eval/experiments.md, "又量过、没有采用").
 PASSAGE_TYPES = ("description", "enumeration")
 LEVELS = 10  # the ranker's relevance grades: utility in [0, 1] rounded to tenths
 
