@@ -190,3 +190,21 @@ def test_what_a_question_compares_in_a_zai_phrase_is_its_column():
     assert len(cplan.aspects) == 1 and {"论坛", "大赛"} <= set(cplan.cell_words[0])
     # a question without such a phrase keeps the shared aspects
     assert not compare_plan(plan_question("比较河北和山西的政策", docs), docs).named_aspects
+
+
+def test_the_verb_of_a_how_ask_and_a_documents_own_name_are_never_columns():
+    """'…分别是怎么安排的' asks how, not about 安排; '乙意见' names the document (its title ends so), not a subject. The
+    column is what the question is about: the word next to the ask word when there is one, else its other words."""
+    from rag.query import plan_question
+    from rag.query.compare import compare_plan
+
+    docs = _regional_docs(["河北省", "山西省"], "关于支持医疗器械产业发展的实施意见",
+                          "一、平台\n建设手术机器人临床应用中心。\n二、人才支持\n引进脑机接口领域人才团队。")
+    cplan = compare_plan(plan_question("河北和山西的文件里，脑机接口分别是怎么安排的？", docs), docs)
+    assert cplan is not None and cplan.aspects == ("脑机接口",)
+    cplan = compare_plan(plan_question("手术机器人在河北方案和山西意见里分别是怎么安排的？", docs), docs)
+    assert cplan is not None and cplan.aspects == ("手术机器人",)
+    assert not {"安排", "意见"} & set(cplan.cell_words[0])
+    # a word after an ask word that asks what, not how, is still the column
+    cplan = compare_plan(plan_question("河北和山西分别有哪些人才政策？", docs), docs)
+    assert cplan is not None and "人才" in cplan.aspects[0]

@@ -48,6 +48,7 @@ class CompareWords:
     superlatives: dict[str, tuple[str, ...]]
     target_words: tuple[str, ...]
     year_words: tuple[str, ...]
+    manner_asks: tuple[str, ...] = ()  # ask words of how a thing is done: the verb after them is no column
 
 
 @lru_cache(maxsize=8)
@@ -67,6 +68,7 @@ def compare_words(index_dir: str | None = None) -> CompareWords:
         superlatives=load_map("superlatives", index_dir),
         target_words=("目标", "指标"),
         year_words=load_list("compare_years", index_dir),
+        manner_asks=tuple(sorted(load_list("manner_asks", index_dir), key=len, reverse=True)),
     )
 
 
@@ -106,6 +108,15 @@ def comparison_word(term: str, w: CompareWords) -> bool:
     """Is the term part of a one-word comparison trigger ('比较', '异同')? Such a word says that the question
     compares, never what it compares."""
     return any(term in x for x in w.trigger_words)
+
+
+def not_a_column(term: str, q: str, w: CompareWords, titles: list[str]) -> bool:
+    """Is a word of the question's focus no subject a table could compare? The verb of a manner ask ('怎么安排',
+    '如何提') says how the question asks, and a word that ends a compared document's title ('…实施意见', '…方案')
+    names the document, not what it says."""
+    if any(re.search(re.escape(m) + r"(?:来|去)?" + re.escape(term), q) for m in w.manner_asks):
+        return True
+    return any(t.endswith(term) for t in titles)
 
 
 def aspect_phrase(q: str, plan: QueryPlan, w: CompareWords) -> tuple[str, ...]:
@@ -168,7 +179,16 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
     # What the question itself asks about ('研发投入强度…什么目标'): a clause on it answers even without an aspect word.
     # A word of the comparison itself ('比较', '异同') is not: '比较甲和乙的政策' names no aspect, and a column
     # '比较' would quote any clause that happens to hold the word.
-    focus = tuple(t for t in plan.focus if not any(t in p for p in plan.places) and not comparison_word(t, w))
+    titles = [re.sub(r"[（(][^）)]*[）)]$", "", fold(docs[d].doc.title).strip()) for r in rows for d in r.docs
+              if docs and d in docs]
+    def subject(t: str) -> bool:
+        return not any(t in p for p in plan.places) and not comparison_word(t, w) and not not_a_column(t, q, w, titles)
+
+    focus = tuple(t for t in plan.focus if subject(t))
+    if plan.focus and not focus:
+        # every word next to the ask word was its verb or a document's name ('手术机器人在甲方案和乙意见里分别是怎么
+        # 安排的'): the question's other content words say what it asks about
+        focus = tuple(t for t in plan.terms if subject(t))[:3]
     if aspects:
         cells = tuple(aspect_words(a, index_dir) for a in aspects)
     elif own := (focus if focus and words(index_dir).ask_re.pattern and words(index_dir).ask_re.search(q)
