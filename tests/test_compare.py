@@ -208,3 +208,23 @@ def test_the_verb_of_a_how_ask_and_a_documents_own_name_are_never_columns():
     # a word after an ask word that asks what, not how, is still the column
     cplan = compare_plan(plan_question("河北和山西分别有哪些人才政策？", docs), docs)
     assert cplan is not None and "人才" in cplan.aspects[0]
+
+
+def test_a_cell_quoting_from_a_run_of_sentences_takes_the_one_closest_to_the_row_question():
+    """The best candidate of a row may span two or three sentences that all hold an aspect word; the cell quotes the
+    one whose stored sentence vector is most similar to the row's question, not simply the first; without sentence
+    vectors (or when they do not match the chunk's sentences) it keeps the first."""
+    import numpy as np
+
+    from rag.answer.compare import _closest
+    from rag.answer.features import Candidate, sentence_bounds
+    from rag.types import Chunk, Hit
+
+    text = "新增30家医疗器械创新载体。年均新申报医疗器械产品800个以上。医疗器械产业集聚发展。"
+    chunk = Chunk("c1", "d.txt", "二、目标", text, 0, len(text))
+    spans = sentence_bounds(chunk)
+    assert len(spans) == 3
+    c = Candidate(Hit(chunk, 1.0), 0, spans[0][0], spans[2][1], 0, 2, 3, "run")
+    assert _closest(c, spans, np.array([0.2, 0.7, 0.4], np.float32)) == spans[1]
+    assert _closest(c, spans, None) == spans[0]
+    assert _closest(c, spans, np.array([0.2, 0.7], np.float32)) == spans[0]  # vectors of another segmentation

@@ -21,6 +21,7 @@ from ..textnorm import sentence_spans
 from ..types import Answer, AnswerTable, Citation, Hit, TableCell, TableRow
 from .cite import make_citation
 from .extractive import trim_to_years
+from .features import sentence_bounds
 from .quantity import comparable_unit, number_value, quantities, split_quantity
 from .select import select
 from .sentsim import SentenceSims
@@ -96,15 +97,40 @@ def pick_clause(sub: QueryPlan, hits: list[Hit], row_docs: tuple[str, ...], word
     own = [h for h in hits if h.chunk.doc_id in row_docs]
     if not own:
         return None
+    near = None
     for _, c in select(sub, own, docs, bm25, sims=sims).ranked:
         if c.kind == "chunk" or not _holds(c.text, words):
             continue
         text = c.hit.chunk.text
-        for a, b in sentence_spans(text, c.a, c.b):
-            if _usable(text[a:b], words):
-                a, b = trim_to_years(text, a, b, sub.years)
-                return _Pick(c.hit, *_shorten(text, a, b, words))
+        usable = [(a, b) for a, b in sentence_spans(text, c.a, c.b) if _usable(text[a:b], words)]
+        if not usable:
+            continue
+        if len(usable) > 1 and sims is not None:
+            # a run of sentences: the one closest in meaning to the row's question, not merely the first
+            if near is None:
+                near = sims(sub.text, [h.chunk for h in own])
+            a, b = _closest(c, usable, near.get(c.hit.chunk.chunk_id))
+        else:
+            a, b = usable[0]
+        a, b = trim_to_years(text, a, b, sub.years)
+        return _Pick(c.hit, *_shorten(text, a, b, words))
     return None
+
+
+def _closest(c, usable: list[tuple[int, int]], sent_sims) -> tuple[int, int]:
+    """Of a candidate's usable sentences, the one whose stored sentence vector is most similar to the question (the
+    first when the chunk has no vectors)."""
+    if sent_sims is None:
+        return usable[0]
+    spans = sentence_bounds(c.hit.chunk)
+    if len(spans) != len(sent_sims):
+        return usable[0]
+
+    def sim(span):
+        a, b = span
+        ix = [i for i, (x, y) in enumerate(spans) if x < b and a < y]
+        return max((float(sent_sims[i]) for i in ix), default=-1.0)
+    return max(usable, key=sim)
 
 
 def scan_row(chunks, row_docs: tuple[str, ...], words: tuple[str, ...], terms: tuple[str, ...]) -> _Pick | None:

@@ -69,6 +69,12 @@ def _sentences(chunk) -> list[tuple[int, int]]:
     return spans
 
 
+def sentence_bounds(chunk) -> list[tuple[int, int]]:
+    """The [start, end) spans in the chunk text of the sentences candidates are made of; span i is row i of the
+    chunk's stored sentence vectors."""
+    return list(_sentences(chunk))
+
+
 def sentence_texts(chunk) -> list[str]:
     """The texts of a chunk's sentences (the spans candidates are made of) as they are embedded at ingest: a table
     row under its header's column names. Row i of the chunk's stored sentence vectors is sentence i."""
