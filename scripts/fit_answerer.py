@@ -9,19 +9,20 @@
     python scripts/fit_answerer.py --load /tmp/c.npz --drop-features q_len,doc_pos --out /tmp/m.json
 
 For every question of each set's fit half (`rag.evaluate.split_of`, by document; `--split all`: every question) the
-pipeline reads the question, retrieves, and lists every candidate span with its signals (`rag.answer.features`).
-Each candidate is graded by what it would score as the answer (UTILITY: contains, LCS recall and CMRC F1 against the
-gold; `--passage-utility`: other weights for questions asking for a passage). A LightGBM LambdaRank ensemble is fitted fold by fold to get out-of-fold scores; the folds are by document
-(four: each half of `split_of` cut in two by a hash of the document; two with `--split fit`), so no question is
-scored by a ranker that saw its document. From those, each policy question (qa, ncp2020 and its unanswerable set:
-CMRC has none) gets the gate's signals (`features.gate_features`: the best candidates' scores and signals), a
-monotone tree gate is fitted on them (answerable or not), and the refusal threshold is the one with the best refusal
-F1 on the out-of-fold gate probabilities among those that refuse at most 5% of the answerable questions
-(`choose_threshold`). The final ranker and gate are fitted on all the questions read. The scores written with the
-model are out of fold: each question measured by a model that never saw its document. With the default the report
-halves are never read here (`rag eval --split report` measures on them); with `--split all` the numbers `rag eval`
-prints on qa, ncp2020 and cmrc are in-sample and only the out-of-fold scores and `paraphrase` (never fitted) are
-clean. The model file records the command, the data and the scores reached.
+pipeline reads the question, retrieves, and lists every candidate span with its signals (`rag.answer.features`). Each
+candidate is graded by what it would score as the answer (UTILITY: contains, LCS recall and CMRC F1 against the gold;
+`--passage-utility`: other weights for questions asking for a passage). A LightGBM LambdaRank ensemble is fitted fold
+by fold to get out-of-fold scores; the folds are by document (four: each half of `split_of` cut in two by a hash of
+the document; two with `--split fit`), so no question is scored by a ranker that saw its document. From those, each
+policy question (qa, ncp2020 and its unanswerable set: CMRC has none) gets the gate's signals
+(`features.gate_features`: the best candidates' scores and signals), a monotone tree gate is fitted on them
+(answerable or not), and the refusal threshold is the one with the best refusal F1 on the out-of-fold gate
+probabilities among those that refuse at most 5% of the answerable questions (`choose_threshold`). The final ranker
+and gate are fitted on all the questions read. The scores written with the model are out of fold: each question
+measured by a model that never saw its document. With the default the report halves are never read here (`rag eval
+--split report` measures on them); with `--split all` the numbers `rag eval` prints on qa, ncp2020 and cmrc are
+in-sample and only the out-of-fold scores and `paraphrase` (never fitted) are clean. The model file records the
+command, the data and the scores reached.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import shutil
 import tempfile
 import time
 import uuid
@@ -40,8 +41,6 @@ def export_folder(root: str | Path | None = None, now: float | None = None) -> P
     """A fresh folder for one export's files, in the temp folder; export folders of earlier exports older than
     EXPORT_KEEP_S are removed first, so a server that runs for months does not fill the disk with them. A folder
     that cannot be removed is left (logged); the export goes on."""
-    import shutil
-
     root = Path(root or tempfile.gettempdir())
     now = time.time() if now is None else now
     try:

@@ -97,21 +97,16 @@ def pick_clause(sub: QueryPlan, hits: list[Hit], row_docs: tuple[str, ...], word
     own = [h for h in hits if h.chunk.doc_id in row_docs]
     if not own:
         return None
-    near = None
-    for _, c in select(sub, own, docs, bm25, sims=sims).ranked:
+    selection = select(sub, own, docs, bm25, sims=sims)
+    for _, c in selection.ranked:
         if c.kind == "chunk" or not _holds(c.text, words):
             continue
         text = c.hit.chunk.text
         usable = [(a, b) for a, b in sentence_spans(text, c.a, c.b) if _usable(text[a:b], words)]
         if not usable:
             continue
-        if len(usable) > 1 and sims is not None:
-            # a run of sentences: the one closest in meaning to the row's question, not merely the first
-            if near is None:
-                near = sims(sub.text, [h.chunk for h in own])
-            a, b = _closest(c, usable, near.get(c.hit.chunk.chunk_id))
-        else:
-            a, b = usable[0]
+        # a run of sentences: the one closest in meaning to the row's question, not merely the first
+        a, b = _closest(c, usable, selection.sentence_sims.get(c.hit.chunk.chunk_id)) if len(usable) > 1 else usable[0]
         a, b = trim_to_years(text, a, b, sub.years)
         return _Pick(c.hit, *_shorten(text, a, b, words))
     return None

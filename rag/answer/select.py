@@ -35,6 +35,7 @@ class Selection:
     other_year: bool = False  # the question names a year that no top candidate holds, the best one names others
     other_place: bool = False  # no document is about the place asked about; the best one is about another place
     no_measure: bool = False  # the question types the measure it counts in ('多少亿元'); the best span holds none
+    sentence_sims: dict = field(default_factory=dict)  # chunk id -> question similarity of its stored sentences
 
     @property
     def best(self) -> Candidate | None:
@@ -90,7 +91,7 @@ def select(plan: QueryPlan, hits: list[Hit], docs: dict, bm25=None, model: Answe
     other_place = about_other_place(plan, docs.get(best.hit.chunk.doc_id), best.hit.chunk.text)
     no_measure = lacks_measure(plan, float(X[int(order[0]), FEATURES.index("has_qty_ok")]))
     return Selection(plan, [(float(raw[i]), cands[i]) for i in order], threshold, confidence, other_year,
-                     other_place, no_measure)
+                     other_place, no_measure, similar or {})
 
 
 _ORDINAL_ASK = re.compile(r"第\s*(?:几|多少)")

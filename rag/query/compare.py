@@ -49,6 +49,7 @@ class CompareWords:
     target_words: tuple[str, ...]
     year_words: tuple[str, ...]
     manner_asks: tuple[str, ...] = ()  # ask words of how a thing is done: the verb after them is no column
+    doc_words: frozenset[str] = frozenset()  # words that name a document ('意见', '方案'; doc_facts.txt 'subject')
 
 
 @lru_cache(maxsize=8)
@@ -69,6 +70,7 @@ def compare_words(index_dir: str | None = None) -> CompareWords:
         target_words=("目标", "指标"),
         year_words=load_list("compare_years", index_dir),
         manner_asks=tuple(sorted(load_list("manner_asks", index_dir), key=len, reverse=True)),
+        doc_words=frozenset(fold(x) for x in load_map("doc_facts", index_dir).get("subject", ())),
     )
 
 
@@ -112,11 +114,11 @@ def comparison_word(term: str, w: CompareWords) -> bool:
 
 def not_a_column(term: str, q: str, w: CompareWords, titles: list[str]) -> bool:
     """Is a word of the question's focus no subject a table could compare? The verb of a manner ask ('怎么安排',
-    '如何提') says how the question asks, and a word that ends a compared document's title ('…实施意见', '…方案')
-    names the document, not what it says."""
+    '如何提') says how the question asks, and the kind of a compared document ('乙意见' of a title ending
+    '…实施意见': a word that names a document and ends its title) names the document, not what it says."""
     if any(re.search(re.escape(m) + r"(?:来|去)?" + re.escape(term), q) for m in w.manner_asks):
         return True
-    return any(t.endswith(term) for t in titles)
+    return term in w.doc_words and any(t.endswith(term) for t in titles)
 
 
 def aspect_phrase(q: str, plan: QueryPlan, w: CompareWords) -> tuple[str, ...]:
@@ -176,13 +178,15 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
         return None
     aspects = named_aspects(q, w)
     named = bool(aspects)
+    titles = [re.sub(r"[（(][^）)]*[）)]$", "", fold(docs[d].doc.title).strip()) for r in rows for d in r.docs
+              if docs and d in docs]
+
+    def subject(t: str) -> bool:
+        return not any(t in p for p in plan.places) and not comparison_word(t, w) and not not_a_column(t, q, w, titles)
+
     # What the question itself asks about ('研发投入强度…什么目标'): a clause on it answers even without an aspect word.
     # A word of the comparison itself ('比较', '异同') is not: '比较甲和乙的政策' names no aspect, and a column
     # '比较' would quote any clause that happens to hold the word.
-    titles = [re.sub(r"[（(][^）)]*[）)]$", "", fold(docs[d].doc.title).strip()) for r in rows for d in r.docs
-              if docs and d in docs]
-    def subject(t: str) -> bool:
-        return not any(t in p for p in plan.places) and not comparison_word(t, w) and not not_a_column(t, q, w, titles)
 
     focus = tuple(t for t in plan.focus if subject(t))
     if plan.focus and not focus:
