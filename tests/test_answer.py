@@ -291,6 +291,11 @@ def test_a_count_in_a_measure_the_span_does_not_state_is_not_that_figure():
     assert not lacks_measure(plan_question("已有几家企业签订入园协议？"), "已有9户企业签订入园协议。")  # a count
     assert not lacks_measure(plan_question("他在比赛中获得第几名？"), "最终获得冠军。")  # an ordinal, not a count
     assert not lacks_measure(plan_question("产业园有什么服务？"), "提供一站式服务。")  # no measure typed
+    # '是一家…企业' says what the company is, not a count: it does not state a capacity in 台
+    capacity = plan_question("甲公司的影像设备年产能是多少台？")
+    assert lacks_measure(capacity, "甲公司是一家生产影像设备的企业。")
+    assert not lacks_measure(capacity, "甲公司年产影像设备200台。")
+    assert not lacks_measure(plan_question("园区今年新增了几家企业？"), "园区今年新增一家企业。")  # a real count of one
 
 
 PARK_DOC = """青禾医疗器械产业园建设情况

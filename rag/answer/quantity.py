@@ -24,6 +24,10 @@ PHONE_RE = re.compile(r"\d{3,4}[-－—]\d{7,8}|(?<!\d)1[3-9]\d{9}(?!\d)|(?<!\d)
 ENUM_RE = re.compile(r"一是|二是|三是|[（(][一二三四五六七八九十\d]+[）)]|(?<![\d.])\d{1,2}[.．、](?!\d)|[①②③④⑤⑥⑦⑧⑨]")
 
 
+# A lone 一 right after these is an indefinite article ('是一家…企业', '成为一个…平台'), not a count of one.
+_COPULA = set("是为")
+
+
 @dataclass(frozen=True)
 class Quantity:
     """A number with its unit: span, unit as written, class (money, percent, count, ..., year, date)."""
@@ -52,6 +56,8 @@ def quantities(text: str) -> list[Quantity]:
         cls = units[unit]
         if not num[0].isdigit() and cls not in ("count", "org", "people", "duration"):
             continue
+        if num == "一" and not mult and m.start() > 0 and text[m.start() - 1] in _COPULA:
+            continue  # '是一家生产…的企业': an indefinite article after a copula, not a count
         if unit == "年" and num[0].isdigit() and _YEAR_NUM.fullmatch(unicodedata.normalize("NFKC", num)):
             cls = "year"
         out.append(Quantity(m.start(), m.end(), mult + unit, cls))
