@@ -317,3 +317,33 @@ def test_a_sum_the_documents_never_state_is_refused_and_a_stated_count_answered(
     b = park_assistant.ask("青禾医疗器械产业园已有几户企业签订了入园协议？")
     assert not b.refused and "9户" in b.text and b.citations[0].doc == "park.txt"
     assert_verified(park_assistant, b)
+
+
+PLAN_DOC = """丙区新兴产业发展方案
+
+一、近期目标
+到2027年，丙区新兴产业企业数占比达到60%以上，新增专精特新企业10家以上。
+
+二、重点任务
+（一）建设公共服务平台。建设检验检测、中试验证和成果转化公共服务平台，为园区企业提供服务。
+（二）培育创新主体。支持企业建设研发机构，鼓励企业与高校院所联合开展技术攻关。
+（三）优化营商环境。深化审批制度改革，推行企业开办一网通办。
+
+三、远期目标
+到2035年，丙区新兴产业企业数占比进一步提升至80%，全面构建现代产业体系。
+"""
+
+
+@pytest.fixture(scope="module")
+def plan_assistant(tmp_path_factory, corpus_index, settings_factory):
+    return corpus_plus(tmp_path_factory, corpus_index, settings_factory, "plan.txt", PLAN_DOC, refuse_below=0.0)
+
+
+def test_a_question_asking_about_two_years_gets_a_cited_clause_for_each(plan_assistant):
+    a = plan_assistant.ask("丙区新兴产业企业数占比，2027年和2035年分别要到多少？")
+    assert not a.refused, a.text
+    assert "60%" in a.text and "80%" in a.text, a.text
+    assert {c.doc for c in a.citations} == {"plan.txt"} and len(a.citations) == 2
+    assert_verified(plan_assistant, a)
+    one = plan_assistant.ask("丙区新兴产业企业数占比到2035年要到多少？")  # one year asked: one clause, that year's
+    assert "80%" in one.text and "60%" not in one.text and len(one.citations) == 1, one.text

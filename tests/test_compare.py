@@ -228,3 +228,18 @@ def test_a_cell_quoting_from_a_run_of_sentences_takes_the_one_closest_to_the_row
     assert _closest(c, spans, np.array([0.2, 0.7, 0.4], np.float32)) == spans[1]
     assert _closest(c, spans, None) == spans[0]
     assert _closest(c, spans, np.array([0.2, 0.7], np.float32)) == spans[0]  # vectors of another segmentation
+
+
+def test_each_of_two_years_asked_is_not_a_table_of_every_region():
+    """'2027年和2035年分别要到多少' names no place: its 分别 goes over the two years, so it is no table with a row per
+    regional document; '各地…分别' and a targets question by year still are tables."""
+    from rag.query import plan_question
+    from rag.query.compare import compare_plan
+
+    docs = _regional_docs(["河北省", "山西省"], "关于支持医疗器械企业的若干措施",
+                          "一、发展目标\n到2027年，新兴产业企业数占比达到60%以上。到2035年，占比提升至80%。")
+    assert compare_plan(plan_question("新兴产业企业数占比2027年和2035年分别要到多少？", docs), docs) is None
+    regions = compare_plan(plan_question("各地新兴产业企业数占比分别要到多少？", docs), docs)
+    assert regions is not None and len(regions.rows) == 2
+    by_year = compare_plan(plan_question("2027年和2035年的目标分别是多少？", docs), docs)
+    assert by_year is not None and by_year.by_year

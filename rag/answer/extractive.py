@@ -16,6 +16,7 @@ from ..textnorm import sentence_spans
 from ..types import Answer, Citation, Hit
 from .base import REFUSAL, AnswerContext, Answerer
 from .cite import make_citation
+from .features import Candidate
 from .select import Selection, select
 from .sentsim import SentenceSims
 
@@ -76,6 +77,25 @@ def trim_to_years(text: str, a: int, b: int, years: tuple[int, ...]) -> tuple[in
     return a + start + lead, a + start + len(piece)
 
 
+def year_clauses(sel: Selection, quoted: str, used: set) -> list[tuple[Candidate, tuple[int, int]]]:
+    """For a question asking about several years, the clause of the best-ranked candidate naming each asked year
+    that `quoted` does not name, cut to that year (`trim_to_years`); none for a question asking about one year."""
+    years = sel.plan.years
+    if len(years) < 2:
+        return []
+    missing = [y for y in years if y not in years_in(quoted)]
+    out: list[tuple[Candidate, tuple[int, int]]] = []
+    for y in missing:
+        for _, c in sel.ranked:
+            if c.kind == "chunk" or (c.hit.chunk.chunk_id, c.a, c.b) in used or y not in years_in(c.text):
+                continue
+            if any(o.hit.chunk.chunk_id == c.hit.chunk.chunk_id and c.a < b and a < c.b for o, (a, b) in out):
+                continue
+            out.append((c, trim_to_years(c.hit.chunk.text, c.a, c.b, (y,))))
+            break
+    return out
+
+
 _CLOSING = "。；;，, "  # marks a quoted clause ends with, replaced by the answer's own
 
 
@@ -131,6 +151,15 @@ class ExtractiveAnswerer(Answerer):
             cits.append(cit)
             # the marker goes before the clause's closing mark: '…动态调整[1]。', not '…动态调整。[1]。'
             parts.append(f"{label}{cit.quote.rstrip(_CLOSING)}[{cit.n}]")
+            # '2027年和2035年分别要到多少': each asked year the quote does not speak of gets the best-ranked clause
+            # that does, so one year's figure is not given as the answer for both
+            for c, (a, b) in year_clauses(sel, best.hit.chunk.text[a:b], used):
+                extra = ctx.docs.get(c.hit.chunk.doc_id)
+                more = make_citation(len(cits) + 1, extra, c.hit.chunk, a, b) if extra is not None else None
+                if more is not None and more.quote:
+                    used.add((c.hit.chunk.chunk_id, c.a, c.b))
+                    cits.append(more)
+                    parts.append(f"{more.quote.rstrip(_CLOSING)}[{more.n}]")
         if not cits:
             return Answer(text=REFUSAL, refused=True, hits=hits)
         text = "；".join(p.rstrip(_CLOSING) for p in parts) + "。"

@@ -142,6 +142,8 @@ def _paired_years(q: str, plan: QueryPlan) -> bool:
     return all(re.search(re.escape(fold(p.label)) + r".{0,2}?(?:19|20)\d{2}\s*年", q) for p in plan.parts if p.label)
 
 
+_YEARS_EACH = re.compile(r"(?:19|20)\d{2}\s*年(?:底|末)?的?\s*(?:分别|各自)")
+
 # A question naming no place compares every regional document only in an index of a few of them: a table is read
 # across at a glance, which a dozen rows already defeat. Not fitted: the size of a table a reader takes in.
 MAX_ALL_ROWS = 8
@@ -159,6 +161,8 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
         return None
     is_target = any(x in q for x in w.target_words)
     by_year = is_target and (year_word or len(plan.years) >= 2) and not _paired_years(q, plan)
+    if not plan.places and not by_year and len(plan.years) >= 2 and _YEARS_EACH.search(q):
+        return None  # '2027年和2035年分别要到多少': 分别 goes over the years asked, not over every region's documents
     if plan.parts:
         rows = tuple(CompareRow(p.label or (p.places[0] if p.places else ""), p.docs, p.text,
                                 p.years or plan.years, p.terms) for p in plan.parts)
