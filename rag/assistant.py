@@ -208,8 +208,9 @@ class Assistant:
             from .answer.targets_answer import targets_answer
 
             table_answer = None
-            if cplan.targets and set(cplan.aspects) <= {TARGETS_ASPECT} and cplan.answer_type != "date":
-                # '各地2025年目标', '哪个地区的目标最高': from the targets extracted at ingest
+            if cplan.targets and set(cplan.aspects) <= {TARGETS_ASPECT} and (cplan.answer_type != "date"
+                                                                              or cplan.by_year):
+                # '各地2025年目标', '哪个地区的目标最高', '目标分别定到哪一年': from the targets extracted at ingest
                 table_answer = targets_answer(cplan, plan, retriever.index.targets, docs, str(self.settings.index_dir))
             if table_answer is None or table_answer.refused:
                 table_answer = compare_answer(cplan, plan, retriever, docs, k or self.settings.top_k, mode, flt)

@@ -231,3 +231,23 @@ def test_a_row_lists_its_few_targets_of_the_measure_asked_and_the_headline_of_ma
     assert [(t.value, t.year) for t in got] == [(50, None), (6, 2035)]
     many = [_target(measure, v, "%", 2025, 10 * i) for i, v in enumerate((3, 4, 5, 9, 6)[: MAX_LISTED + 1])]
     assert [t.value for t in asked_targets(row, many + [other])] == [9]  # the headline figure of the measure
+
+
+def test_which_year_the_targets_run_to_is_answered_with_each_places_target_years(assistant):
+    """'目标分别定到哪一年' asks for years: the summary names, per place, every year its documents set targets for,
+    each cited to a target clause of that year; the table below lists those targets year by year."""
+    answer = assistant.ask("河南、越城区和深圳的目标分别定到哪一年？")
+    table = answer.table
+    assert table is not None and not answer.refused and table.summary.startswith("目标年份：")
+    index = assistant.retriever.index
+    by_n = {c.n: c for c in answer.citations}
+    places = re.findall(r"([^：；。]+)：([^；。]+)", table.summary[len("目标年份："):])
+    assert len(places) == 3
+    for label, years in places:
+        docs = {r.doc for r in table.rows if r.label.startswith(label + " ")}
+        cited = [(int(y), int(n)) for y, n in re.findall(r"((?:19|20)\d{2})年\[(\d+)\]", years)]
+        assert docs and {y for y, _ in cited} == {t.year for t in index.targets if t.doc in docs and t.year}
+        for year, n in cited:
+            c = by_n[n]
+            source = index.docs[c.doc].doc.source_text
+            assert c.doc in docs and int(_YEAR.findall(source[: c.end])[-1]) == year

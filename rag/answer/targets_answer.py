@@ -147,6 +147,18 @@ def year_rows(rows: tuple[CompareRow, ...], targets: list[Target]) -> tuple[Comp
                  for row, y in out)
 
 
+def target_years(rows: tuple[CompareRow, ...], targets: list[Target], cited: dict) -> str:
+    """'目标分别定到哪一年': the years each row's documents set targets for, the latest last, each with the citation
+    of its first target clause in the table (`cited`: (docs, year) -> [n])."""
+    found = []
+    for row in rows:
+        years = sorted({t.year for t in filter_targets(targets, docs=row.docs) if t.year is not None})
+        label = f"{row.label}：" if row.label and len(rows) > 1 else ""
+        marks = [f"{y}年" + (f"[{cited[(row.docs, y)]}]" if (row.docs, y) in cited else "") for y in years]
+        found.append(f"{label}{'、'.join(marks)}" if years else f"{label}没有写明年份的量化目标")
+    return "目标年份：" + "；".join(found) + "。"
+
+
 def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], docs: dict,
                    index_dir: str | None = None) -> Answer:
     """A comparison of targets as a table: per row its targets' clauses (for the years the row's question names)
@@ -155,6 +167,7 @@ def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], d
     citations: list[Citation] = []
     by_span: dict[tuple[str, int, int], int] = {}
     rows, figs = [], []
+    first_cited: dict[tuple[tuple[str, ...], int], int] = {}
     for row in (year_rows(cplan.rows, targets) if cplan.by_year else cplan.rows):
         cell_cits: list[int] = []
         texts: list[str] = []
@@ -172,12 +185,16 @@ def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], d
                 cell_cits.append(n)
             unit, factor = comparable_unit(t.unit)
             figs.append(_Fig(row.label, t, n, t.value * factor, unit, measure_group(t.measure, index_dir)))
+        if cell_cits and len(row.years) == 1:
+            first_cited.setdefault((row.docs, row.years[0]), cell_cits[0])
         cell = TableCell("；".join(texts), cell_cits) if cell_cits else TableCell(NOT_MENTIONED)
         doc = citations[cell_cits[0] - 1].doc if cell_cits else (row.docs[0] if row.docs else "")
         rows.append(TableRow(row.label, doc, [cell]))
     table = AnswerTable([COLUMN], rows)
     if cplan.superlative:
         table.summary = rank_targets(figs, [r.label for r in rows], cplan.superlative)
+    elif cplan.by_year and cplan.answer_type == "date":
+        table.summary = target_years(cplan.rows, targets, first_cited)
     if not citations:
         return Answer(text=REFUSAL, refused=True, table=table)
     lines = [f"{r.label}：{cell_with_marks(r.cells[0])}" for r in rows]

@@ -160,7 +160,9 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
     if not w.triggers.search(q) and not year_word:
         return None
     is_target = any(x in q for x in w.target_words)
-    by_year = is_target and (year_word or len(plan.years) >= 2) and not _paired_years(q, plan)
+    # '目标分别定到哪一年' asks for the years themselves: the table by year lists every year each place sets targets for
+    asks_years = plan.answer_type == "date" and not plan.years
+    by_year = is_target and (year_word or len(plan.years) >= 2 or asks_years) and not _paired_years(q, plan)
     if not plan.places and not by_year and len(plan.years) >= 2 and _YEARS_EACH.search(q):
         return None  # '2027年和2035年分别要到多少': 分别 goes over the years asked, not over every region's documents
     if plan.parts:
