@@ -298,6 +298,22 @@ def test_a_count_in_a_measure_the_span_does_not_state_is_not_that_figure():
     assert not lacks_measure(plan_question("园区今年新增了几家企业？"), "园区今年新增一家企业。")  # a real count of one
 
 
+def test_a_sum_asked_by_what_it_measures_needs_a_span_stating_a_sum_or_share():
+    """'补贴标准是多少' types no measure after 多少 but asks a sum: a clause on the subsidy without any figure does not
+    answer it; one stating a sum, in Arabic or Chinese numerals, or a share of one, does."""
+    from rag.answer.select import lacks_sum
+    from rag.query import plan_question
+
+    subsidy = plan_question("给保障民生企业的一次性稳岗补贴，标准是多少？")
+    assert lacks_sum(subsidy, "对保障民生的商贸企业，给予一次性稳岗补贴。")
+    assert not lacks_sum(subsidy, "对保障民生的商贸企业，按每人500元给予一次性稳岗补贴。")
+    fine = plan_question("私自修剪行道树会被罚多少钱？")
+    assert not lacks_sum(fine, "擅自修剪行道树的，处每株五百元以上一千元以下罚款。")  # statutes write sums in words
+    assert not lacks_sum(plan_question("试用期工资最低能给到多少钱？"), "不得低于约定工资的百分之八十。")  # a share
+    assert lacks_sum(fine, "擅自修剪行道树的，由园林部门责令改正。")
+    assert not lacks_sum(plan_question("园区有几家企业？"), "园区内企业众多。")  # a count, not a sum: not this check
+
+
 PARK_DOC = """青禾医疗器械产业园建设情况
 
 青禾医疗器械产业园总建筑面积约10万平方米，主要建设研发中心和标准厂房。

@@ -66,6 +66,17 @@ def quantities(text: str) -> list[Quantity]:
     return out
 
 
+_ANY_MONEY = re.compile(rf"[\d{_CN_DIGITS}零][\d{_CN_DIGITS}零.,]*\s*(?:多|余)?\s*(?:万|亿)?\s*"
+                        rf"(?:元|美元|欧元|港元|日元|加元|英镑)|百分之|[%％]|[\d{_CN_DIGITS}]\s*成(?!不变)")
+
+
+def states_sum(text: str) -> bool:
+    """Does the text state a sum of money or a share (a sum can be set as a share: '工资的百分之八十')? Chinese
+    numerals count here ('处一千元以下罚款', as statutes write sums), unlike in `quantities`, whose classes the
+    fitted selector was trained on."""
+    return bool(_ANY_MONEY.search(text))
+
+
 def classes_in(text: str) -> frozenset[str]:
     """The classes of the quantities a text holds."""
     return frozenset(q.cls for q in quantities(text))
