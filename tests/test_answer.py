@@ -312,6 +312,23 @@ def test_a_sum_asked_by_what_it_measures_needs_a_span_stating_a_sum_or_share():
     assert not lacks_sum(plan_question("试用期工资最低能给到多少钱？"), "不得低于约定工资的百分之八十。")  # a share
     assert lacks_sum(fine, "擅自修剪行道树的，由园林部门责令改正。")
     assert not lacks_sum(plan_question("园区有几家企业？"), "园区内企业众多。")  # a count, not a sum: not this check
+    rate = plan_question("商业银行交存款准备金，比例是多少？")
+    assert lacks_sum(rate, "商业银行应当按照规定交存存款准备金。")
+    assert not lacks_sum(rate, "存款准备金率下调0.5个百分点。")
+    assert not lacks_sum(plan_question("保险费率是统一定的吗？"), "费率由保险机构确定。")  # asks whether, not how much
+
+
+def test_how_long_asked_outright_needs_a_span_stating_a_length_of_time():
+    """'几天内可以上诉' asks a length of time: a clause on appeals that states none does not answer it; one stating a
+    period, in figures or words, or how often ('每年调整一次'), does. A question that only names a 期限 asks no length."""
+    from rag.answer.select import lacks_span
+    from rag.query import plan_question
+
+    appeal = plan_question("不服一审判决，几天内可以上诉？")
+    assert lacks_span(appeal, "第二审人民法院对不服第一审判决的上诉案件，应当按照下列情形分别处理。")
+    assert not lacks_span(appeal, "不服判决的上诉期限为十日，从接到判决书的第二日起算。")
+    assert not lacks_span(plan_question("企业清单多久更新一次？"), "建立企业清单，每年调整一次。")
+    assert not lacks_span(plan_question("在延长期限内办理手续的享受哪些待遇？"), "补缴的费用视同连续缴费。")
 
 
 PARK_DOC = """青禾医疗器械产业园建设情况

@@ -67,14 +67,25 @@ def quantities(text: str) -> list[Quantity]:
 
 
 _ANY_MONEY = re.compile(rf"[\d{_CN_DIGITS}零][\d{_CN_DIGITS}零.,]*\s*(?:多|余)?\s*(?:万|亿)?\s*"
-                        rf"(?:元|美元|欧元|港元|日元|加元|英镑)|百分之|[%％]|[\d{_CN_DIGITS}]\s*成(?!不变)")
+                        rf"(?:元|美元|欧元|港元|日元|加元|英镑)|百分之|[%％]|[\d{_CN_DIGITS}]\s*成(?!不变)|倍|个百分点"
+                        r"|\d\s*[:：]\s*\d")
 
 
 def states_sum(text: str) -> bool:
-    """Does the text state a sum of money or a share (a sum can be set as a share: '工资的百分之八十')? Chinese
-    numerals count here ('处一千元以下罚款', as statutes write sums), unlike in `quantities`, whose classes the
-    fitted selector was trained on."""
+    """Does the text state a sum of money or a share, rate or ratio (a sum can be set as a share: '工资的百分之八十')?
+    Chinese numerals count here ('处一千元以下罚款', as statutes write sums), unlike in `quantities`, whose classes
+    the fitted selector was trained on."""
     return bool(_ANY_MONEY.search(text))
+
+
+_ANY_SPAN = re.compile(rf"[\d{_CN_DIGITS}零][\d{_CN_DIGITS}零.,]*\s*(?:多|余)?\s*个?\s*"
+                       r"(?:年|月|周|星期|天|日|小时|钟头|分钟|工作日)|每(?:年|季度|月|周|天|日)|半年|半个月|当天|当日|即时|立即|随时")
+
+
+def states_span(text: str) -> bool:
+    """Does the text state a length of time or how often ('三十日内', '每三个月', '每年调整一次', '当天')? Chinese
+    numerals and 每 count here, unlike in `quantities`."""
+    return bool(_ANY_SPAN.search(text))
 
 
 def classes_in(text: str) -> frozenset[str]:

@@ -20,7 +20,7 @@ from ..types import Hit
 from .features import (FEATURES, GATE_FEATURES, Candidate, QuestionStats, candidates, features, gate_features,
                        signal_columns)
 from .model import AnswerModel, ModelError, load_model
-from .quantity import states_sum
+from .quantity import states_span, states_sum
 from .sentsim import SentenceSims
 
 
@@ -93,7 +93,7 @@ def select(plan: QueryPlan, hits: list[Hit], docs: dict, bm25=None, model: Answe
     best = cands[int(order[0])]
     other_place = about_other_place(plan, docs.get(best.hit.chunk.doc_id), best.hit.chunk.text)
     no_measure = (lacks_measure(plan, float(X[int(order[0]), FEATURES.index("has_qty_ok")]))
-                  or lacks_sum(plan, best.text))
+                  or lacks_sum(plan, best.text) or lacks_span(plan, best.text))
     return Selection(plan, [(float(raw[i]), cands[i]) for i in order], threshold, confidence, other_year,
                      other_place, no_measure, similar or {})
 
@@ -109,12 +109,27 @@ def lacks_measure(plan: QueryPlan, has_qty_ok: float) -> bool:
 
 
 def lacks_sum(plan: QueryPlan, text: str) -> bool:
-    """True when the question asks for a sum by what it measures ('补贴标准是多少', '罚多少钱'; no measure word typed
-    after 多少: `lacks_measure` reads those) and the span states no sum or share at all (`quantity.states_sum`):
-    it speaks of the subsidy or the fine without its figure. On the details of all sets this held for 18
-    unanswerable questions and 3 answered wrongly, and 1 answered right (13, 2 and 1 on the sets used for fitting)."""
-    return (plan.answer_type == "amount" and not plan.unit_words and plan.unit_classes == frozenset({"money"})
-            and not _ORDINAL_ASK.search(plan.text) and not states_sum(text))
+    """True when the question asks for a sum or a rate by what it measures ('补贴标准是多少', '罚多少钱', '税率是多少';
+    no measure word typed after 多少: `lacks_measure` reads those) and the span states no sum, share or rate at all
+    (`quantity.states_sum`): it speaks of the subsidy or the fine without its figure. On the details of all sets
+    this held for 21 unanswerable questions and 3 answered wrongly, and 1 answered right (16, 3 and 1 on the sets
+    used for fitting)."""
+    return (plan.answer_type == "amount" and not plan.unit_words and plan.unit_classes in _SUMS
+            and not _ORDINAL_ASK.search(plan.text) and not _CLOSED.search(plan.text) and not states_sum(text))
+
+
+_SUMS = (frozenset({"money"}), frozenset({"percent"}))
+# How long or how often, asked outright: not a question that only names a 期限 ('延长期限内享受哪些待遇')
+_SPAN_ASK = re.compile(r"多久|多长的?时间|(?:多少|几)个?(?:天|日|月|年|周|小时|工作日)")
+
+
+def lacks_span(plan: QueryPlan, text: str) -> bool:
+    """True when the question asks outright how long or how often ('几天内可以上诉', '多久开一次') and the span states
+    no length of time or frequency at all (`quantity.states_span`). On the details of all sets this held for
+    8 unanswerable questions and 5 answered wrongly, and for no question answered right."""
+    return (plan.answer_type == "duration" and bool(_SPAN_ASK.search(plan.text)) and not _CLOSED.search(plan.text)
+            and not states_span(text))
+_CLOSED = re.compile(r"[吗么][？?！!。\s]*$")  # '费率是统一定的吗': asks whether, not how much
 
 
 def about_other_place(plan: QueryPlan, record, passage: str = "") -> bool:
