@@ -107,7 +107,7 @@ def test_filters_restrict_citations_to_chosen_documents_and_regions(demo, assist
     _, _, session = _run_chat(demo, "产业规模目标是多少？", docs=[target])
     cites = [c for t in session["turns"].values() for c in t["citations"]]
     assert cites and all(c["doc"] == target for c in cites)
-    _, _, session = _run_chat(demo, "产业规模目标是多少？", regions=["浙江省"])
+    _, _, session = _run_chat(demo, "医疗器械产品数量目标是多少？", regions=["浙江省"])  # unfiltered: the Shenzhen plan
     cites = [c for t in session["turns"].values() for c in t["citations"]]
     zhejiang = {r.doc.doc_id for r in assistant.documents() if "浙江省" in (r.doc.metadata.get("regions") or [])}
     assert cites and {c["doc"] for c in cites} <= zhejiang
