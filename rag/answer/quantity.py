@@ -66,9 +66,10 @@ def quantities(text: str) -> list[Quantity]:
     return out
 
 
-_ANY_MONEY = re.compile(rf"[\d{_CN_DIGITS}零][\d{_CN_DIGITS}零.,]*\s*(?:多|余)?\s*(?:万|亿)?\s*"
-                        rf"(?:元|美元|欧元|港元|日元|加元|英镑)|百分之|[%％]|[\d{_CN_DIGITS}]\s*成(?!不变)|倍|个百分点"
-                        r"|\d\s*[:：]\s*\d")
+# A number in figures or words, as `states_sum` and `states_span` read it (零 included: '一千零五十元')
+_ANY_NUM = rf"[\d{_CN_DIGITS}零][\d{_CN_DIGITS}零.,]*\s*(?:多|余)?\s*"
+_ANY_MONEY = re.compile(rf"{_ANY_NUM}(?:万|亿)?\s*(?:元|美元|欧元|港元|日元|加元|英镑)|百分之|[%％]"
+                        rf"|[\d{_CN_DIGITS}]\s*成(?!不变)|倍|个百分点|\d\s*[:：]\s*\d")
 
 
 def states_sum(text: str) -> bool:
@@ -78,8 +79,8 @@ def states_sum(text: str) -> bool:
     return bool(_ANY_MONEY.search(text))
 
 
-_ANY_SPAN = re.compile(rf"[\d{_CN_DIGITS}零][\d{_CN_DIGITS}零.,]*\s*(?:多|余)?\s*个?\s*"
-                       r"(?:年|月|周|星期|天|日|小时|钟头|分钟|工作日)|每(?:年|季度|月|周|天|日)|半年|半个月|当天|当日|即时|立即|随时")
+_ANY_SPAN = re.compile(rf"{_ANY_NUM}个?\s*(?:年|月|周|星期|天|日|小时|钟头|分钟|工作日)"
+                       r"|每(?:年|季度|月|周|天|日)|半年|半个月|当天|当日|即时|立即|随时")
 
 
 def states_span(text: str) -> bool:

@@ -57,8 +57,9 @@ class Selection:
         # And a count or sum asked in a measure the question types ('多少亿元', '几家') while the best span holds
         # no figure of that kind: the clause is about the subject but does not state the figure. On the run's
         # details of all dev sets this held for 8 unanswerable questions, 3 answered wrongly and 1 answered right.
-        # Likewise a sum asked by what it measures ('补贴标准是多少', '罚多少钱') while the best span states no sum or
-        # share at all (`lacks_sum`).
+        # Likewise a sum or rate asked by what it measures ('补贴标准是多少', '罚多少钱') while the best span states no
+        # sum or share at all (`lacks_sum`), and a length of time asked outright ('几天内') while it states none
+        # (`lacks_span`).
         return (bool(self.ranked) and bool(self.plan.terms) and self.confidence >= self.refuse_below
                 and not self.plan.missing_places and not self.other_year and not self.other_place
                 and not self.no_measure)
@@ -108,6 +109,12 @@ def lacks_measure(plan: QueryPlan, has_qty_ok: float) -> bool:
     return bool(plan.unit_words) and not _ORDINAL_ASK.search(plan.text) and has_qty_ok == 0
 
 
+_SUMS = (frozenset({"money"}), frozenset({"percent"}))
+# How long or how often, asked outright: not a question that only names a 期限 ('延长期限内享受哪些待遇')
+_SPAN_ASK = re.compile(r"多久|多长的?时间|(?:多少|几)个?(?:天|日|月|年|周|小时|工作日)")
+_CLOSED = re.compile(r"[吗么][？?！!。\s]*$")  # '费率是统一定的吗': asks whether, not how much
+
+
 def lacks_sum(plan: QueryPlan, text: str) -> bool:
     """True when the question asks for a sum or a rate by what it measures ('补贴标准是多少', '罚多少钱', '税率是多少';
     no measure word typed after 多少: `lacks_measure` reads those) and the span states no sum, share or rate at all
@@ -118,11 +125,6 @@ def lacks_sum(plan: QueryPlan, text: str) -> bool:
             and not _ORDINAL_ASK.search(plan.text) and not _CLOSED.search(plan.text) and not states_sum(text))
 
 
-_SUMS = (frozenset({"money"}), frozenset({"percent"}))
-# How long or how often, asked outright: not a question that only names a 期限 ('延长期限内享受哪些待遇')
-_SPAN_ASK = re.compile(r"多久|多长的?时间|(?:多少|几)个?(?:天|日|月|年|周|小时|工作日)")
-
-
 def lacks_span(plan: QueryPlan, text: str) -> bool:
     """True when the question asks outright how long or how often ('几天内可以上诉', '多久开一次') and the span states
     no length of time or frequency at all (`quantity.states_span`). On the details of all sets this held for
@@ -130,7 +132,6 @@ def lacks_span(plan: QueryPlan, text: str) -> bool:
     used for fitting)."""
     return (plan.answer_type == "duration" and bool(_SPAN_ASK.search(plan.text)) and not _CLOSED.search(plan.text)
             and not states_span(text))
-_CLOSED = re.compile(r"[吗么][？?！!。\s]*$")  # '费率是统一定的吗': asks whether, not how much
 
 
 def about_other_place(plan: QueryPlan, record, passage: str = "") -> bool:
