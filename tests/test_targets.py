@@ -8,7 +8,6 @@ import io
 import json
 import re
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -251,3 +250,59 @@ def test_which_year_the_targets_run_to_is_answered_with_each_places_target_years
             c = by_n[n]
             source = index.docs[c.doc].doc.source_text
             assert c.doc in docs and int(_YEAR.findall(source[: c.end])[-1]) == year
+
+
+# A figure asked of one place's target: question -> (the place's document title holds, the asked year or None,
+# the kind of figure asked, a word the measure of every cited target holds or None).
+ONE_PLACE_QUESTIONS = {
+    "越城的产业规模目标是多少？": ("越城", None, "亿元", None),
+    "越城区到2027年产值目标是多少？": ("越城", 2027, "亿元", "产值"),
+    "深圳到2025年营业收入目标是多少？": ("深圳", 2025, "亿元", "营业收入"),
+    "河南的产业规模目标是多少？": ("河南", None, "亿元", None),
+}
+
+
+@pytest.mark.parametrize("question", list(ONE_PLACE_QUESTIONS))
+def test_a_figure_asked_of_one_places_target_quotes_that_places_targets(question, assistant):
+    """Every cited clause is a stored target of the named place's own document (never another place's plan that
+    shares more words), of the asked year, of the kind of figure asked, and the answer heads each with its year."""
+    title_word, year, unit, measure_word = ONE_PLACE_QUESTIONS[question]
+    answer = assistant.ask(question)
+    index = assistant.retriever.index
+    assert not answer.refused and answer.table is None and answer.citations
+    spans = {(t.doc, t.start, t.end): t for t in index.targets}
+    for c in answer.citations:
+        t = spans[(c.doc, c.start, c.end)]
+        assert title_word in index.docs[c.doc].doc.title
+        assert t.year is not None and f"到{t.year}年" in answer.text
+        assert year is None or t.year == year
+        assert unit in c.quote and (measure_word is None or measure_word in t.measure)
+
+
+def test_a_year_the_places_targets_do_not_reach_is_not_answered_from_another_year():
+    """No target of the asked year: the table gives nothing, the question is left to the usual answer and gate."""
+    from rag.answer.targets_answer import place_targets
+    from rag.query.plan import plan_question
+
+    plan = plan_question("甲市2030年的产业规模目标是多少？")
+    plan = type(plan)(**{**plan.__dict__, "place_docs": (("甲市", ("a.txt",)),), "places": ("甲市",)})
+    targets = [_target("产业规模", 500, "亿元", 2027, 0), _target("产业规模", 900, "亿元", 2035, 50)]
+    assert place_targets(plan, targets, {}) is None
+
+
+def test_one_places_targets_are_narrowed_to_the_measure_the_question_names():
+    """The measure sharing the longest piece of the question wins ('医疗器械产品数量' picks the product counts, not
+    another count that only shares '医疗器械'); a question naming a measure group picks that group's targets, of the
+    kind of figure asked, and of many, each year's headline."""
+    from rag.answer.targets_answer import _one_place_targets
+    from rag.query.plan import plan_question
+
+    products = [_target("新增医疗器械产品", 30, "个", None, 0), _target("医疗器械产品", 600, "种", 2027, 20),
+                _target("建成医疗器械科创片区", 5, "个", 2027, 40), _target("研发投入占比", 6, "%", 2035, 60)]
+    got = _one_place_targets(plan_question("甲市的医疗器械产品数量目标是多少？"), products, None)
+    assert sorted(t.start for t in got) == [0, 20]
+    sizes = [_target("全口径产值", 300, "亿元", 2027, 0), _target("工业产值", 100, "亿元", 2027, 20),
+             _target("全口径产值", 1000, "亿元", 2035, 40), _target("工业产值", 200, "亿元", 2035, 60),
+             _target("全口径产值增速", 20, "%", None, 80), _target("研发投入占比", 6, "%", 2035, 100)]
+    got = _one_place_targets(plan_question("甲市的产业规模目标是多少？"), sizes, None)
+    assert [(t.year, t.value) for t in got] == [(2027, 300), (2035, 1000)]  # money only; the headline per year

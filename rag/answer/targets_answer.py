@@ -200,3 +200,79 @@ def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], d
     lines = [f"{r.label}：{cell_with_marks(r.cells[0])}" for r in rows]
     text = (table.summary + "\n" if table.summary else "") + "；".join(lines) + "。"
     return Answer(text=text, citations=citations, table=table)
+
+
+def _common(question: str, measure: str) -> int:
+    """The length of the longest piece of the question the measure holds, when it is at least three characters or
+    the whole measure ('…医疗器械产品数量目标…' and '医疗器械产品': 6; '…产业规模目标…' and '新兴产业企业数': none, a
+    shared '产业' is too little)."""
+    for n in range(min(len(question), len(measure)), 1, -1):
+        if any(question[i:i + n] in measure for i in range(len(question) - n + 1)):
+            return n if n >= 3 or n == len(measure) else 0
+    return 0
+
+
+def _one_place_targets(plan: QueryPlan, found: list[Target], index_dir: str | None) -> list[Target]:
+    """The targets of `found` (one place's, of the years asked) a question about one measure asks for: those whose
+    measure holds a word the question asks about, else those of the measure group it names; of the kind of figure
+    asked (money, share, count…) when it says; with many, per year the largest of the most common unit."""
+    from ..query.plan import words
+    from ..textnorm import fold
+    from .quantity import classes_in
+
+    asked_text = fold(plan.text)
+    for place in plan.places:
+        asked_text = asked_text.replace(place, "")
+    shared = {id(t): _common(asked_text, t.measure) for t in found}
+    best = max(shared.values(), default=0)
+    picked = [t for t in found if best and shared[id(t)] == best]
+    if not picked:
+        synonyms = words(index_dir).synonyms
+        terms = {x for t in plan.terms for x in (t, *synonyms.get(t, ()))}
+        asked = {measure_group(term, index_dir) for term in terms} & set(measure_groups(index_dir))
+        picked = [t for t in found if measure_group(t.measure, index_dir) in asked]
+    if plan.unit_classes:
+        picked = [t for t in picked if classes_in(f"{t.value:g}{t.unit}") & plan.unit_classes]
+    if len(picked) <= MAX_LISTED:
+        return sorted(picked, key=lambda t: (t.year or 0, t.start))
+    dated = [t for t in picked if t.year is not None] or picked
+    out = []
+    for year in sorted({t.year or 0 for t in dated}):
+        mine = [t for t in dated if (t.year or 0) == year]
+        units = [t.unit for t in mine]
+        unit = max(set(units), key=units.count)
+        out.append(max((t for t in mine if t.unit == unit), key=lambda t: t.value))
+    return out
+
+
+def place_targets(plan: QueryPlan, targets: list[Target], docs: dict, allowed: frozenset[str] | None = None,
+                  index_dir: str | None = None) -> Answer | None:
+    """'甲区的产业规模目标是多少': a figure asked of one named place's target, answered from the targets table: that
+    place's targets of the measure asked (for the years asked), each clause cited under its year. The ranked
+    sentences of a search would weigh another place's clause that shares more words as highly as the place's own.
+
+    None (answered like any other question) when the question is not one (no place with documents of its own, no
+    target word, no figure asked, several places) or the table holds no target of that measure for that place and
+    year, so a year the documents do not reach is left to the usual refusal."""
+    from ..query.compare import compare_words
+    from ..textnorm import fold
+
+    if plan.parts or plan.answer_type != "amount" or not plan.docs:
+        return None
+    if not any(x in fold(plan.text) for x in compare_words(index_dir).target_words):
+        return None
+    mine = tuple(d for d in plan.docs if allowed is None or d in allowed)
+    found = [t for t in filter_targets(targets, docs=mine) if not plan.years or t.year in plan.years]
+    picked = _one_place_targets(plan, found, index_dir) if mine else []
+    citations: list[Citation] = []
+    by_year: dict[int | None, list[str]] = {}
+    for t in picked:
+        cit = _citation(len(citations) + 1, t, docs)
+        if cit is None:
+            continue
+        citations.append(cit)
+        by_year.setdefault(t.year, []).append(f"{cit.quote}[{cit.n}]")
+    if not citations:
+        return None
+    parts = [(f"到{y}年，" if y else "") + "，".join(q) for y, q in by_year.items()]
+    return Answer(text="；".join(parts) + "。", citations=citations)
