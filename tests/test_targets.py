@@ -259,6 +259,9 @@ ONE_PLACE_QUESTIONS = {
     "越城区到2027年产值目标是多少？": ("越城", 2027, "亿元", "产值"),
     "深圳到2025年营业收入目标是多少？": ("深圳", 2025, "亿元", "营业收入"),
     "河南的产业规模目标是多少？": ("河南", None, "亿元", None),
+    # no target word: a year asked and the measure's own words
+    "河南到2027年要培育多少家专精特新企业？": ("河南", 2027, "家", "专精特新"),
+    "深圳到2025年要形成几个千亿级园区？": ("深圳", 2025, "个", "千亿级"),
 }
 
 
@@ -274,7 +277,7 @@ def test_a_figure_asked_of_one_places_target_quotes_that_places_targets(question
     for c in answer.citations:
         t = spans[(c.doc, c.start, c.end)]
         assert title_word in index.docs[c.doc].doc.title
-        assert t.year is not None and f"到{t.year}年" in answer.text
+        assert t.year is not None and f"{t.year}年" in answer.text
         assert year is None or t.year == year
         assert unit in c.quote and (measure_word is None or measure_word in t.measure)
 
@@ -299,10 +302,16 @@ def test_one_places_targets_are_narrowed_to_the_measure_the_question_names():
 
     products = [_target("新增医疗器械产品", 30, "个", None, 0), _target("医疗器械产品", 600, "种", 2027, 20),
                 _target("建成医疗器械科创片区", 5, "个", 2027, 40), _target("研发投入占比", 6, "%", 2035, 60)]
-    got = _one_place_targets(plan_question("甲市的医疗器械产品数量目标是多少？"), products, None)
+    got = _one_place_targets(plan_question("甲市的医疗器械产品数量目标是多少？"), products, {}, None)
     assert sorted(t.start for t in got) == [0, 20]
     sizes = [_target("全口径产值", 300, "亿元", 2027, 0), _target("工业产值", 100, "亿元", 2027, 20),
              _target("全口径产值", 1000, "亿元", 2035, 40), _target("工业产值", 200, "亿元", 2035, 60),
              _target("全口径产值增速", 20, "%", None, 80), _target("研发投入占比", 6, "%", 2035, 100)]
-    got = _one_place_targets(plan_question("甲市的产业规模目标是多少？"), sizes, None)
+    got = _one_place_targets(plan_question("甲市的产业规模目标是多少？"), sizes, {}, None)
     assert [(t.year, t.value) for t in got] == [(2027, 300), (2035, 1000)]  # money only; the headline per year
+    # the document's topic, in its title, is no measure: '医疗器械' does not pick 全口径产值 for '医疗器械工业产值'
+    from rag.answer.targets_answer import _common
+
+    title = "甲市关于推进医疗器械产业高质量发展的实施意见"
+    assert _common("医疗器械工业产值目标", "医疗器械全口径产值", title) == 0
+    assert _common("医疗器械工业产值目标", "工业产值", title) == 4

@@ -202,32 +202,39 @@ def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], d
     return Answer(text=text, citations=citations, table=table)
 
 
-def _common(question: str, measure: str) -> int:
+def _common(question: str, measure: str, title: str = "") -> int:
     """The length of the longest piece of the question the measure holds, when it is at least three characters or
     the whole measure ('…医疗器械产品数量目标…' and '医疗器械产品': 6; '…产业规模目标…' and '新兴产业企业数': none, a
-    shared '产业' is too little)."""
+    shared '产业' is too little). A piece of the document's title is its topic, which every measure shares, not the
+    measure asked: '医疗器械' alone does not pick one of a medical-device plan's targets."""
     for n in range(min(len(question), len(measure)), 1, -1):
-        if any(question[i:i + n] in measure for i in range(len(question) - n + 1)):
-            return n if n >= 3 or n == len(measure) else 0
+        for i in range(len(question) - n + 1):
+            piece = question[i:i + n]
+            if piece in measure and piece not in title and (n >= 3 or n == len(measure)):
+                return n
     return 0
 
 
-def _one_place_targets(plan: QueryPlan, found: list[Target], index_dir: str | None) -> list[Target]:
+def _one_place_targets(plan: QueryPlan, found: list[Target], docs: dict, index_dir: str | None,
+                       by_words_only: bool = False) -> list[Target]:
     """The targets of `found` (one place's, of the years asked) a question about one measure asks for: those whose
-    measure holds a word the question asks about, else those of the measure group it names; of the kind of figure
-    asked (money, share, count…) when it says; with many, per year the largest of the most common unit."""
+    measure shares the longest piece with the question (or a synonym of its words: '百亿' is '100亿'), else, unless
+    `by_words_only`, those of the measure group it names; of the kind of figure asked (money, share, count…) when it
+    says; with many, per year the largest of the most common unit."""
     from ..query.plan import words
     from ..textnorm import fold
     from .quantity import classes_in
 
+    synonyms = words(index_dir).synonyms
     asked_text = fold(plan.text)
     for place in plan.places:
         asked_text = asked_text.replace(place, "")
-    shared = {id(t): _common(asked_text, t.measure) for t in found}
+    pieces = [asked_text, *(x for t in plan.terms for x in synonyms.get(t, ()))]
+    titles = {d: fold(docs[d].doc.title) if d in docs else "" for d in {t.doc for t in found}}
+    shared = {id(t): max(_common(p, t.measure, titles[t.doc]) for p in pieces) for t in found}
     best = max(shared.values(), default=0)
     picked = [t for t in found if best and shared[id(t)] == best]
-    if not picked:
-        synonyms = words(index_dir).synonyms
+    if not picked and not by_words_only:
         terms = {x for t in plan.terms for x in (t, *synonyms.get(t, ()))}
         asked = {measure_group(term, index_dir) for term in terms} & set(measure_groups(index_dir))
         picked = [t for t in found if measure_group(t.measure, index_dir) in asked]
@@ -247,23 +254,26 @@ def _one_place_targets(plan: QueryPlan, found: list[Target], index_dir: str | No
 
 def place_targets(plan: QueryPlan, targets: list[Target], docs: dict, allowed: frozenset[str] | None = None,
                   index_dir: str | None = None) -> Answer | None:
-    """'甲区的产业规模目标是多少': a figure asked of one named place's target, answered from the targets table: that
-    place's targets of the measure asked (for the years asked), each clause cited under its year. The ranked
-    sentences of a search would weigh another place's clause that shares more words as highly as the place's own.
+    """'甲区的产业规模目标是多少', '甲区到2027年要有几家…企业': a figure asked of one named place's target, answered
+    from the targets table: that place's targets of the measure asked (for the years asked), each clause cited under its
+    year. The ranked sentences of a search would weigh another place's clause that shares more words, or a yearly
+    quota of the same measure, as highly as the place's own target.
 
-    None (answered like any other question) when the question is not one (no place with documents of its own, no
-    target word, no figure asked, several places) or the table holds no target of that measure for that place and
-    year, so a year the documents do not reach is left to the usual refusal."""
+    A question with a target word (目标, 指标) may name its measure by group ('产业规模' for 产值); one without, only
+    by a year it asks about and the measure's own words. None (answered like any other question) when the question
+    is not one (no place with documents of its own, no figure asked, several places) or the table holds no such
+    target for that place and year, so a year the documents do not reach is left to the usual refusal."""
     from ..query.compare import compare_words
     from ..textnorm import fold
 
     if plan.parts or plan.answer_type != "amount" or not plan.docs:
         return None
-    if not any(x in fold(plan.text) for x in compare_words(index_dir).target_words):
+    targeted = any(x in fold(plan.text) for x in compare_words(index_dir).target_words)
+    if not targeted and not plan.years:
         return None
     mine = tuple(d for d in plan.docs if allowed is None or d in allowed)
     found = [t for t in filter_targets(targets, docs=mine) if not plan.years or t.year in plan.years]
-    picked = _one_place_targets(plan, found, index_dir) if mine else []
+    picked = _one_place_targets(plan, found, docs, index_dir, by_words_only=not targeted) if mine else []
     citations: list[Citation] = []
     by_year: dict[int | None, list[str]] = {}
     for t in picked:
@@ -274,5 +284,6 @@ def place_targets(plan: QueryPlan, targets: list[Target], docs: dict, allowed: f
         by_year.setdefault(t.year, []).append(f"{cit.quote}[{cit.n}]")
     if not citations:
         return None
-    parts = [(f"到{y}年，" if y else "") + "，".join(q) for y, q in by_year.items()]
+    # each year heads its clauses, unless the first clause says it already ('确保到2027年新增…')
+    parts = [(f"到{y}年，" if y and f"{y}年" not in q[0] else "") + "，".join(q) for y, q in by_year.items()]
     return Answer(text="；".join(parts) + "。", citations=citations)
