@@ -243,3 +243,26 @@ def test_each_of_two_years_asked_is_not_a_table_of_every_region():
     assert regions is not None and len(regions.rows) == 2
     by_year = compare_plan(plan_question("2027年和2035年的目标分别是多少？", docs), docs)
     assert by_year is not None and by_year.by_year
+
+
+def test_a_target_described_in_other_words_is_a_table_of_clauses_not_of_every_figure(assistant):
+    """'各自的总体目标是要建成什么样的…' asks what the goal is, not a figure: the cells quote a statement of each
+    row's own document on its goal, not every number of the plans (the targets table's 量化目标 column)."""
+    answer = assistant.ask("深圳和越城各自的总体目标，是要建成什么样的产业高地？")
+    table = answer.table
+    assert table is not None and table.columns != ["量化目标"]
+    by_n = {c.n: c for c in answer.citations}
+    for row, own in zip(table.rows, (SHENZHEN, SHAOXING)):
+        assert len(row.cells[0].citations) == 1 and by_n[row.cells[0].citations[0]].doc == own
+    # a figure asked of the same targets still comes from the table of figures
+    assert assistant.ask("深圳和越城的产业规模目标分别是多少？").table.columns == ["量化目标"]
+
+
+def test_a_numbered_heading_is_not_a_cells_statement():
+    from rag.answer.compare import _usable
+
+    words = ("规模",)
+    assert not _usable("（一）产业规模持续壮大，集聚效应显著增强。", words)
+    assert _usable("到2025年，全市产业规模达到650亿元，营业收入达到2000亿元。", words)
+    # a heading followed by a statement on the same line
+    assert _usable("（一）扩大产业规模。到2025年，全市产业规模达到650亿元。", words)

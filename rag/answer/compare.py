@@ -32,6 +32,9 @@ NOT_MENTIONED = "未提及"
 MAX_CELL = 120  # characters: a cell is a short quote; longer clauses are cut to the clauses around the aspect word
 _HEADING_ONLY = re.compile(r"^[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]?\s*\S{0,16}[。：:]?$")
 _CLAUSE = re.compile(r"[^，,；;。]+[，,；;。]?")
+# a numbered heading of two short phrases ('（一）产业规模持续壮大，集聚效应显著增强。')
+_NUMBERED_HEADING = re.compile(r"^[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]"
+                               r"[^，,。；;]{0,20}[，,][^，,。；;]{0,20}[。；;]?$")
 _FIGURE_CLASSES = ("money", "percent", "count", "org", "people", "area", "duration", "distance")
 
 
@@ -86,8 +89,11 @@ def _shorten(text: str, a: int, b: int, words: tuple[str, ...]) -> tuple[int, in
 
 
 def _usable(text: str, words: tuple[str, ...]) -> bool:
+    """A sentence a cell may quote: it holds an aspect word and is no heading ('（一）产业规模持续壮大，集聚效应显著
+    增强。' is the title of what follows, not a statement)."""
     text = text.strip()
-    return _holds(text, words) and len(text) >= 8 and not _HEADING_ONLY.match(text)
+    return (_holds(text, words) and len(text) >= 8 and not _HEADING_ONLY.match(text)
+            and not _NUMBERED_HEADING.match(text))
 
 
 def pick_clause(sub: QueryPlan, hits: list[Hit], row_docs: tuple[str, ...], words: tuple[str, ...], docs: dict,

@@ -41,15 +41,20 @@ def measure_group(measure: str, index_dir: str | None = None) -> str:
     return best
 
 
+def asked_groups(terms: tuple[str, ...], index_dir: str | None = None) -> set[str]:
+    """The measure groups a question's words (or their synonyms) name ('产值' is 产业规模)."""
+    from ..query.plan import words
+
+    synonyms = words(index_dir).synonyms
+    found = {x for t in terms for x in (t, *synonyms.get(t, ()))}
+    return {measure_group(term, index_dir) for term in found} & set(measure_groups(index_dir))
+
+
 def asked_targets(row: CompareRow, targets: list[Target], index_dir: str | None = None) -> list[Target]:
     """A row's targets for the years its question names, narrowed to the measure it names (synonyms included)
     when it has targets of that measure."""
-    from ..query.plan import words
-
     found = [t for t in filter_targets(targets, docs=row.docs) if not row.years or t.year in row.years]
-    synonyms = words(index_dir).synonyms
-    terms = {x for t in row.terms for x in (t, *synonyms.get(t, ()))}
-    asked = {measure_group(term, index_dir) for term in terms} & set(measure_groups(index_dir))
+    asked = asked_groups(row.terms, index_dir)
     narrowed = [t for t in found if measure_group(t.measure, index_dir) in asked]
     if not narrowed:
         return found
@@ -160,10 +165,22 @@ def target_years(rows: tuple[CompareRow, ...], targets: list[Target], cited: dic
 
 
 def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], docs: dict,
-                   index_dir: str | None = None) -> Answer:
+                   index_dir: str | None = None) -> Answer | None:
     """A comparison of targets as a table: per row its targets' clauses (for the years the row's question names)
     of the measure asked (all of them when the row has none of that measure), cited. A question by year gets a
-    row per year (per place and year)."""
+    row per year (per place and year). None when the question describes the target in other words and asks for no
+    figure (no measure, year, ranking or amount: '各自的近期目标是什么样的'), which the clauses of a comparison table
+    answer instead."""
+    from ..query.compare import aspect_words, compare_words
+
+    figure = (cplan.superlative or cplan.by_year or plan.years or plan.answer_type == "amount"
+              or any(asked_groups(row.terms, index_dir) for row in cplan.rows))
+    w = compare_words(index_dir)
+    known = (*w.target_words, *cplan.aspects, *(x for a in cplan.aspects for x in aspect_words(a, index_dir)))
+    if not figure and any(not any(t in k for k in known) and not w.triggers.search(t) for t in plan.terms):
+        # '各自的近期目标是要建成什么样的产业集群': a target described by other words, with no measure, year, ranking or
+        # amount asked; the table of figures would list every number of the plans ('各地的目标' alone still gets it)
+        return None
     citations: list[Citation] = []
     by_span: dict[tuple[str, int, int], int] = {}
     rows, figs = [], []
@@ -235,8 +252,7 @@ def _one_place_targets(plan: QueryPlan, found: list[Target], docs: dict, index_d
     best = max(shared.values(), default=0)
     picked = [t for t in found if best and shared[id(t)] == best]
     if not picked and not by_words_only:
-        terms = {x for t in plan.terms for x in (t, *synonyms.get(t, ()))}
-        asked = {measure_group(term, index_dir) for term in terms} & set(measure_groups(index_dir))
+        asked = asked_groups(plan.terms, index_dir)
         picked = [t for t in found if measure_group(t.measure, index_dir) in asked]
     if plan.unit_classes:
         picked = [t for t in picked if classes_in(f"{t.value:g}{t.unit}") & plan.unit_classes]
