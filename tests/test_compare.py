@@ -190,6 +190,10 @@ def test_what_a_question_compares_in_a_zai_phrase_is_its_column():
     assert len(cplan.aspects) == 1 and {"论坛", "大赛"} <= set(cplan.cell_words[0])
     # a question without such a phrase keeps the shared aspects
     assert not compare_plan(plan_question("比较河北和山西的政策", docs), docs).named_aspects
+    # a scope put first ('在会展端，…'), with an ask word after the places: the scope is the column, not the words
+    # next to the ask word ('支持', '企业'), which every clause of such documents holds
+    cplan = compare_plan(plan_question("在会展端，河北和山西分别怎么支持医疗器械企业？", docs), docs)
+    assert cplan is not None and cplan.aspects == ("会展",) and cplan.cell_words == (("会展",),)
 
 
 def test_the_verb_of_a_how_ask_and_a_documents_own_name_are_never_columns():

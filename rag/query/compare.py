@@ -103,7 +103,9 @@ def superlative(q: str, w: CompareWords) -> str:
     return ""
 
 
-_ASPECT_PHRASE = re.compile(r"在([^。？?；;！!]{2,24}?)(?:方面|领域|问题)?上?(?:的|有|各|分别|是|怎么|如何)")
+# '在X方面/上/端…' before the places or the ask: X is what is compared ('在采购端，甲和乙分别怎么支持…')
+_ASPECT_PHRASE = re.compile(r"在([^。？?；;！!]{2,24}?)(?:(?:方面|领域|问题|环节|层面|端)上?[，,]"
+                            r"|(?:方面|领域|问题)?上?(?:的|有|各|分别|是|怎么|如何))")
 
 
 def comparison_word(term: str, w: CompareWords) -> bool:
@@ -201,8 +203,8 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
         focus = tuple(t for t in plan.terms if subject(t))[:3]
     if aspects:
         cells = tuple(aspect_words(a, index_dir) for a in aspects)
-    elif own := (focus if focus and words(index_dir).ask_re.pattern and words(index_dir).ask_re.search(q)
-                 else aspect_phrase(q, plan, w)):
+    elif own := (aspect_phrase(q, plan, w) or (focus if focus and words(index_dir).ask_re.pattern
+                                                and words(index_dir).ask_re.search(q) else ())):
         # A specific question in no aspect of the vocabulary: one column, what it asks about ('…分别是怎么提的'), or,
         # with no ask word, what its '在…上/方面' phrase names ('在办论坛、大赛这类活动上的说法').
         aspects, named, cells = ["、".join(own[:3])], True, (own,)
