@@ -16,7 +16,7 @@ from .answer.base import REFUSAL
 from .answer.refusal import NOT_CHINESE, is_not_chinese, known_words
 from .answer.select import select
 from .answer.sentsim import SentenceSims
-from .answer.targets_answer import place_targets
+from .answer.targets_answer import one_place_targets
 from .articles import answer_articles
 from .query.compare import compare_plan
 from .embeddings import Embedder, get_embedder
@@ -217,10 +217,11 @@ class Assistant:
                 table_answer = compare_answer(cplan, plan, retriever, docs, k or self.settings.top_k, mode, flt)
             answer_stream = iter([table_answer])
             selections = []
-        elif (found := place_targets(plan, retriever.index.targets, docs,
-                                     retriever.allowed_docs(flt) if flt else None,
-                                     str(self.settings.index_dir))) is not None:
-            # '甲区的产业规模目标是多少': one named place's target of a measure, from the targets extracted at ingest
+        elif (found := one_place_targets(plan, retriever.index.targets, docs,
+                                         retriever.allowed_docs(flt) if flt else None,
+                                         str(self.settings.index_dir))) is not None:
+            # '甲区的产业规模目标是多少': one named place's target of a measure, from the targets extracted at ingest;
+            # '甲省那7个园区里哪个目标最高': its sections' targets ranked
             answer_stream = iter([found])
             selections = []
         elif part_hits:

@@ -315,3 +315,27 @@ def test_one_places_targets_are_narrowed_to_the_measure_the_question_names():
     title = "甲市关于推进医疗器械产业高质量发展的实施意见"
     assert _common("医疗器械工业产值目标", "医疗器械全口径产值", title) == 0
     assert _common("医疗器械工业产值目标", "工业产值", title) == 4
+
+
+@pytest.mark.parametrize("question,direction", [("河南的园区中，2030年产业规模目标最低的是哪个？", "low"),
+                                                ("河南方案的几个园区，哪个2027年的规模目标最高？", "high")])
+def test_which_section_of_one_plan_has_the_highest_target_ranks_its_sibling_sections(question, direction, assistant):
+    """One place's plan sets a target per section (one per park): the ranking quotes one target of each sibling
+    section, of one measure group, unit and the asked year, in order, and names the top one(s) by heading."""
+    from rag.chunker import section_at
+
+    answer = assistant.ask(question)
+    index = assistant.retriever.index
+    assert not answer.refused and answer.table is None and len(answer.citations) >= 2
+    year = int(_YEAR.findall(question)[0])
+    spans = {(t.doc, t.start, t.end): t for t in index.targets}
+    cited = [spans[(c.doc, c.start, c.end)] for c in answer.citations]  # each a stored target ...
+    assert {t.year for t in cited} == {year} and len({t.unit for t in cited}) == 1  # ... of the year, one unit
+    assert all("河南" in index.docs[t.doc].doc.title for t in cited)
+    paths = [section_at(index.docs[t.doc].sections, t.start).split(" > ") for t in cited]
+    assert len({tuple(p[:-1]) for p in paths}) == 1 and len({p[-1] for p in paths}) == len(paths)  # siblings
+    values = [t.value for t in cited]
+    assert values == sorted(values, reverse=direction == "high")
+    top = [p[-1] for p, t in zip(paths, cited) if t.value == values[0]]
+    named = answer.text.split("的是", 1)[1]
+    assert all(h.split("）", 1)[-1] in named for h in top)

@@ -5,6 +5,7 @@ a superlative the ranking of figures of one measure group, one unit and one year
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -303,3 +304,79 @@ def place_targets(plan: QueryPlan, targets: list[Target], docs: dict, allowed: f
     # each year heads its clauses, unless the first clause says it already ('确保到2027年新增…')
     parts = [(f"到{y}年，" if y and f"{y}年" not in q[0] else "") + "，".join(q) for y, q in by_year.items()]
     return Answer(text="；".join(parts) + "。", citations=citations)
+
+
+_ENUMERATOR = re.compile(r"^[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]\s*")
+
+
+def section_ranking(plan: QueryPlan, targets: list[Target], docs: dict, allowed: frozenset[str] | None = None,
+                    index_dir: str | None = None) -> Answer | None:
+    """'甲省那7个园区里，2027年规模目标最高的是哪个': one place's document sets a target for each of its sections (one
+    per park), and the question asks which is highest or lowest. The targets of one measure group, unit and year
+    that stand in sibling sections are ranked, each cited and labelled by its section's heading.
+
+    None when the question is not one (no superlative or target word, no place with documents of its own, several
+    places) or no measure has targets in two or more sibling sections."""
+    from ..chunker import section_at
+    from ..query.compare import compare_words, superlative
+    from ..textnorm import fold
+
+    w = compare_words(index_dir)
+    q = fold(plan.text)
+    direction = superlative(q, w)
+    if plan.parts or not plan.docs or not direction or not any(x in q for x in w.target_words):
+        return None
+    mine = tuple(d for d in plan.docs if allowed is None or d in allowed)
+    found = [t for t in filter_targets(targets, docs=mine) if not plan.years or t.year in plan.years]
+    asked = asked_groups(plan.terms, index_dir)
+    groups: dict[tuple, dict[str, Target]] = {}
+    for t in found:
+        record = docs.get(t.doc)
+        group = measure_group(t.measure, index_dir)
+        if record is None or (asked and group not in asked):
+            continue
+        path = section_at(record.sections, t.start).split(" > ")
+        if len(path) < 2:
+            continue
+        unit, factor = comparable_unit(t.unit)
+        key = (t.doc, " > ".join(path[:-1]), group, unit, t.year)
+        label = _ENUMERATOR.sub("", path[-1]).strip()
+        best = groups.setdefault(key, {}).get(label)
+        value = t.value * factor
+        if best is None or (value < best.value * comparable_unit(best.unit)[1] if direction == "low"
+                            else value > best.value * comparable_unit(best.unit)[1]):
+            groups[key][label] = t
+    groups = {k: v for k, v in groups.items() if len(v) >= 2}
+    if not groups:
+        return None
+    order = list(measure_groups(index_dir))
+    rank = lambda g: -order.index(g) if g in order else -len(order)  # noqa: E731
+    key, by_label = max(groups.items(), key=lambda kv: (len(kv[1]), rank(kv[0][2])))
+    ordered = sorted(by_label.items(), key=lambda lt: lt[1].value * comparable_unit(lt[1].unit)[1],
+                     reverse=direction != "low")
+    citations: list[Citation] = []
+    shown = []
+    for label, t in ordered:
+        cit = _citation(len(citations) + 1, t, docs)
+        if cit is None:
+            continue
+        citations.append(cit)
+        shown.append(f"{label} {t.comparator}{t.value:g}{t.unit}[{cit.n}]")
+    if len(citations) < 2:
+        return None
+    year = f"{key[4]}年" if key[4] else "不限年份"
+    word = "最低" if direction == "low" else "最高"
+    sep = " < " if direction == "low" else " > "
+    level = lambda t: t.value * comparable_unit(t.unit)[1]  # noqa: E731
+    top = [label for label, t in ordered if level(t) == level(ordered[0][1])]
+    who = "、".join(top) + ("（并列）" if len(top) > 1 else "")
+    text = f"按“{key[2]}”（{key[3]}，{year}）比较：{sep.join(shown)}，{word}的是{who}。"
+    return Answer(text=text, citations=citations)
+
+
+def one_place_targets(plan: QueryPlan, targets: list[Target], docs: dict, allowed: frozenset[str] | None = None,
+                      index_dir: str | None = None) -> Answer | None:
+    """A question about one named place's targets answered from the targets table: which of its sections' targets
+    is highest (`section_ranking`), else the figure of a measure (`place_targets`); None for any other question."""
+    found = section_ranking(plan, targets, docs, allowed, index_dir)
+    return found if found is not None else place_targets(plan, targets, docs, allowed, index_dir)
