@@ -339,3 +339,42 @@ def test_which_section_of_one_plan_has_the_highest_target_ranks_its_sibling_sect
     top = [p[-1] for p, t in zip(paths, cited) if t.value == values[0]]
     named = answer.text.split("的是", 1)[1]
     assert all(h.split("）", 1)[-1] in named for h in top)
+
+
+@pytest.mark.parametrize("question", ["新乡和商丘的园区2027年产业规模目标分别是多少？",
+                                      "航空港区和信阳那两个园区到2030年的规模目标各是多少？"])
+def test_sections_of_one_plan_named_side_by_side_are_rows_of_their_own_targets(question, assistant):
+    """Parks a province's plan sets targets for, one section each, named in the question by their place or a piece
+    of their heading no other park's holds: one row per park, its cell quoting that section's target of the year."""
+    from rag.chunker import section_at
+
+    answer = assistant.ask(question)
+    table = answer.table
+    index = assistant.retriever.index
+    assert table is not None and table.columns == ["量化目标"] and len(table.rows) == 2
+    year = int(_YEAR.findall(question)[0])
+    spans = {(t.doc, t.start, t.end): t for t in index.targets}
+    by_n = {c.n: c for c in answer.citations}
+    parents = set()
+    for row in table.rows:
+        assert row.cells[0].citations and row.cells[0].text != "未提及"
+        for n in row.cells[0].citations:
+            c = by_n[n]
+            t = spans[(c.doc, c.start, c.end)]
+            path = section_at(index.docs[c.doc].sections, c.start).split(" > ")
+            assert t.year == year and path[-1].endswith(row.label)  # the row's own section, the asked year
+            parents.add((c.doc, tuple(path[:-1])))
+    assert len(parents) == 1  # sibling sections of one document
+
+
+def test_a_rows_scale_asked_in_a_measure_it_lacks_is_its_figures_of_that_kind():
+    """'产业规模目标' of a plan that states its scale as 增加值 and 营业收入 only: the row lists its money targets, not
+    every figure of the plan."""
+    from rag.answer.targets_answer import asked_targets
+    from rag.query.compare import CompareRow
+
+    row = CompareRow("甲市", ("a.txt",), "甲市产业规模目标是多少", (), ("产业规模", "目标"))
+    targets = [_target("产业增加值", 650, "亿元", 2025, 0), _target("营业收入", 2000, "亿元", 2025, 20),
+               _target("研发投入强度", 10, "%", 2025, 40), _target("新增企业", 3, "家", 2025, 60)]
+    assert [t.value for t in asked_targets(row, targets, None, frozenset({"money"}))] == [650, 2000]
+    assert len(asked_targets(row, targets)) == 4  # no kind of figure asked: every target of the row

@@ -51,12 +51,20 @@ def asked_groups(terms: tuple[str, ...], index_dir: str | None = None) -> set[st
     return {measure_group(term, index_dir) for term in found} & set(measure_groups(index_dir))
 
 
-def asked_targets(row: CompareRow, targets: list[Target], index_dir: str | None = None) -> list[Target]:
+def asked_targets(row: CompareRow, targets: list[Target], index_dir: str | None = None,
+                  classes: frozenset[str] = frozenset()) -> list[Target]:
     """A row's targets for the years its question names, narrowed to the measure it names (synonyms included)
-    when it has targets of that measure."""
+    when it has targets of that measure, else, when the question names a measure, to the kind of figure it asks
+    for (`classes`: money, share, count…; a plan giving its scale as 营业收入 and 增加值 has money targets)."""
+    from .quantity import classes_in
+
+    if not row.docs:  # a place no document is about has no targets (filter_targets reads no documents as all)
+        return []
     found = [t for t in filter_targets(targets, docs=row.docs) if not row.years or t.year in row.years]
     asked = asked_groups(row.terms, index_dir)
     narrowed = [t for t in found if measure_group(t.measure, index_dir) in asked]
+    if not narrowed and asked and classes:
+        narrowed = [t for t in found if classes_in(f"{t.value:g}{t.unit}") & classes]
     if not narrowed:
         return found
     if len(narrowed) <= MAX_LISTED:
@@ -174,6 +182,9 @@ def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], d
     answer instead."""
     from ..query.compare import aspect_words, compare_words
 
+    if not any(row.docs for row in cplan.rows):
+        # places no document is about ('甲和乙的园区…'): they may head sections of one document instead
+        return named_sections(plan, targets, docs, None, index_dir)
     figure = (cplan.superlative or cplan.by_year or plan.years or plan.answer_type == "amount"
               or any(asked_groups(row.terms, index_dir) for row in cplan.rows))
     w = compare_words(index_dir)
@@ -189,7 +200,7 @@ def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], d
     for row in (year_rows(cplan.rows, targets) if cplan.by_year else cplan.rows):
         cell_cits: list[int] = []
         texts: list[str] = []
-        for t in asked_targets(row, targets, index_dir):
+        for t in asked_targets(row, targets, index_dir, plan.unit_classes):
             key = (t.doc, t.start, t.end)
             if key not in by_span:
                 cit = _citation(len(citations) + 1, t, docs)
@@ -197,10 +208,10 @@ def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], d
                     continue
                 citations.append(cit)
                 by_span[key] = cit.n
-                texts.append(cit.quote)
             n = by_span[key]
-            if n not in cell_cits:
+            if n not in cell_cits:  # a clause another row cites too is quoted in this row's cell as well
                 cell_cits.append(n)
+                texts.append(citations[n - 1].quote)
             unit, factor = comparable_unit(t.unit)
             figs.append(_Fig(row.label, t, n, t.value * factor, unit, measure_group(t.measure, index_dir)))
         if cell_cits and len(row.years) == 1:
@@ -374,9 +385,94 @@ def section_ranking(plan: QueryPlan, targets: list[Target], docs: dict, allowed:
     return Answer(text=text, citations=citations)
 
 
+def _unique_piece(question: str, label: str, others: list[str], title: str) -> int:
+    """The length of the longest piece (three characters or more) of the question that the heading `label` holds
+    and no sibling heading does, nor the document's title: '郑州经开区' names one of '郑州经开区…园区' and
+    '郑州高新区…园区', '郑州' names neither."""
+    for n in range(min(len(question), len(label)), 2, -1):
+        for i in range(len(question) - n + 1):
+            piece = question[i:i + n]
+            if piece in label and piece not in title and not any(piece in o for o in others):
+                return n
+    return 0
+
+
+def _first_mention(question: str, label: str) -> int:
+    """Where the question first names a heading: the earliest of its two-character pieces the question holds."""
+    found = [question.find(label[i:i + 2]) for i in range(len(label) - 1)]
+    return min((f for f in found if f >= 0), default=len(question))
+
+
+def named_sections(plan: QueryPlan, targets: list[Target], docs: dict, allowed: frozenset[str] | None = None,
+                   index_dir: str | None = None) -> Answer | None:
+    """'甲园区和乙园区2030年的规模目标分别多少': two or more sibling sections of one document (one per park), each
+    named in the question by a piece of its heading no other sibling holds, compared as a table: a row per section,
+    its targets of the years and measure asked, cited. The places of such sections are seldom in the gazetteer and
+    the question may name none, so every document's sections are looked at.
+
+    A place the gazetteer knows names a heading by itself ('新乡和商丘的园区…': two characters). None when the
+    question asks for no target (no target word and no year with a figure asked), compares places documents are
+    about, or names fewer than two sibling sections that hold targets."""
+    from ..chunker import section_at
+    from ..query.compare import compare_words
+    from ..textnorm import fold
+
+    q = fold(plan.text)
+    if any(p.docs for p in plan.parts) or not (any(x in q for x in compare_words(index_dir).target_words)
+                                               or (plan.years and plan.answer_type == "amount")):
+        return None  # places compared that documents are about are rows of a comparison of places
+    siblings: dict[tuple[str, str], dict[str, list[Target]]] = {}
+    for t in targets:
+        record = docs.get(t.doc)
+        if record is None or (allowed is not None and t.doc not in allowed):
+            continue
+        path = section_at(record.sections, t.start).split(" > ")
+        if len(path) >= 2:
+            siblings.setdefault((t.doc, " > ".join(path[:-1])), {}).setdefault(path[-1], []).append(t)
+    best: tuple[int, tuple[str, str], list[str]] | None = None
+    for key, by_label in siblings.items():
+        if len(by_label) < 2:
+            continue
+        title = fold(docs[key[0]].doc.title)
+        labels = list(by_label)
+        named = [lab for lab in labels
+                 if _unique_piece(q, fold(lab), [fold(o) for o in labels if o != lab], title)
+                 or any(p in lab and not any(p in o for o in labels if o != lab) for p in plan.places)]
+        if len(named) >= 2 and (best is None or len(named) > best[0]):
+            best = (len(named), key, named)
+    if best is None:
+        return None
+    _, key, named = best
+    by_label = siblings[key]
+    citations: list[Citation] = []
+    rows = []
+    for label in sorted(named, key=lambda lab: _first_mention(q, fold(_ENUMERATOR.sub("", lab)))):
+        found = [t for t in by_label[label] if not plan.years or t.year in plan.years]
+        picked = _one_place_targets(plan, found, docs, index_dir)
+        cell_cits, texts = [], []
+        for t in picked:
+            cit = _citation(len(citations) + 1, t, docs)
+            if cit is not None:
+                citations.append(cit)
+                cell_cits.append(cit.n)
+                texts.append(cit.quote)
+        cell = TableCell("；".join(texts), cell_cits) if cell_cits else TableCell(NOT_MENTIONED)
+        rows.append(TableRow(_ENUMERATOR.sub("", label).strip(), key[0], [cell]))
+    if not citations:
+        return None
+    table = AnswerTable([COLUMN], rows)
+    text = "；".join(f"{r.label}：{cell_with_marks(r.cells[0])}" for r in rows) + "。"
+    return Answer(text=text, citations=citations, table=table)
+
+
 def one_place_targets(plan: QueryPlan, targets: list[Target], docs: dict, allowed: frozenset[str] | None = None,
                       index_dir: str | None = None) -> Answer | None:
-    """A question about one named place's targets answered from the targets table: which of its sections' targets
-    is highest (`section_ranking`), else the figure of a measure (`place_targets`); None for any other question."""
-    found = section_ranking(plan, targets, docs, allowed, index_dir)
-    return found if found is not None else place_targets(plan, targets, docs, allowed, index_dir)
+    """A question about the targets of one named place, or of named sections of one document, answered from the
+    targets table: which of a place's sections' targets is highest (`section_ranking`), the targets of sections
+    the question names side by side (`named_sections`), else the figure of a measure (`place_targets`); None for
+    any other question."""
+    for answer in (section_ranking, named_sections, place_targets):
+        found = answer(plan, targets, docs, allowed, index_dir)
+        if found is not None:
+            return found
+    return None
