@@ -270,3 +270,15 @@ def test_a_numbered_heading_is_not_a_cells_statement():
     assert _usable("到2025年，全市产业规模达到650亿元，营业收入达到2000亿元。", words)
     # a heading followed by a statement on the same line
     assert _usable("（一）扩大产业规模。到2025年，全市产业规模达到650亿元。", words)
+
+
+def test_two_places_targets_asked_without_a_comparison_word_are_a_table(assistant):
+    """'甲和乙的产业规模目标是多少' compares the two places' targets though it says neither 比较 nor 分别: a row per
+    place, each quoting its own document's targets."""
+    answer = assistant.ask("河南和深圳的产业规模目标是多少？")
+    table = answer.table
+    assert table is not None and table.columns == ["量化目标"] and [r.label for r in table.rows] == ["河南", "深圳"]
+    by_n = {c.n: c for c in answer.citations}
+    for row in table.rows:
+        assert row.cells[0].citations
+        assert all(by_n[n].doc in PLACE_DOCS[row.label] for n in row.cells[0].citations)

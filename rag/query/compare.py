@@ -159,9 +159,10 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
     w = compare_words(index_dir)
     q = fold(plan.text)
     year_word = any(x in q for x in w.year_words)
-    if not w.triggers.search(q) and not year_word:
-        return None
     is_target = any(x in q for x in w.target_words)
+    # '甲和乙的产业规模目标是多少' compares the places' targets without saying so
+    if not w.triggers.search(q) and not year_word and not (is_target and len(plan.parts) >= 2):
+        return None
     # '目标分别定到哪一年' asks for the years themselves: the table by year lists every year each place sets targets for
     asks_years = plan.answer_type == "date" and not plan.years
     by_year = is_target and (year_word or len(plan.years) >= 2 or asks_years) and not _paired_years(q, plan)
