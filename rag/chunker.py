@@ -19,7 +19,7 @@ from .tables import TableBlock, is_row, row_groups, table_blocks
 from .textnorm import SENTENCE_END, Normalized, clause_spans, normalize, normalize_span, sentence_spans
 from .types import Chunk, Document, Section, content_id
 
-CHUNKER_VERSION = 9
+CHUNKER_VERSION = 10
 # Unstructured documents up to this many times max_chars stay in one chunk.
 SHORT_DOC_FACTOR = 3
 

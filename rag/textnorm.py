@@ -222,6 +222,12 @@ _OPEN = "“‘《（(【「『"
 _CLOSE = "”’》）)】」』"
 
 
+def _thousands_separator(text: str, i: int) -> bool:
+    """Is the comma at i a thousands separator ('33,700人'), which no clause ends at?"""
+    return (text[i] == "," and 0 < i < len(text) - 3 and text[i - 1].isascii() and text[i - 1].isdigit()
+            and text[i + 1:i + 4].isascii() and text[i + 1:i + 4].isdigit())
+
+
 def _comma_splits(text: str, start: int, end: int, outside_brackets: bool) -> list[tuple[int, int]]:
     spans, a, depth = [], start, 0
     for i in range(start, end):
@@ -230,7 +236,7 @@ def _comma_splits(text: str, start: int, end: int, outside_brackets: bool) -> li
             depth += 1
         elif outside_brackets and ch in _CLOSE:
             depth = max(0, depth - 1)
-        elif ch in "，," and depth == 0:
+        elif ch in "，," and depth == 0 and not _thousands_separator(text, i):
             spans.append((a, i))
             a = i + 1
     spans.append((a, end))

@@ -260,6 +260,10 @@ def test_a_quote_spanning_several_years_is_cut_to_the_asked_year():
     assert text[a:b].startswith("到2030年") and "360亿元" in text[a:b] and "120亿元" not in text[a:b]
     assert trim_to_years(text, 0, len(text), ()) == (0, len(text))  # no year asked: the whole span
     assert trim_to_years(text, 0, len(text), (2040,)) == (0, len(text))  # the asked year is not there
+    # a thousands separator ends no clause: the cut keeps the whole number ('33,700人', not '700人')
+    text = "该区是一个小镇。人口约33,700人（2008年），面积8,386平方公里（2010年）。"
+    a, b = trim_to_years(text, 8, len(text), (2008,))
+    assert text[a:b] == "人口约33,700人（2008年）"
 
 
 def test_a_lead_in_to_a_list_is_quoted_with_its_items():

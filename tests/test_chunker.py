@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rag.chunker import ChunkerSettings, chunk_document, heading_of, section_at
@@ -207,3 +209,15 @@ def _chunk_in(chunks, needle):
 def test_a_flattened_notice_is_titled_by_its_headline_not_its_first_120_characters():
     doc = document_from_text(FLAT_NOTICE, source="flat.txt", doc_id="flat.txt")
     assert doc.title == "某市人民政府办公室关于应对新冠肺炎疫情支持中小企业共渡难关的若干措施"
+
+
+def test_a_long_sentence_is_never_cut_inside_a_number_with_thousands_separators():
+    """A sentence longer than a chunk is split at clause ends; '12,345' holds an ASCII comma that is no clause end,
+    so no chunk starts or ends inside such a number."""
+    clause = "该区人口约12,345人，面积约6,789平方公里"
+    text = "某区概况\n" + "，".join([clause] * 20) + "。\n"
+    doc = document_from_text(text, source="t.txt", doc_id="t.txt")
+    chunks, _ = chunk_document(doc, ChunkerSettings(max_chars=100, min_chars=0))
+    assert len(chunks) > 2
+    for c in chunks:
+        assert not re.match(r"\d{3}", c.text) and not re.search(r"\d,?$", c.text.rstrip("，。"))

@@ -77,3 +77,15 @@ def test_quote_clauses_keep_commas_inside_quotation_marks_and_brackets():
     # the plain splitter (used for chunk sizing) cuts at every comma and keeps the punctuation
     plain = [text[a:b] for a, b in clause_spans(text, 0, len(text))]
     assert plain[0] == "按照“一核一区" and plain[-1] == "技术改造）。"
+
+
+def test_a_thousands_separator_is_no_clause_end():
+    """'33,700人' is one number: clause splitting (chunk sizing, target reading) never cuts inside it, while a comma
+    between clauses still ends one ('1,2,3号线' lists three numbers, not thousands)."""
+    from rag.textnorm import clause_spans, quote_clause_spans
+
+    text = "该区人口约33,700人，面积8,386平方公里，开通1,2,3号线。"
+    plain = [text[a:b] for a, b in clause_spans(text, 0, len(text))]
+    assert plain[:2] == ["该区人口约33,700人", "面积8,386平方公里"]
+    assert [text[a:b] for a, b in quote_clause_spans(text, 0, len(text))][:2] == plain[:2]
+    assert "开通1" in plain  # not a thousands separator: digits on both sides, but not three after it

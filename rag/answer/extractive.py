@@ -21,7 +21,8 @@ from .select import Selection, select
 from .sentsim import SentenceSims
 
 log = logging.getLogger(__name__)
-_CLAUSE_END = re.compile(r"[，,；;。]")
+# a comma of a thousands separator ('33,700人') ends no clause
+_CLAUSE_END = re.compile(r"[，；;。]|(?<!\d),|,(?!\d{3}(?:\D|$))")
 _LEAD_END = ("：", ":")
 _ITEM = re.compile(r"(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[、．.](?!\d)|[一二三四五六七八九十]{1,3}、)")
 
