@@ -13,10 +13,10 @@ from pathlib import Path
 
 from .answer import AnswerContext, Answerer, get_answerer
 from .answer.base import REFUSAL
+from .answer.place_targets import one_place_targets
 from .answer.refusal import NOT_CHINESE, is_not_chinese, known_words
 from .answer.select import select
 from .answer.sentsim import SentenceSims
-from .answer.targets_answer import one_place_targets
 from .articles import answer_articles
 from .query.compare import compare_plan
 from .embeddings import Embedder, get_embedder

@@ -284,7 +284,7 @@ def test_a_figure_asked_of_one_places_target_quotes_that_places_targets(question
 
 def test_a_year_the_places_targets_do_not_reach_is_not_answered_from_another_year():
     """No target of the asked year: the table gives nothing, the question is left to the usual answer and gate."""
-    from rag.answer.targets_answer import place_targets
+    from rag.answer.place_targets import place_targets
     from rag.query.plan import plan_question
 
     plan = plan_question("甲市2030年的产业规模目标是多少？")
@@ -297,7 +297,7 @@ def test_one_places_targets_are_narrowed_to_the_measure_the_question_names():
     """The measure sharing the longest piece of the question wins ('医疗器械产品数量' picks the product counts, not
     another count that only shares '医疗器械'); a question naming a measure group picks that group's targets, of the
     kind of figure asked, and of many, each year's headline."""
-    from rag.answer.targets_answer import _one_place_targets
+    from rag.answer.place_targets import _one_place_targets
     from rag.query.plan import plan_question
 
     products = [_target("新增医疗器械产品", 30, "个", None, 0), _target("医疗器械产品", 600, "种", 2027, 20),
@@ -310,7 +310,7 @@ def test_one_places_targets_are_narrowed_to_the_measure_the_question_names():
     got = _one_place_targets(plan_question("甲市的产业规模目标是多少？"), sizes, {}, None)
     assert [(t.year, t.value) for t in got] == [(2027, 300), (2035, 1000)]  # money only; the headline per year
     # the document's topic, in its title, is no measure: '医疗器械' does not pick 全口径产值 for '医疗器械工业产值'
-    from rag.answer.targets_answer import _common
+    from rag.answer.place_targets import _common
 
     title = "甲市关于推进医疗器械产业高质量发展的实施意见"
     assert _common("医疗器械工业产值目标", "医疗器械全口径产值", title) == 0
