@@ -14,7 +14,7 @@ from ..render import cell_with_marks
 from ..targets import Target, filter_targets
 from ..types import Answer, AnswerTable, Citation, TableCell, TableRow
 from .quantity import comparable_unit
-from .targets_answer import (COLUMN, MAX_LISTED, NOT_MENTIONED, _citation, asked_groups, measure_group,
+from .targets_answer import (COLUMN, MAX_LISTED, NOT_MENTIONED, target_citation, asked_groups, measure_group,
                              measure_groups)
 
 
@@ -92,7 +92,7 @@ def place_targets(plan: QueryPlan, targets: list[Target], docs: dict, allowed: f
     citations: list[Citation] = []
     by_year: dict[int | None, list[str]] = {}
     for t in picked:
-        cit = _citation(len(citations) + 1, t, docs)
+        cit = target_citation(len(citations) + 1, t, docs)
         if cit is None:
             continue
         citations.append(cit)
@@ -155,7 +155,7 @@ def section_ranking(plan: QueryPlan, targets: list[Target], docs: dict, allowed:
     citations: list[Citation] = []
     shown = []
     for label, t in ordered:
-        cit = _citation(len(citations) + 1, t, docs)
+        cit = target_citation(len(citations) + 1, t, docs)
         if cit is None:
             continue
         citations.append(cit)
@@ -238,7 +238,7 @@ def named_sections(plan: QueryPlan, targets: list[Target], docs: dict, allowed: 
         picked = _one_place_targets(plan, found, docs, index_dir)
         cell_cits, texts = [], []
         for t in picked:
-            cit = _citation(len(citations) + 1, t, docs)
+            cit = target_citation(len(citations) + 1, t, docs)
             if cit is not None:
                 citations.append(cit)
                 cell_cits.append(cit.n)

@@ -77,7 +77,8 @@ def asked_targets(row: CompareRow, targets: list[Target], index_dir: str | None 
     return [max((t for t in narrowed if t.unit == unit), key=lambda t: t.value)]
 
 
-def _citation(n: int, t: Target, docs: dict) -> Citation | None:
+def target_citation(n: int, t: Target, docs: dict) -> Citation | None:
+    """Citation [n] of a target's clause, verified against its document's text (None when it no longer is)."""
     from ..chunker import section_at
     from ..verify import quote_at
 
@@ -204,7 +205,7 @@ def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], d
         for t in asked_targets(row, targets, index_dir, plan.unit_classes):
             key = (t.doc, t.start, t.end)
             if key not in by_span:
-                cit = _citation(len(citations) + 1, t, docs)
+                cit = target_citation(len(citations) + 1, t, docs)
                 if cit is None:
                     continue
                 citations.append(cit)
