@@ -17,6 +17,8 @@ from .quantity import comparable_unit
 from .targets_answer import (COLUMN, MAX_LISTED, NOT_MENTIONED, target_citation, asked_groups, measure_group,
                              measure_groups)
 
+BACKEND = "targets"  # what an answer of this module is made by (Answer.backend): the table, never a language model
+
 
 def _common(question: str, measure: str, title: str = "") -> int:
     """The length of the longest piece of the question the measure holds, when it is at least three characters or
@@ -101,7 +103,7 @@ def place_targets(plan: QueryPlan, targets: list[Target], docs: dict, allowed: f
         return None
     # each year heads its clauses, unless the first clause says it already ('确保到2027年新增…')
     parts = [(f"到{y}年，" if y and f"{y}年" not in q[0] else "") + "，".join(q) for y, q in by_year.items()]
-    return Answer(text="；".join(parts) + "。", citations=citations)
+    return Answer(text="；".join(parts) + "。", citations=citations, backend=BACKEND)
 
 
 _ENUMERATOR = re.compile(r"^[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]\s*")
@@ -169,7 +171,7 @@ def section_ranking(plan: QueryPlan, targets: list[Target], docs: dict, allowed:
     top = [label for label, t in ordered if level(t) == level(ordered[0][1])]
     who = "、".join(top) + ("（并列）" if len(top) > 1 else "")
     text = f"按“{key[2]}”（{key[3]}，{year}）比较：{sep.join(shown)}，{word}的是{who}。"
-    return Answer(text=text, citations=citations)
+    return Answer(text=text, citations=citations, backend=BACKEND)
 
 
 def _unique_piece(question: str, label: str, others: list[str], title: str) -> int:
@@ -249,7 +251,7 @@ def named_sections(plan: QueryPlan, targets: list[Target], docs: dict, allowed: 
         return None
     table = AnswerTable([COLUMN], rows)
     text = "；".join(f"{r.label}：{cell_with_marks(r.cells[0])}" for r in rows) + "。"
-    return Answer(text=text, citations=citations, table=table)
+    return Answer(text=text, citations=citations, table=table, backend=BACKEND)
 
 
 def one_place_targets(plan: QueryPlan, targets: list[Target], docs: dict, allowed: frozenset[str] | None = None,
