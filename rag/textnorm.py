@@ -222,10 +222,15 @@ _OPEN = "“‘《（(【「『"
 _CLOSE = "”’》）)】」』"
 
 
+# A thousands separator ('33,700人'): a comma no clause ends at. One pattern for every clause splitter.
+THOUSANDS_COMMA = r"(?<=[0-9]),(?=[0-9]{3}(?![0-9]))"
+_THOUSANDS = re.compile(THOUSANDS_COMMA)
+CLAUSE_END = re.compile(rf"[，；;。]|(?!{THOUSANDS_COMMA}),")  # a clause's closing mark
+
+
 def _thousands_separator(text: str, i: int) -> bool:
-    """Is the comma at i a thousands separator ('33,700人'), which no clause ends at?"""
-    return (text[i] == "," and 0 < i < len(text) - 3 and text[i - 1].isascii() and text[i - 1].isdigit()
-            and text[i + 1:i + 4].isascii() and text[i + 1:i + 4].isdigit())
+    """Is the comma at i a thousands separator?"""
+    return _THOUSANDS.match(text, i) is not None
 
 
 def _comma_splits(text: str, start: int, end: int, outside_brackets: bool) -> list[tuple[int, int]]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from ..query import QueryPlan, plan_question
 from ..query.compare import ComparePlan, CompareRow, aspect_words
 from ..render import cell_with_marks
-from ..textnorm import sentence_spans
+from ..textnorm import THOUSANDS_COMMA, sentence_spans
 from ..types import Answer, AnswerTable, Citation, Hit, TableCell, TableRow
 from .cite import make_citation
 from .extractive import trim_to_years
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 NOT_MENTIONED = "未提及"
 MAX_CELL = 120  # characters: a cell is a short quote; longer clauses are cut to the clauses around the aspect word
 _HEADING_ONLY = re.compile(r"^[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]?\s*\S{0,16}[。：:]?$")
-_CLAUSE = re.compile(r"(?:[^，,；;。]|(?<=\d),(?=\d{3}(?:\D|$)))+[，,；;。]?")  # '33,700人' is one clause
+_CLAUSE = re.compile(rf"(?:[^，,；;。]|{THOUSANDS_COMMA})+[，,；;。]?")  # '33,700人' is one clause
 # a numbered heading of two short phrases ('（一）产业规模持续壮大，集聚效应显著增强。')
 _NUMBERED_HEADING = re.compile(r"^[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]"
                                r"[^，,。；;]{0,20}[，,][^，,。；;]{0,20}[。；;]?$")

@@ -12,7 +12,7 @@ import logging
 import re
 
 from ..query.plan import years_in
-from ..textnorm import sentence_spans
+from ..textnorm import CLAUSE_END, sentence_spans
 from ..types import Answer, Citation, Hit
 from .base import REFUSAL, AnswerContext, Answerer
 from .cite import make_citation
@@ -21,8 +21,7 @@ from .select import Selection, select
 from .sentsim import SentenceSims
 
 log = logging.getLogger(__name__)
-# a comma of a thousands separator ('33,700人') ends no clause
-_CLAUSE_END = re.compile(r"[，；;。]|(?<!\d),|,(?!\d{3}(?:\D|$))")
+
 _LEAD_END = ("：", ":")
 _ITEM = re.compile(r"(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[、．.](?!\d)|[一二三四五六七八九十]{1,3}、)")
 
@@ -56,7 +55,7 @@ def trim_to_years(text: str, a: int, b: int, years: tuple[int, ...]) -> tuple[in
     named = years_in(span)
     if not set(named) & set(years) or not set(named) - set(years):
         return a, b
-    cuts = [0] + [m.end() for m in _CLAUSE_END.finditer(span)]
+    cuts = [0] + [m.end() for m in CLAUSE_END.finditer(span)]
     clauses = [(cuts[i], cuts[i + 1] if i + 1 < len(cuts) else len(span)) for i in range(len(cuts))]
     clauses = [(x, y) for x, y in clauses if span[x:y].strip()]
     start = end = None

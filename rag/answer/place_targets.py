@@ -14,8 +14,8 @@ from ..render import cell_with_marks
 from ..targets import Target, filter_targets
 from ..types import Answer, AnswerTable, Citation, TableCell, TableRow
 from .quantity import comparable_unit
-from .targets_answer import (COLUMN, MAX_LISTED, NOT_MENTIONED, target_citation, asked_groups, measure_group,
-                             measure_groups)
+from .targets_answer import (COLUMN, MAX_LISTED, NOT_MENTIONED, asked_groups, group_rank, headline, measure_group,
+                             target_citation)
 
 BACKEND = "targets"  # what an answer of this module is made by (Answer.backend): the table, never a language model
 
@@ -62,10 +62,7 @@ def _one_place_targets(plan: QueryPlan, found: list[Target], docs: dict, index_d
     dated = [t for t in picked if t.year is not None] or picked
     out = []
     for year in sorted({t.year or 0 for t in dated}):
-        mine = [t for t in dated if (t.year or 0) == year]
-        units = [t.unit for t in mine]
-        unit = max(set(units), key=units.count)
-        out.append(max((t for t in mine if t.unit == unit), key=lambda t: t.value))
+        out.append(headline([t for t in dated if (t.year or 0) == year]))
     return out
 
 
@@ -129,6 +126,7 @@ def section_ranking(plan: QueryPlan, targets: list[Target], docs: dict, allowed:
     mine = tuple(d for d in plan.docs if allowed is None or d in allowed)
     found = [t for t in filter_targets(targets, docs=mine) if not plan.years or t.year in plan.years]
     asked = asked_groups(plan.terms, index_dir)
+    level = lambda t: t.value * comparable_unit(t.unit)[1]  # noqa: E731  the value in the comparable unit
     groups: dict[tuple, dict[str, Target]] = {}
     for t in found:
         record = docs.get(t.doc)
@@ -138,22 +136,16 @@ def section_ranking(plan: QueryPlan, targets: list[Target], docs: dict, allowed:
         path = section_at(record.sections, t.start).split(" > ")
         if len(path) < 2:
             continue
-        unit, factor = comparable_unit(t.unit)
-        key = (t.doc, " > ".join(path[:-1]), group, unit, t.year)
+        key = (t.doc, " > ".join(path[:-1]), group, comparable_unit(t.unit)[0], t.year)
         label = _ENUMERATOR.sub("", path[-1]).strip()
         best = groups.setdefault(key, {}).get(label)
-        value = t.value * factor
-        if best is None or (value < best.value * comparable_unit(best.unit)[1] if direction == "low"
-                            else value > best.value * comparable_unit(best.unit)[1]):
+        if best is None or (level(t) < level(best) if direction == "low" else level(t) > level(best)):
             groups[key][label] = t
     groups = {k: v for k, v in groups.items() if len(v) >= 2}
     if not groups:
         return None
-    order = list(measure_groups(index_dir))
-    rank = lambda g: -order.index(g) if g in order else -len(order)  # noqa: E731
-    key, by_label = max(groups.items(), key=lambda kv: (len(kv[1]), rank(kv[0][2])))
-    ordered = sorted(by_label.items(), key=lambda lt: lt[1].value * comparable_unit(lt[1].unit)[1],
-                     reverse=direction != "low")
+    key, by_label = max(groups.items(), key=lambda kv: (len(kv[1]), group_rank(kv[0][2], index_dir)))
+    ordered = sorted(by_label.items(), key=lambda lt: level(lt[1]), reverse=direction != "low")
     citations: list[Citation] = []
     shown = []
     for label, t in ordered:
@@ -167,7 +159,6 @@ def section_ranking(plan: QueryPlan, targets: list[Target], docs: dict, allowed:
     year = f"{key[4]}年" if key[4] else "不限年份"
     word = "最低" if direction == "low" else "最高"
     sep = " < " if direction == "low" else " > "
-    level = lambda t: t.value * comparable_unit(t.unit)[1]  # noqa: E731
     top = [label for label, t in ordered if level(t) == level(ordered[0][1])]
     who = "、".join(top) + ("（并列）" if len(top) > 1 else "")
     text = f"按“{key[2]}”（{key[3]}，{year}）比较：{sep.join(shown)}，{word}的是{who}。"

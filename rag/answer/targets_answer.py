@@ -72,9 +72,21 @@ def asked_targets(row: CompareRow, targets: list[Target], index_dir: str | None 
         return sorted(narrowed, key=lambda t: (t.year or 0, t.start))
     # Many: the row's headline figure of the measure, the largest of the most common unit (a plan's province-wide
     # total rather than each park's share).
-    units = [t.unit for t in narrowed]
+    return [headline(narrowed)]
+
+
+def headline(targets: list[Target]) -> Target:
+    """The headline figure of some targets of one measure: the largest of their most common unit."""
+    units = [t.unit for t in targets]
     unit = max(set(units), key=units.count)
-    return [max((t for t in narrowed if t.unit == unit), key=lambda t: t.value)]
+    return max((t for t in targets if t.unit == unit), key=lambda t: t.value)
+
+
+def group_rank(group: str, index_dir: str | None = None) -> int:
+    """How early a measure group is listed in the lexicon (higher is earlier; unlisted ones last): of several
+    groups that could be ranked, the first listed is."""
+    order = list(measure_groups(index_dir))
+    return -order.index(group) if group in order else -len(order)
 
 
 def target_citation(n: int, t: Target, docs: dict) -> Citation | None:
@@ -113,9 +125,7 @@ def rank_targets(figs: list[_Fig], labels: list[str], direction: str) -> str:
             groups[key][f.label] = f
     if not groups:
         return "这些文件中没有可以比较的量化目标。"
-    order = list(measure_groups())
-    rank = lambda g: -order.index(g) if g in order else -len(order)  # noqa: E731
-    key, by_label = max(groups.items(), key=lambda kv: (len(kv[1]), rank(kv[0][0]), kv[0][2] or 0))
+    key, by_label = max(groups.items(), key=lambda kv: (len(kv[1]), group_rank(kv[0][0]), kv[0][2] or 0))
     ordered = sorted(by_label.values(), key=lambda f: f.value, reverse=direction != "low")
     year = f"{key[2]}年" if key[2] else "不限年份"
     head = f"按“{key[0]}”（{key[1]}，{year}）比较"
