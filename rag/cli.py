@@ -258,7 +258,8 @@ def cmd_targets(args) -> int:
     for t in rows:
         value = f"{t.value:g}" if isinstance(t.value, float) else str(t.value)
         print(f"{t.place or '—'}  {t.year or '—'}  {t.measure}  {t.comparator}{value}{t.unit}")
-        print(f"    “{t.quote}”  （《{titles.get(t.doc, t.doc)}》，{t.doc}，第 {t.start}–{t.end} 字）")
+        where = f"《{titles.get(t.doc, t.doc)}》" + (f" {t.section}" if t.section else "")
+        print(f"    “{t.quote}”  （{where}，{t.doc}，第 {t.start}–{t.end} 字）")
     print(f"共 {len(rows)} 条。")
     return 0
 

@@ -151,13 +151,13 @@ def _target_rows(targets: list[dict], titles: dict[str, str]) -> list[list[str]]
     rows = []
     for t in targets:
         value = t.get("value")
-        rows.append([t.get("place") or "—", str(t.get("year") or "—"), t.get("measure", ""),
+        rows.append([t.get("place") or "—", t.get("section") or "—", str(t.get("year") or "—"), t.get("measure", ""),
                      f"{t.get('comparator') or ''}{value}{t.get('unit', '')}", t.get("quote", ""),
                      f"《{titles.get(t.get('doc', ''), t.get('doc', ''))}》{t.get('doc', '')}，第 {t.get('start')}–{t.get('end')} 字"])
     return rows
 
 
-TARGET_COLUMNS = ["地区", "年份", "指标", "目标值", "原文", "出处"]
+TARGET_COLUMNS = ["地区", "章节", "年份", "指标", "目标值", "原文", "出处"]
 
 
 def targets_markdown(targets: list[dict], titles: dict[str, str], heading: str = "量化目标") -> str:

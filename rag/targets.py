@@ -3,7 +3,8 @@
 A target is a figure a document sets for the future: '到2027年…产业规模超过90亿元', '"十四五"期间…不少于40个',
 '每年新增…不少于3家'. Each has its year (到2025年, 2027年前, a plan period such as "十四五"期间 read as its last
 year, or none for a yearly target), its measure (the words it counts), value, unit, comparator (超过/达到/突破/不少于…),
-place and document, and the exact clause span in the source text.
+place and document, the section it stands in (its heading path: a plan that sets targets per park names the park
+there) and the exact clause span in the source text.
 
 Two stages: `rag/target_candidates.py` lists every figure of every clause with its clause's signals (a generator
 meant to miss nothing), and the classifier fitted by `scripts/fit_targets.py` on hand-annotated targets
@@ -14,7 +15,7 @@ facts ('2021年营业收入为90亿元', '截至…共有…'), amounts granted 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from .target_model import TargetModel, load_target_model
 from .verify import quote_at
 
 log = logging.getLogger(__name__)
-EXTRACTOR_VERSION = "targets-4"
+EXTRACTOR_VERSION = "targets-5"  # targets-5: each target stores its section path
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Target:
     quote: str  # the clause, verified: quote_at(source_text, start, end)
     start: int
     end: int
+    section: str = ""  # the section path the clause stands in ('二、… > （一）…'; '' before the first heading)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -72,9 +74,23 @@ def extract_targets(text: str, doc_id: str = "", place: str = "", start: int = 0
 
 
 def document_targets(record, index_dir: str | None = None) -> list[Target]:
-    """The targets of one indexed document (its region as the place)."""
+    """The targets of one indexed document (its region as the place), each with the section path it stands in."""
+    from .chunker import section_at
+
     d = record.doc
-    return extract_targets(d.source_text, d.doc_id, d.region, d.body_start, index_dir)
+    return [replace(t, section=section_at(record.sections, t.start))
+            for t in extract_targets(d.source_text, d.doc_id, d.region, d.body_start, index_dir)]
+
+
+def section_of(t: Target, docs: dict) -> str:
+    """A target's section path: as stored at ingest, else (a target made outside an index) read from its
+    document's sections ('' when the document is not indexed or the clause precedes every heading)."""
+    if t.section:
+        return t.section
+    from .chunker import section_at
+
+    record = docs.get(t.doc)
+    return section_at(record.sections, t.start) if record is not None else ""
 
 
 def all_targets(records, index_dir: str | None = None) -> list[Target]:
@@ -98,7 +114,7 @@ def filter_targets(targets: list[Target], place: str = "", year: int | None = No
             and (not docs or t.doc in docs)]
 
 
-CSV_FIELDS = ("place", "doc", "year", "measure", "value", "unit", "comparator", "quote", "start", "end")
+CSV_FIELDS = ("place", "doc", "section", "year", "measure", "value", "unit", "comparator", "quote", "start", "end")
 
 
 def targets_csv(targets: list[Target]) -> str:

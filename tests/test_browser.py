@@ -306,7 +306,7 @@ def test_targets_tab_filters_to_a_year_and_a_click_shows_the_clause(page, browse
     page.locator("#targets-year label", has_text="2025").first.click()
     page.wait_for_function(
         "() => { const rows = [...document.querySelectorAll('#targets-table tr.target-row')];"
-        " return rows.length > 0 && rows.every(r => r.children[1].textContent.trim() === '2025'); }")
+        " return rows.length > 0 && rows.every(r => r.querySelector('.target-year').textContent.trim() === '2025'); }")
     index = load_index(browser_index)
     expected = [t for t in index.targets if t.year == 2025]
     rows = page.locator("#targets-table tr.target-row")
@@ -342,7 +342,7 @@ def test_targets_tab_shows_an_uploaded_documents_targets_and_drops_them_on_remov
     page.locator("#targets-year label", has_text="2031").first.click()
     page.wait_for_function(
         "() => { const rows = [...document.querySelectorAll('#targets-table tr.target-row')];"
-        " return rows.length > 0 && rows.every(r => r.children[1].textContent.trim() === '2031'); }")
+        " return rows.length > 0 && rows.every(r => r.querySelector('.target-year').textContent.trim() === '2031'); }")
     table = page.locator("#targets-table").inner_text()
     assert "666" in table and "28" in table
     page.screenshot(path=str(artifacts_dir / "targets_tab_after_upload.png"), full_page=True)

@@ -47,11 +47,13 @@ def test_plain_text_copy_keeps_the_table_and_the_sources():
 
 def test_targets_view_exports_and_an_unwritable_place_is_a_chinese_error(tmp_path):
     rows = [{"place": "甲市", "doc": "a.txt", "year": 2030, "measure": "产业规模", "value": 90, "unit": "亿元",
-             "comparator": "超过", "quote": "到2030年产业规模超过90亿元", "start": 5, "end": 20}]
+             "comparator": "超过", "quote": "到2030年产业规模超过90亿元", "start": 5, "end": 20,
+             "section": "二、园区布局 > （一）乙园区"}]
     md, dx = export_targets(rows, {"a.txt": "甲市实施方案"}, tmp_path / "t")
-    assert "| 甲市 | 2030 | 产业规模 | 超过90亿元 | 到2030年产业规模超过90亿元 | 《甲市实施方案》a.txt，第 5–20 字 |" in md.read_text(
-        encoding="utf-8")
-    assert [c.text for c in docx.Document(str(dx)).tables[0].rows[1].cells][:4] == ["甲市", "2030", "产业规模", "超过90亿元"]
+    assert ("| 甲市 | 二、园区布局 > （一）乙园区 | 2030 | 产业规模 | 超过90亿元 | 到2030年产业规模超过90亿元 | "
+            "《甲市实施方案》a.txt，第 5–20 字 |") in md.read_text(encoding="utf-8")
+    assert [c.text for c in docx.Document(str(dx)).tables[0].rows[1].cells][:5] == [
+        "甲市", "二、园区布局 > （一）乙园区", "2030", "产业规模", "超过90亿元"]
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(RagError) as e:

@@ -4,6 +4,7 @@ and used to answer questions about targets. The extraction is scored against han
 from __future__ import annotations
 
 import csv
+import html as html_lib
 import io
 import json
 import re
@@ -72,11 +73,41 @@ def test_targets_are_stored_with_the_index_and_point_at_their_clauses(corpus_ind
         assert t.place == index.docs[t.doc].doc.region
 
 
+def test_each_target_names_the_section_it_stands_in(corpus_index, capsys):
+    """A plan that sets targets per park says which park in its headings: every target stores, at ingest, the
+    section path of its clause (as the chunker reads the document), and the JSON, CSV and UI views show it."""
+    from rag.chunker import section_at
+    from webui.render import targets_table_html
+
+    index = load_index(corpus_index)
+    nested = [t for t in index.records.targets() if " > " in t.section]  # as stored, not recomputed at load
+    assert len(nested) >= 5
+    for t in index.targets:
+        assert t.section == section_at(index.docs[t.doc].sections, t.start)
+    # sibling sections of one document each hold targets: the per-park case the section tells apart
+    parents = {}
+    for t in nested:
+        parents.setdefault((t.doc, t.section.rsplit(" > ", 1)[0]), set()).add(t.section)
+    assert max(len(v) for v in parents.values()) >= 2
+    assert cli_main(["targets", "--index", str(corpus_index), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {(r["doc"], r["start"], r["section"]) for r in rows} == {(t.doc, t.start, t.section) for t in index.targets}
+    assert cli_main(["targets", "--index", str(corpus_index), "--csv"]) == 0
+    table = list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))
+    assert {r["section"] for r in table} == {t.section for t in index.targets}
+    for t in nested:  # the UI cell names the innermost heading (its first phrase); the full path on hover
+        html = targets_table_html([t], index.docs)
+        m = re.search(r'<td class="target-sec" title="([^"]*)">([^<]+)</td>', html)
+        assert "<th>章节</th>" in html and m and html_lib.unescape(m.group(1)) == t.section
+        assert 2 <= len(m.group(2).rstrip("…")) <= 24 and t.section.split(" > ")[-1].startswith(m.group(2).rstrip("…"))
+
+
 def test_cli_lists_targets_as_json_and_csv_with_filters(corpus_index, capsys):
     assert cli_main(["targets", "--index", str(corpus_index), "--year", "2025", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows and all(r["year"] == 2025 for r in rows)
-    assert set(rows[0]) == {"place", "doc", "year", "measure", "value", "unit", "comparator", "quote", "start", "end"}
+    assert set(rows[0]) == {"place", "doc", "section", "year", "measure", "value", "unit", "comparator", "quote",
+                            "start", "end"}
     assert {"measure": "营业收入", "value": 2000, "unit": "亿元", "comparator": "达到"}.items() <= next(
         r for r in rows if r["measure"] == "营业收入").items()
     assert cli_main(["targets", "--index", str(corpus_index), "--place", "绍兴", "--measure", "产值", "--csv"]) == 0

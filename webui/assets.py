@@ -185,6 +185,8 @@ table.ans-table th, table.ans-table td { border: 1px solid var(--border-color-pr
 table.ans-table thead th { background: var(--background-fill-secondary); white-space: nowrap; }
 table.ans-table th.row-label { white-space: nowrap; font-weight: 600; }
 table.ans-table td.cell-none { color: var(--body-text-color-subdued); }
+.targets-table td.target-sec { min-width: 9em; font-size: .82rem; }
+.targets-table td.target-measure { min-width: 7em; }
 .targets-table a.target-link { color: inherit !important; text-decoration: none !important; cursor: pointer; }
 .targets-table a.target-link:hover { color: #1d4ed8 !important; text-decoration: underline !important; }
 """

@@ -369,9 +369,18 @@ def section_tree_html(record: DocRecord, row: dict | None = None) -> str:
 
 
 # -- targets -----------------------------------------------------------------------------------------------------
+def _heading_name(path: str) -> str:
+    """The innermost heading of a section path, up to its first sentence mark ('（一）甲园区。选址位于…' ->
+    '（一）甲园区'; a heading that runs on is cut at 24 characters); '—' for none."""
+    last = path.split(" > ")[-1].strip()
+    name = re.split(r"[。；;，,：:]", last, maxsplit=1)[0].strip() or last
+    return (name[:24] + "…" if len(name) > 24 else name) or "—"
+
+
 def targets_table_html(targets: list, records: dict[str, DocRecord]) -> str:
-    """The targets view: one row per target (place, year, measure, value, clause); the clause opens the source view
-    at its span."""
+    """The targets view: one row per target (place, section, year, measure, value, clause); the section cell shows
+    the innermost heading (the full path on hover: a plan that sets targets per park names the park there); the
+    clause opens the source view at its span."""
     if not targets:
         return '<div class="muted">没有符合条件的量化目标。</div>'
     rows = []
@@ -381,12 +390,13 @@ def targets_table_html(targets: list, records: dict[str, DocRecord]) -> str:
         link = esc(source_href(t.doc, t.start, t.end))
         rows.append(
             f'<tr class="target-row"><td class="nowrap">{esc(t.place or "—")}</td>'
-            f'<td class="nowrap">{esc(t.year or "—")}</td><td>{esc(t.measure)}</td>'
+            f'<td class="target-sec" title="{esc(t.section)}">{esc(_heading_name(t.section))}</td>'
+            f'<td class="nowrap target-year">{esc(t.year or "—")}</td><td class="target-measure">{esc(t.measure)}</td>'
             f'<td class="nowrap">{esc(t.comparator)}{esc(value)}{esc(t.unit)}</td>'
             f'<td><a class="view-src target-link" href="{link}" title="{esc(title)}">{esc(t.quote)}</a></td></tr>'
         )
     return (
-        '<table class="doc-table targets-table"><thead><tr><th>地区</th><th>年份</th><th>指标</th><th>目标值</th>'
-        f'<th>原文（点击查看出处）</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        '<table class="doc-table targets-table"><thead><tr><th>地区</th><th>章节</th><th>年份</th><th>指标</th>'
+        f'<th>目标值</th><th>原文（点击查看出处）</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
         f'<div class="muted">共 {len(targets)} 条。</div>'
     )

@@ -11,7 +11,7 @@ import re
 
 from ..query import QueryPlan
 from ..render import cell_with_marks
-from ..targets import Target, filter_targets
+from ..targets import Target, filter_targets, section_of
 from ..types import Answer, AnswerTable, Citation, TableCell, TableRow
 from .quantity import comparable_unit
 from .targets_answer import (COLUMN, MAX_LISTED, NOT_MENTIONED, asked_groups, group_rank, headline, measure_group,
@@ -114,7 +114,6 @@ def section_ranking(plan: QueryPlan, targets: list[Target], docs: dict, allowed:
 
     None when the question is not one (no superlative or target word, no place with documents of its own, several
     places) or no measure has targets in two or more sibling sections."""
-    from ..chunker import section_at
     from ..query.compare import compare_words, superlative
     from ..textnorm import fold
 
@@ -133,7 +132,7 @@ def section_ranking(plan: QueryPlan, targets: list[Target], docs: dict, allowed:
         group = measure_group(t.measure, index_dir)
         if record is None or (asked and group not in asked):
             continue
-        path = section_at(record.sections, t.start).split(" > ")
+        path = section_of(t, docs).split(" > ")
         if len(path) < 2:
             continue
         key = (t.doc, " > ".join(path[:-1]), group, comparable_unit(t.unit)[0], t.year)
@@ -193,7 +192,6 @@ def named_sections(plan: QueryPlan, targets: list[Target], docs: dict, allowed: 
     A place the gazetteer knows names a heading by itself ('甲市和乙市的园区…', however short). None when the
     question asks for no target (no target word and no year with a figure asked), compares places documents are
     about, or names fewer than two sibling sections that hold targets."""
-    from ..chunker import section_at
     from ..query.compare import compare_words
     from ..textnorm import fold
 
@@ -206,7 +204,7 @@ def named_sections(plan: QueryPlan, targets: list[Target], docs: dict, allowed: 
         record = docs.get(t.doc)
         if record is None or (allowed is not None and t.doc not in allowed):
             continue
-        path = section_at(record.sections, t.start).split(" > ")
+        path = section_of(t, docs).split(" > ")
         if len(path) >= 2:
             siblings.setdefault((t.doc, " > ".join(path[:-1])), {}).setdefault(path[-1], []).append(t)
     best: tuple[int, tuple[str, str], list[str]] | None = None

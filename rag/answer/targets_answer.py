@@ -11,7 +11,7 @@ from functools import lru_cache
 from ..query import QueryPlan
 from ..query.compare import ComparePlan, CompareRow
 from ..render import cell_with_marks
-from ..targets import Target, filter_targets
+from ..targets import Target, filter_targets, section_of
 from ..types import Answer, AnswerTable, Citation, TableCell, TableRow
 from .base import REFUSAL
 from .quantity import comparable_unit
@@ -91,7 +91,6 @@ def group_rank(group: str, index_dir: str | None = None) -> int:
 
 def target_citation(n: int, t: Target, docs: dict) -> Citation | None:
     """Citation [n] of a target's clause, verified against its document's text (None when it no longer is)."""
-    from ..chunker import section_at
     from ..verify import quote_at
 
     record = docs.get(t.doc)
@@ -100,7 +99,7 @@ def target_citation(n: int, t: Target, docs: dict) -> Citation | None:
     quote = quote_at(record.doc.source_text, t.start, t.end)
     if not quote:
         return None
-    return Citation(n=n, doc=t.doc, title=record.doc.title, section=section_at(record.sections, t.start) or "",
+    return Citation(n=n, doc=t.doc, title=record.doc.title, section=section_of(t, docs),
                     quote=quote, start=t.start, end=t.end)
 
 
