@@ -238,7 +238,8 @@ def cmd_targets(args) -> int:
     settings = _settings(args)
     _ensure_default_index(settings, args.json or args.csv)
     index = load_index(settings.index_dir)
-    rows = filter_targets(index.targets, place=args.place or "", year=args.year, measure=args.measure or "")
+    rows = filter_targets(index.targets, place=args.place or "", year=args.year, measure=args.measure or "",
+                          section=args.section or "")
     if args.export:
         from .export import export_targets
 
@@ -359,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--place", help="only targets of this place, e.g. 江苏省")
     p.add_argument("--year", type=int, help="only targets for this year, e.g. 2025")
     p.add_argument("--measure", help="only targets whose measure contains this text, e.g. 营业收入")
+    p.add_argument("--section", help="only targets whose section heading path contains this text (a park, a chapter)")
     p.add_argument("--csv", action="store_true", help="print CSV (UTF-8 with BOM, opens in Excel)")
     p.add_argument("--export", metavar="FILE", help="also write FILE.md and FILE.docx of the listed targets")
     p.set_defaults(func=cmd_targets)

@@ -105,13 +105,17 @@ def all_targets(records, index_dir: str | None = None) -> list[Target]:
 
 
 def filter_targets(targets: list[Target], place: str = "", year: int | None = None, measure: str = "",
-                   docs: tuple[str, ...] = ()) -> list[Target]:
-    """Targets of a place (substring of the place), a year, a measure (substring) and/or some documents."""
+                   docs: tuple[str, ...] = (), section: str = "", measure_or_section: str = "") -> list[Target]:
+    """Targets of a place (substring of the place), a year, a measure (substring), some documents and/or a section
+    (substring of its heading path: '航空港' finds the targets set for that park); `measure_or_section`: a text found
+    in either (the UI's one filter box)."""
     return [t for t in targets
             if (not place or place in t.place or (t.place and t.place in place))
             and (year is None or t.year == year)
             and (not measure or measure in t.measure)
-            and (not docs or t.doc in docs)]
+            and (not docs or t.doc in docs)
+            and (not section or section in t.section)
+            and (not measure_or_section or measure_or_section in t.measure or measure_or_section in t.section)]
 
 
 CSV_FIELDS = ("place", "doc", "section", "year", "measure", "value", "unit", "comparator", "quote", "start", "end")

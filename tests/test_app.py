@@ -453,3 +453,23 @@ def test_citation_card_shows_the_whole_quote_when_it_runs_past_its_section(corpu
     assert start < first.end < end  # the span crosses the section boundary
     _, mid, _ = citation_context(record, start, end)
     assert mid == normalize_span(record.doc.source_text, start, end).text.strip()
+
+
+def test_targets_tab_filter_box_finds_a_sections_targets(demo, assistant):
+    """The tab's one text filter matches the measure or the section heading: a piece of one park's heading lists
+    that park's targets only (what the 章节 column shows), a measure word still lists that measure's."""
+    targets = list(assistant.retriever.index.targets)
+    by_section: dict[str, list] = {}
+    for t in targets:
+        by_section.setdefault(t.section, []).append(t)
+    # a heading piece that names one section only and is in no measure (the park's own name)
+    section, piece = next((s, s.split(" > ")[-1][3:7]) for s in by_section if " > " in s
+                          and sum(s.split(" > ")[-1][3:7] in o for o in by_section) == 1
+                          and not any(s.split(" > ")[-1][3:7] in t.measure for t in targets))
+    html = demo.handlers.targets_view("全部", "全部", piece)
+    rows = re.findall(r'<tr class="target-row">', html)
+    assert len(rows) == len(by_section[section]) < len(targets)
+    assert all(t.quote in html for t in by_section[section])
+    measure_rows = demo.handlers.targets_view("全部", "全部", "营业收入")
+    assert "营业收入" in measure_rows and measure_rows.count('<tr class="target-row">') == sum(
+        "营业收入" in t.measure or "营业收入" in t.section for t in targets) >= 1

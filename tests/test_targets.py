@@ -95,6 +95,13 @@ def test_each_target_names_the_section_it_stands_in(corpus_index, capsys):
     assert cli_main(["targets", "--index", str(corpus_index), "--csv"]) == 0
     table = list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))
     assert {r["section"] for r in table} == {t.section for t in index.targets}
+    # --section keeps the targets whose heading path holds the text: one park's
+    park = nested[0].section
+    assert cli_main(["targets", "--index", str(corpus_index), "--section", park, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and {(r["doc"], r["start"]) for r in rows} == {(t.doc, t.start) for t in index.targets
+                                                               if park in t.section}
+    assert len(rows) < len(index.targets)
     for t in nested:  # the UI cell names the innermost heading (its first phrase); the full path on hover
         html = targets_table_html([t], index.docs)
         m = re.search(r'<td class="target-sec" title="([^"]*)">([^<]+)</td>', html)

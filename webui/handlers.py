@@ -193,10 +193,11 @@ class Handlers:
             year = None
         place = "" if place in (None, "全部") else str(place)
         return filter_targets(list(self.assistant.retriever.index.targets), place=place, year=year,
-                              measure=(measure or "").strip())
+                              measure_or_section=(measure or "").strip())
 
     def targets_view(self, place: str | None = None, year=None, measure: str | None = None) -> str:
-        """HTML of the targets table, filtered by place, year and measure (each row opens its clause)."""
+        """HTML of the targets table, filtered by place, year and a text in the measure or the section heading (each
+        row opens its clause)."""
         return render.targets_table_html(self._targets(place, year, measure), self._docs())
 
     def target_filters(self) -> tuple[list[str], list[str]]:

@@ -111,7 +111,8 @@ def build_app(assistant, examples: list[str] | None = None, max_upload_mb: int =
                             t_place = gr.Dropdown(places, value="全部", label="地区", elem_id="targets-place",
                                                   allow_custom_value=True)
                             t_year = gr.Radio(years, value="全部", label="年份", elem_id="targets-year")
-                            t_measure = gr.Textbox("", label="指标包含", placeholder="如：营业收入", elem_id="targets-measure")
+                            t_measure = gr.Textbox("", label="指标或章节包含", placeholder="如：营业收入、某园区",
+                                                   elem_id="targets-measure")
                         targets_table = gr.HTML(h.targets_view(), elem_id="targets-table", js_on_load=None)
                         t_export = gr.Button("📤 导出当前列表（Markdown + Word）", size="sm", elem_id="targets-export")
                         t_files = gr.File(label="导出的文件", file_count="multiple", interactive=False,
