@@ -147,6 +147,29 @@ def test_which_place_has_the_highest_target_ranks_only_comparable_figures(assist
     assert summary.startswith("按“产业规模”（亿元，2027年）比较：")
     assert "最高的是河南省" in summary and "无法比较" in summary
     assert "深圳市（目标为" in summary  # its targets are for 2025 and of other measures
+    # the table shows what was ranked: a ranked row its one figure (the one the summary cites), a row that could not
+    # compare its first few targets, not every target of the plans
+    from rag.answer.targets_answer import MAX_LISTED
+
+    by_n = {c.n: c for c in answer.citations}
+    ranked = {int(n) for n in re.findall(r"\[(\d+)\]", summary.split("无法比较")[0])}
+    assert len(ranked) == 2
+    for row in answer.table.rows:
+        cited = row.cells[0].citations
+        assert len(cited) <= MAX_LISTED
+        if set(cited) & ranked:
+            assert len(cited) == 1 and by_n[cited[0]].doc == row.doc
+    assert len(answer.citations) == sum(len(r.cells[0].citations) for r in answer.table.rows)
+
+
+def test_a_superlative_with_a_long_subject_is_still_ranked_from_the_table(assistant):
+    """'哪个…最' within one clause triggers the ranking however long the subject ('地区2030年的产业规模目标')."""
+    answer = assistant.ask("哪个地区2030年的产业规模目标最低？")
+    assert answer.table is not None and answer.table.summary.startswith("按“产业规模”（亿元，2030年）比较")
+    index = assistant.retriever.index
+    for c in answer.citations:
+        t = next(t for t in index.targets if (t.doc, t.start, t.end) == (c.doc, c.start, c.end))
+        assert t.year == 2030
 
 
 # Year comparisons of targets: question -> the row labels expected when one place's document answers (None: several

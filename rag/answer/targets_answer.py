@@ -113,8 +113,12 @@ class _Fig:
     group: str
 
 
-def rank_targets(figs: list[_Fig], labels: list[str], direction: str) -> str:
-    """Rank the largest comparable group (one measure group, unit and year); say which rows could not compare."""
+_Group = tuple[tuple[str, str, int | None], dict[str, _Fig]]
+
+
+def compared_group(figs: list[_Fig], direction: str) -> _Group | None:
+    """The largest comparable group of figures (one measure group, unit and year; ties: the group listed first in
+    the lexicon, then the later year) with each row's highest (or lowest) figure in it; None without figures."""
     groups: dict[tuple[str, str, int | None], dict[str, _Fig]] = {}
     for f in figs:
         key = (f.group, f.unit, f.target.year)
@@ -123,8 +127,17 @@ def rank_targets(figs: list[_Fig], labels: list[str], direction: str) -> str:
         if better:
             groups[key][f.label] = f
     if not groups:
+        return None
+    return max(groups.items(), key=lambda kv: (len(kv[1]), group_rank(kv[0][0]), kv[0][2] or 0))
+
+
+def rank_targets(figs: list[_Fig], labels: list[str], direction: str, chosen: _Group | None = None) -> str:
+    """Rank the largest comparable group (`compared_group`, or `chosen`); say which rows could not compare, and
+    what their targets measure (read from `figs`)."""
+    chosen = chosen or compared_group(figs, direction)
+    if chosen is None:
         return "这些文件中没有可以比较的量化目标。"
-    key, by_label = max(groups.items(), key=lambda kv: (len(kv[1]), group_rank(kv[0][0]), kv[0][2] or 0))
+    key, by_label = chosen
     ordered = sorted(by_label.values(), key=lambda f: f.value, reverse=direction != "low")
     year = f"{key[2]}年" if key[2] else "不限年份"
     head = f"按“{key[0]}”（{key[1]}，{year}）比较"
@@ -204,14 +217,44 @@ def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], d
         # '各自的近期目标是要建成什么样的产业集群': a target described by other words, with no measure, year, ranking or
         # amount asked; the table of figures would list every number of the plans ('各地的目标' alone still gets it)
         return None
+    table_rows = year_rows(cplan.rows, targets) if cplan.by_year else cplan.rows
+    picked = [asked_targets(row, targets, index_dir, plan.unit_classes) for row in table_rows]
+    rows, citations, figs, first_cited = _target_cells(table_rows, picked, docs, index_dir)
+    summary, chosen = "", None
+    if cplan.superlative:
+        chosen = compared_group(figs, cplan.superlative)
+        if chosen is not None:
+            # '哪个地区的目标最高': each row shows the figure it is ranked by, and a row that could not compare its
+            # first few targets (MAX_LISTED), not every target of the plans
+            key, by_label = chosen
+            shown = [[by_label[row.label].target] if row.label in by_label else ts[:MAX_LISTED]
+                     for row, ts in zip(table_rows, picked)]
+            rows, citations, small, first_cited = _target_cells(table_rows, shown, docs, index_dir)
+            mine = {(f.label, f.target.start, f.target.doc): f for f in small}
+            chosen = (key, {lab: mine[(lab, f.target.start, f.target.doc)] for lab, f in by_label.items()})
+        summary = rank_targets(figs, [r.label for r in rows], cplan.superlative, chosen)
+    elif cplan.by_year and cplan.answer_type == "date":
+        summary = target_years(cplan.rows, targets, first_cited)
+    table = AnswerTable([COLUMN], rows)
+    table.summary = summary
+    if not citations:
+        return Answer(text=REFUSAL, refused=True, table=table)
+    lines = [f"{r.label}：{cell_with_marks(r.cells[0])}" for r in rows]
+    text = (table.summary + "\n" if table.summary else "") + "；".join(lines) + "。"
+    return Answer(text=text, citations=citations, table=table)
+
+
+def _target_cells(table_rows, picked: list[list[Target]], docs: dict, index_dir: str | None = None):
+    """The table's rows for the targets picked per row, their citations (a clause cited by two rows once), the
+    figures (`_Fig`, for ranking) and, per (documents, year) of a one-year row, its first citation."""
     citations: list[Citation] = []
     by_span: dict[tuple[str, int, int], int] = {}
     rows, figs = [], []
     first_cited: dict[tuple[tuple[str, ...], int], int] = {}
-    for row in (year_rows(cplan.rows, targets) if cplan.by_year else cplan.rows):
+    for row, row_targets in zip(table_rows, picked):
         cell_cits: list[int] = []
         texts: list[str] = []
-        for t in asked_targets(row, targets, index_dir, plan.unit_classes):
+        for t in row_targets:
             key = (t.doc, t.start, t.end)
             if key not in by_span:
                 cit = target_citation(len(citations) + 1, t, docs)
@@ -230,13 +273,4 @@ def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], d
         cell = TableCell("；".join(texts), cell_cits) if cell_cits else TableCell(NOT_MENTIONED)
         doc = citations[cell_cits[0] - 1].doc if cell_cits else (row.docs[0] if row.docs else "")
         rows.append(TableRow(row.label, doc, [cell]))
-    table = AnswerTable([COLUMN], rows)
-    if cplan.superlative:
-        table.summary = rank_targets(figs, [r.label for r in rows], cplan.superlative)
-    elif cplan.by_year and cplan.answer_type == "date":
-        table.summary = target_years(cplan.rows, targets, first_cited)
-    if not citations:
-        return Answer(text=REFUSAL, refused=True, table=table)
-    lines = [f"{r.label}：{cell_with_marks(r.cells[0])}" for r in rows]
-    text = (table.summary + "\n" if table.summary else "") + "；".join(lines) + "。"
-    return Answer(text=text, citations=citations, table=table)
+    return rows, citations, figs, first_cited

@@ -61,7 +61,8 @@ def compare_words(index_dir: str | None = None) -> CompareWords:
     entries = load_list("compare_triggers", index_dir)
     for entry in entries:
         left, gap, right = entry.partition("…")
-        alts.append(re.escape(left) + (".{0,8}?" + re.escape(right) if gap else ""))
+        # the two sides within one clause ('哪个地区2030年的产业规模目标最低'), not across a comma or a stop
+        alts.append(re.escape(left) + (r"[^，,。；;？?！!]{0,20}?" + re.escape(right) if gap else ""))
     return CompareWords(
         triggers=re.compile("|".join(alts) or r"(?!)"),
         trigger_words=tuple(e for e in entries if "…" not in e),
