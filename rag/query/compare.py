@@ -81,9 +81,21 @@ def aspect_words(aspect: str, index_dir: str | None = None) -> tuple[str, ...]:
 
 
 def named_aspects(q: str, w: CompareWords) -> list[str]:
-    """Aspects the question names (by name or by one of its words), in file order."""
+    """Aspects the question names (by name or by one of its words), in file order. A word that directly follows
+    another aspect's word completes that phrase and names no aspect of its own: '人才引进' asks about 人才 only
+    (引进, a word of 招商, is what is done with the talent), '用地审批' about 用地."""
     q = fold(q)
-    return [a for a, ws in w.aspects.items() if a in q or any(x in q for x in ws)]
+    found: dict[str, list[tuple[int, int]]] = {}
+    for a, ws in w.aspects.items():
+        for x in (a, *ws):
+            found.setdefault(a, []).extend((m.start(), m.end()) for m in re.finditer(re.escape(x), q))
+    ends = {a: {e for _, e in spans} for a, spans in found.items()}
+    named = []
+    for a, spans in found.items():
+        others = set().union(*(e for b, e in ends.items() if b != a))
+        if any(s not in others for s, _ in spans):
+            named.append(a)
+    return named
 
 
 def shared_aspects(texts: list[str], w: CompareWords, limit: int = 4) -> list[str]:
