@@ -274,6 +274,21 @@ def test_a_numbered_heading_is_not_a_cells_statement():
     assert _usable("（一）扩大产业规模。到2025年，全市产业规模达到650亿元。", words)
 
 
+def test_a_bracketed_note_of_who_is_responsible_is_not_a_cells_statement(assistant):
+    """Plans close a measure with '（…金融监管局…按职责分工负责）': it holds the aspect's word but says who acts,
+    not what is done; a cell quotes what the document does on the aspect instead."""
+    from rag.answer.compare import _usable
+
+    words = ("金融",)
+    assert not _usable("（省发展改革委、财政厅、省委金融办按职责分工负责）", words)
+    assert not _usable("（牵头单位：区金融服务中心", words)
+    assert _usable("定期开展面向园区的投融资对接和上市培训，推出金融产品包（试行）。", words)
+    answer = assistant.ask("各地对园区企业的金融支持有什么不同？")
+    assert answer.table is not None
+    texts = [c.text for r in answer.table.rows for c in r.cells if c.citations]
+    assert len(texts) >= 3 and not any(t.lstrip().startswith(("（", "(")) for t in texts), texts
+
+
 def test_two_places_targets_asked_without_a_comparison_word_are_a_table(assistant):
     """'甲和乙的产业规模目标是多少' compares the two places' targets though it says neither 比较 nor 分别: a row per
     place, each quoting its own document's targets."""

@@ -88,12 +88,17 @@ def _shorten(text: str, a: int, b: int, words: tuple[str, ...]) -> tuple[int, in
     return x, y
 
 
+# A note wholly in brackets: who is responsible for a measure ('（省财政厅、…按职责分工负责）', '（牵头单位：…）'),
+# never what the measure is
+_BRACKET_NOTE = re.compile(r"[（(][^（()）]*(?:[）)][。；;，,]?)?")
+
+
 def _usable(text: str, words: tuple[str, ...]) -> bool:
     """A sentence a cell may quote: it holds an aspect word and is no heading ('（一）产业规模持续壮大，集聚效应显著
-    增强。' is the title of what follows, not a statement)."""
+    增强。' is the title of what follows, not a statement) and no bracketed note of who is responsible."""
     text = text.strip()
     return (_holds(text, words) and len(text) >= 8 and not _HEADING_ONLY.match(text)
-            and not _NUMBERED_HEADING.match(text))
+            and not _NUMBERED_HEADING.match(text) and not _BRACKET_NOTE.fullmatch(text))
 
 
 def pick_clause(sub: QueryPlan, hits: list[Hit], row_docs: tuple[str, ...], words: tuple[str, ...], docs: dict,
