@@ -439,3 +439,19 @@ def test_a_rows_scale_asked_in_a_measure_it_lacks_is_its_figures_of_that_kind():
                _target("研发投入强度", 10, "%", 2025, 40), _target("新增企业", 3, "家", 2025, 60)]
     assert [t.value for t in asked_targets(row, targets, None, frozenset({"money"}))] == [650, 2000]
     assert len(asked_targets(row, targets)) == 4  # no kind of figure asked: every target of the row
+
+
+def test_a_row_without_the_measure_asked_shows_its_targets_of_the_same_kind(assistant):
+    """'深圳和绍兴分别提出了什么产业规模目标': 深圳's plan sets no 产业规模 target but states its scale as 增加值 and
+    营业收入 in 亿元, the kind of figure 绍兴's 产业规模 targets are in; that row shows those, not every target of
+    the plan (counts of enterprises, R&D shares…)."""
+    answer = assistant.ask("深圳和绍兴分别提出了什么产业规模目标？")
+    index = assistant.retriever.index
+    spans = {(t.doc, t.start, t.end): t for t in index.targets}
+    by_n = {c.n: c for c in answer.citations}
+    row = next(r for r in answer.table.rows if r.label == "深圳")
+    shown = [spans[(by_n[n].doc, by_n[n].start, by_n[n].end)] for n in row.cells[0].citations]
+    assert shown and all(t.unit.endswith("元") for t in shown)
+    assert any(t.value == 2000 and "营业收入" in t.measure for t in shown)
+    mine = [t for t in index.targets if t.doc == row.doc]
+    assert len(shown) < len(mine)

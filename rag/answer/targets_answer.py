@@ -75,6 +75,28 @@ def asked_targets(row: CompareRow, targets: list[Target], index_dir: str | None 
     return [headline(narrowed)]
 
 
+def stated_kinds(rows, targets: list[Target], index_dir: str | None = None) -> frozenset[str]:
+    """The kind of figure (money, share, count…) most targets of the measure asked are stated in, in the rows that
+    have such targets: '深圳和绍兴分别提出了什么产业规模目标' — 绍兴 states 产业规模 in 亿元, so 深圳, which sets no
+    target of that measure, shows its money targets (增加值, 营业收入), not every target of its plan."""
+    from collections import Counter
+
+    from .quantity import classes_in
+
+    kinds: Counter = Counter()
+    for row in rows:
+        asked = asked_groups(row.terms, index_dir)
+        if not asked or not row.docs:
+            continue
+        for t in filter_targets(targets, docs=row.docs):
+            if (not row.years or t.year in row.years) and measure_group(t.measure, index_dir) in asked:
+                kinds.update(classes_in(f"{t.value:g}{t.unit}"))
+    if not kinds:
+        return frozenset()
+    top = max(kinds.values())  # the kind most of them are stated in (a growth rate beside levels in 亿元: 亿元)
+    return frozenset(k for k, n in kinds.items() if n == top)
+
+
 def headline(targets: list[Target]) -> Target:
     """The headline figure of some targets of one measure: the largest of their most common unit."""
     units = [t.unit for t in targets]
@@ -218,7 +240,8 @@ def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], d
         # amount asked; the table of figures would list every number of the plans ('各地的目标' alone still gets it)
         return None
     table_rows = year_rows(cplan.rows, targets) if cplan.by_year else cplan.rows
-    picked = [asked_targets(row, targets, index_dir, plan.unit_classes) for row in table_rows]
+    picked = [asked_targets(row, targets, index_dir, plan.unit_classes or stated_kinds(table_rows, targets, index_dir))
+              for row in table_rows]
     rows, citations, figs, first_cited = _target_cells(table_rows, picked, docs, index_dir)
     summary, chosen = "", None
     if cplan.superlative:
