@@ -77,7 +77,7 @@ def asked_targets(row: CompareRow, targets: list[Target], index_dir: str | None 
 
 def stated_kinds(rows, targets: list[Target], index_dir: str | None = None) -> frozenset[str]:
     """The kind of figure (money, share, count…) most targets of the measure asked are stated in, in the rows that
-    have such targets: '深圳和绍兴分别提出了什么产业规模目标' — 绍兴 states 产业规模 in 亿元, so 深圳, which sets no
+    have such targets: '甲市和乙市分别提出了什么产业规模目标' — 乙市 states 产业规模 in 亿元, so 甲市, which sets no
     target of that measure, shows its money targets (增加值, 营业收入), not every target of its plan."""
     from collections import Counter
 
