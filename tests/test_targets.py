@@ -403,7 +403,9 @@ def test_which_section_of_one_plan_has_the_highest_target_ranks_its_sibling_sect
 
 
 @pytest.mark.parametrize("question", ["新乡和商丘的园区2027年产业规模目标分别是多少？",
-                                      "航空港区和信阳那两个园区到2030年的规模目标各是多少？"])
+                                      "航空港区和信阳那两个园区到2030年的规模目标各是多少？",
+                                      # no measure named: the sections' targets of the year, whatever they measure
+                                      "航空港区和新乡的园区2027年目标分别多少？"])
 def test_sections_of_one_plan_named_side_by_side_are_rows_of_their_own_targets(question, assistant):
     """Parks a province's plan sets targets for, one section each, named in the question by their place or a piece
     of their heading no other park's holds: one row per park, its cell quoting that section's target of the year."""

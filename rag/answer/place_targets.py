@@ -34,10 +34,11 @@ def _common(question: str, measure: str, title: str = "") -> int:
 
 
 def _one_place_targets(plan: QueryPlan, found: list[Target], docs: dict, index_dir: str | None,
-                       by_words_only: bool = False) -> list[Target]:
+                       by_words_only: bool = False, unnamed_all: bool = False) -> list[Target]:
     """The targets of `found` (one place's, of the years asked) a question about one measure asks for: those whose
     measure shares the longest piece with the question (or a synonym of its words: '百亿' is '100亿'), else, unless
-    `by_words_only`, those of the measure group it names; of the kind of figure asked (money, share, count…) when it
+    `by_words_only`, those of the measure group it names, else, with `unnamed_all` and no measure named at all
+    ('甲园区和乙园区2027年目标分别多少'), every one; of the kind of figure asked (money, share, count…) when it
     says; with many, per year the largest of the most common unit."""
     from ..query.plan import words
     from ..textnorm import fold
@@ -55,6 +56,8 @@ def _one_place_targets(plan: QueryPlan, found: list[Target], docs: dict, index_d
     if not picked and not by_words_only:
         asked = asked_groups(plan.terms, index_dir)
         picked = [t for t in found if measure_group(t.measure, index_dir) in asked]
+        if not picked and not asked and not best and unnamed_all:
+            picked = list(found)
     if plan.unit_classes:
         picked = [t for t in picked if classes_in(f"{t.value:g}{t.unit}") & plan.unit_classes]
     if len(picked) <= MAX_LISTED:
@@ -226,7 +229,7 @@ def named_sections(plan: QueryPlan, targets: list[Target], docs: dict, allowed: 
     rows = []
     for label in sorted(named, key=lambda lab: _first_mention(q, fold(_ENUMERATOR.sub("", lab)))):
         found = [t for t in by_label[label] if not plan.years or t.year in plan.years]
-        picked = _one_place_targets(plan, found, docs, index_dir)
+        picked = _one_place_targets(plan, found, docs, index_dir, unnamed_all=True)
         cell_cits, texts = [], []
         for t in picked:
             cit = target_citation(len(citations) + 1, t, docs)
