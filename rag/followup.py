@@ -28,6 +28,9 @@ _TRAIL = re.compile(r"(?:的情况|的话|的|情况)?(?:呢|吗|啊|呀)?[？?�
 _ASKS = re.compile(r"(多少|什么|哪些|哪个|哪里|哪儿|几个|几家|如何|怎么|怎样|是否|有没有|吗)")
 _TAIL = re.compile(r"(?:是多少|是什么|有哪些|有多少|在哪里|在哪儿|在哪|是哪些|是哪个|多少|什么|哪些|几个|如何|怎么样|怎样)[？?]?$")
 MAX_REWRITE_CHARS = 300
+# '再加上乙市呢', '把乙市也加进来': the places named join the previous question's instead of replacing them
+_ADD = re.compile(r"^(?:再|也|还)?(?:加上|加入|算上|带上)|^把|(?:也|一起)?(?:加进来|加进去|算进来|加上)$|^一起")
+_TARGET_WORD = re.compile(r"(?:目标|指标)(?:值)?$")
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,10 @@ def rewrite_by_rules(question: str, previous: str) -> str:
     if new and not rest:
         # Only entities were given: the same question about them ("那2028年呢？", "成都呢？").
         return _substitute(previous, question, new)
+    added = [m for m in new if m.kind in ("place", "park") and not _inside(m, new)]
+    if added and not _ADD.sub("", _ADD.sub("", rest)).strip("的，,、和与及也 "):
+        # Places added to the previous question ("再加上乙市呢", "把乙市也加进来"): listed after its last place.
+        return _append_places(previous, [question[m.start:m.end] for m in added])
     # A new attribute about the same subject ("那企业数量呢？"): carry the previous entities over.
     kinds = {n.kind for n in new}
     carried = [m for m in old if m.kind not in kinds and not _inside(m, old)]
@@ -115,7 +122,24 @@ def rewrite_by_rules(question: str, previous: str) -> str:
         return "".join(previous[m.start:m.end] for m in carried) + question
     tail = _TAIL.search(previous)
     head = "".join(previous[m.start:m.end] + ("年" if m.kind == "year" else "") for m in carried)
+    # '营业收入呢' after '甲市的产业增加值目标是多少': still the target of that measure, not its current figure
+    asked_target = _TARGET_WORD.search(previous[:tail.start()].rstrip("的") if tail else previous)
+    if asked_target and not re.search(r"目标|指标", core):
+        core += asked_target.group()
     return head + core + (tail.group() if tail else "？")
+
+
+def _append_places(previous: str, places: list[str]) -> str:
+    """The previous question with more places listed after its last place or park ('比较甲省和乙市的…' + 丙区 ->
+    '比较甲省和乙市、丙区的…'); without any, the places lead the question."""
+    named = [m for m in mentions(previous) if m.kind in ("place", "park") and not _inside(m, mentions(previous))]
+    extra = "、".join(p for p in places if p not in previous)
+    if not extra:
+        return previous
+    if not named:
+        return extra + previous
+    end = max(m.end for m in named)
+    return previous[:end] + "、" + extra + previous[end:]
 
 
 def _inside(m: Mention, among: list[Mention]) -> bool:

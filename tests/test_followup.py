@@ -43,6 +43,18 @@ def test_new_attribute_carries_place_and_year_over():
     assert out == "深圳2021年企业数量是多少？"
 
 
+def test_a_new_measure_after_a_target_question_asks_for_its_target():
+    """'营业收入呢' after a question about a target asks for the target of that measure, not its current figure."""
+    assert rewrite_by_rules("营业收入呢？", "深圳的产业增加值目标是多少？") == "深圳营业收入目标是多少？"
+    assert rewrite_by_rules("那企业数量呢？", "深圳的产业增加值指标是多少？") == "深圳企业数量指标是多少？"
+
+
+@pytest.mark.parametrize("followup", ["再加上越城呢？", "把越城也加进来", "加上越城呢"])
+def test_a_place_added_to_a_comparison_joins_its_places(followup):
+    out = rewrite_by_rules(followup, "比较河南和深圳的人才政策")
+    assert out == "比较河南和深圳、越城的人才政策"
+
+
 def test_a_park_named_after_a_place_swaps_the_place():
     assert rewrite_by_rules("长垣呢", "新乡园区2027年规模目标是多少") == "长垣园区2027年规模目标是多少"
 
@@ -81,6 +93,16 @@ def test_no_or_malformed_history_never_crashes(history):
 def _region_of(assistant: Assistant, answer: Answer) -> str:
     record = assistant.document(answer.hits[0].chunk.doc_id)
     return record.doc.region + record.doc.title
+
+
+def test_a_place_added_to_a_comparison_gets_its_own_row(assistant):
+    first = assistant.ask("比较河南和深圳的人才政策")
+    second = assistant.ask("再加上越城呢？", history=[("比较河南和深圳的人才政策", first.text)])
+    assert [r.label for r in first.table.rows] == ["河南", "深圳"]
+    assert [r.label for r in second.table.rows] == ["河南", "深圳", "越城"]
+    assert second.table.rows[2].cells[0].citations  # the added place's own row, cited from its document
+    by_n = {c.n: c for c in second.citations}
+    assert by_n[second.table.rows[2].cells[0].citations[0]].doc == second.table.rows[2].doc
 
 
 def test_two_turns_without_llm(assistant):
