@@ -254,6 +254,11 @@ class Assistant:
             from .answer.changes import note_older_versions
 
             final = note_older_versions(final, retriever.index.docs, retriever.versions)
+        if selections:  # a quoted answer (not a table): say so when it quotes another place's rules
+            from .answer.select import other_place_notice
+
+            if place_note := other_place_notice(plan, final, retriever.index.docs):
+                final.notice = " ".join(x for x in (final.notice, place_note) if x)
         final.timings_ms["select"] = (t2 - t1) * 1000
         yield self._finish(final, retriever, question, rewritten, q, notice, confidence, t0, t_rw, t1, history)
 

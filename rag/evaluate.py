@@ -454,6 +454,7 @@ def detail_records(set_name: str, items: Sequence[EvalItem], details: dict, k: i
         yield M.rounded({
             "set": set_name, "id": it.id, "type": it.type, "split": split_of(it), "question": it.question,
             "answer": a.text if a is not None else None, "refused": a.refused if a is not None else None,
+            "notice": a.notice if a is not None else None,
             "confidence": float(confidence) if confidence is not None else None,
             "citations": [c.to_dict() for c in a.citations] if a is not None else [],
             "gold": it.gold if it.answerable else None, "must_contain": list(it.must_contain), "doc": list(it.doc),

@@ -117,6 +117,36 @@ def test_a_place_no_document_is_about_is_not_answered_from_another_places_rules(
     assert not named.refused and "杭州市" in named.text, named.text
 
 
+def test_an_answer_quoting_another_places_rules_says_whose_they_are(city_rules_assistant):
+    """深圳 has documents of its own (none on dogs), so the gate lets the nearest rule through; the answer then says
+    that the clause is 嘉兴's rule, not 深圳's. The question about 嘉兴 itself gets no such notice."""
+    other = city_rules_assistant.ask("深圳市区每户最多可以养几只狗？")
+    assert not other.refused and other.citations[0].doc == "jiaxing_dogs.txt", other.text
+    assert "嘉兴市的文件" in other.notice and "不是深圳的规定" in other.notice, other.notice
+    own = city_rules_assistant.ask("嘉兴市区每户最多可以养几只狗？")
+    assert not own.refused and "不是" not in own.notice
+
+
+def test_the_other_place_notice_spares_national_rules_and_the_places_own_area():
+    from types import SimpleNamespace
+
+    from rag.answer.select import other_place_notice
+    from rag.query.plan import QueryPlan
+    from rag.types import Answer, Citation
+
+    def record(region, title="某某办法"):
+        return SimpleNamespace(doc=SimpleNamespace(region=region, title=title))
+
+    plan = QueryPlan(question="甲", text="甲", places=("湖北",))
+    cite = Citation(1, "a.txt", "某某办法", "", "房租减半。", 0, 5)
+    answer = Answer(text="房租减半[1]。", citations=[cite])
+    assert "湖南省" in other_place_notice(plan, answer, {"a.txt": record("湖南省")})
+    assert other_place_notice(plan, answer, {"a.txt": record("")}) == ""  # a national document
+    assert other_place_notice(plan, answer, {"a.txt": record("湖北省武汉市")}) == ""  # within the place asked
+    assert other_place_notice(plan, answer, {"a.txt": record("湖南省", "湖北湖南两省联合通知")}) == ""
+    assert other_place_notice(QueryPlan(question="甲", text="甲"), answer, {"a.txt": record("湖南省")}) == ""
+
+
 def test_a_year_the_documents_do_not_state_is_refused(assistant):
     """Asked for a year none of the best clauses holds while they state another year's figure: refused, not
     answered with the other year's figure; the stated year is answered."""

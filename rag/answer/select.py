@@ -144,3 +144,25 @@ def about_other_place(plan: QueryPlan, record, passage: str = "") -> bool:
     if any(p in passage or p in record.doc.title for p in plan.places):
         return False
     return not any(same_area(p, record.doc.region) for p in plan.places)
+
+
+def other_place_notice(plan: QueryPlan, answer, docs: dict) -> str:
+    """A notice for an answer that quotes another place's rules: the question names places, and every clause it
+    quotes comes from a document about a place (its own region) that neither contains nor lies in one of them, and
+    neither the clause nor its document's title names them ('湖北省对个体工商户房租有什么减免政策' answered from a
+    city of another province). National documents (no region) apply everywhere and get none. '' otherwise.
+    The answer stands (real questions name places loosely and the nearest rule may still help); the user is told
+    whose rule it is."""
+    if not plan.places or plan.parts or answer.refused or not answer.citations or answer.table is not None:
+        return ""
+    regions = []
+    for c in answer.citations:
+        record = docs.get(c.doc)
+        region = record.doc.region if record is not None else ""
+        if not region or any(p in c.quote or p in record.doc.title or p in region or same_area(p, region)
+                             for p in plan.places):
+            return ""
+        regions.append(region)
+    return (f"注意：所引条款出自{'、'.join(dict.fromkeys(regions))}的文件，不是{'、'.join(plan.places)}的规定，"
+            "仅供参考。")
+
