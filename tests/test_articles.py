@@ -190,3 +190,28 @@ def test_document_names_resolve_to_titles(question, expected):
     docs = {d: DocRecord(document_from_text(f"# {t}\n", source=d, doc_id=d)) for d, t in titles.items()}
     got = read_articles(question, docs, years=(2018,) if "2018" in question else ())
     assert sorted(got.docs) == sorted(expected)
+
+
+def test_documents_compared_by_title_are_rows_of_their_own_clauses(laws_assistant):
+    """Two documents named by title in a comparison ('劳动合同法和义务植树条例分别怎么规定…'), none a place the
+    question names: a row per document, each cell quoting its own document (or 未提及)."""
+    from rag.query import plan_question
+    from rag.query.compare import compare_plan, named_documents
+
+    docs = laws_assistant.retriever.index.docs
+    q = "《劳动合同法》和义务植树条例对单位的义务分别怎么规定？"
+    assert [d for _, d in named_documents(q, docs)] == [(LABOUR.name,), (PLANTING.name,)]
+    cplan = compare_plan(plan_question(q, docs), docs)
+    assert cplan is not None and [r.docs for r in cplan.rows] == [(LABOUR.name,), (PLANTING.name,)]
+    answer = laws_assistant.ask(q)
+    assert answer.table is not None and [r.doc for r in answer.table.rows] == [LABOUR.name, PLANTING.name]
+    by_n = {c.n: c for c in answer.citations}
+    cited = 0
+    for row in answer.table.rows:
+        for cell in row.cells:
+            for n in cell.citations:
+                assert by_n[n].doc == row.doc
+                cited += 1
+    assert cited >= 2
+    # a title's last words alone name no document: '条例' is no row
+    assert len(named_documents("这些条例和办法分别怎么规定？", docs)) < 2

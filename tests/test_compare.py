@@ -52,7 +52,8 @@ def _regional_docs(regions, title: str, body: str) -> dict:
     from types import SimpleNamespace
 
     return {f"d{i}.txt": SimpleNamespace(doc=SimpleNamespace(
-        region=r, title=f"{r}{title}", metadata={"regions": [r]}, source_text=f"{r}{title}\n{body}"))
+        doc_id=f"d{i}.txt", date="", region=r, title=f"{r}{title}", metadata={"regions": [r]},
+        source_text=f"{r}{title}\n{body}"))
         for i, r in enumerate(regions)}
 
 

@@ -151,10 +151,11 @@ def _title_keys(titles: tuple[tuple[str, str, str], ...], index_dir: str | None)
 
 
 def resolve_name(text: str, docs: dict | None, index_dir: str | None = None,
-                 skip: list[tuple[int, int]] = (), years: tuple[int, ...] = ()) -> tuple[str, tuple[str, ...]]:
+                 skip: list[tuple[int, int]] = (), years: tuple[int, ...] = (),
+                 min_strength: int = FUZZY) -> tuple[str, tuple[str, ...]]:
     """(the name as written, the documents it names) for the longest, surest document name in the text; a title
     held by several versions resolves to one: of a year the question names, else the newest. ('', ()) when no
-    indexed title is named."""
+    indexed title is named, or none as surely as `min_strength` (EXACT, ALIAS, … FUZZY)."""
     from ..lexicon import load_list
 
     if not docs:
@@ -182,6 +183,8 @@ def resolve_name(text: str, docs: dict | None, index_dir: str | None = None,
                 break  # shorter names starting here are weaker
     name, hits = found
     strongest = max((s for s, _ in hits), default=FUZZY)
+    if strongest < min_strength:
+        return "", ()
     chosen = [d for s, d in hits if s == strongest]
     if strongest <= TITLE_END:
         # The end of a title is a weak clue ('妇女权益保护法' ends like '消费者权益保护法'): a title most of whose

@@ -164,6 +164,34 @@ _YEARS_EACH = re.compile(r"(?:19|20)\d{2}\s*年(?:底|末)?的?\s*(?:分别|各�
 MAX_ALL_ROWS = 8
 
 
+MAX_NAMED_DOCS = 6  # documents looked for in one comparison question
+
+
+def named_documents(text: str, docs: dict | None, index_dir: str | None = None
+                    ) -> list[tuple[str, tuple[str, ...]]]:
+    """The documents a comparison names by title ('劳动法和劳动合同法对试用期分别怎么规定'): (the name as written,
+    its documents), in the order named. The surest, longest name first, then the next outside it, and so on. Only
+    sure names count (the whole title, a listed alias, or it without its place or prefix), never a title's last
+    words ('行动计划')."""
+    from .articles import NO_PLACE, resolve_name
+
+    if not docs:
+        return []
+    t = re.sub(r"[《》〈〉“”\"'「」『』\s]", "", fold(text))
+    spans: list[tuple[int, int]] = []
+    out: list[tuple[int, str, tuple[str, ...]]] = []
+    for _ in range(MAX_NAMED_DOCS):
+        name, found = resolve_name(t, docs, index_dir, skip=spans, min_strength=NO_PLACE)
+        at = next((m.start() for m in re.finditer(re.escape(name), t)
+                   if not any(a < m.end() and m.start() < b for a, b in spans)), -1) if name else -1
+        if not found or at < 0:
+            break
+        spans.append((at, at + len(name)))
+        if all(set(found) != set(f) for _, _, f in out):
+            out.append((at, name, found))
+    return [(name, found) for _, name, found in sorted(out)]
+
+
 def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = None) -> ComparePlan | None:
     """The comparison a question asks for, or None when it is not one (no trigger word, or fewer than two rows).
 
@@ -184,6 +212,9 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
     if plan.parts:
         rows = tuple(CompareRow(p.label or (p.places[0] if p.places else ""), p.docs, p.text,
                                 p.years or plan.years, p.terms) for p in plan.parts)
+    elif len(named := named_documents(plan.text, docs, index_dir)) >= 2:
+        # documents named side by side ('消费者权益保护法和产品质量法对欺诈分别怎么规定'): a row per document
+        rows = tuple(CompareRow(name, found, plan.text, plan.years, plan.terms) for name, found in named)
     elif docs and (not plan.places or by_year):
         # every document of a region (or of the one place asked about, for a table by year), one row each
         mine = plan.docs if plan.places else tuple(sorted(docs))
