@@ -300,3 +300,27 @@ def test_two_places_targets_asked_without_a_comparison_word_are_a_table(assistan
     for row in table.rows:
         assert row.cells[0].citations
         assert all(by_n[n].doc in PLACE_DOCS[row.label] for n in row.cells[0].citations)
+
+
+@pytest.mark.parametrize("question, word", [("哪些地区提到了脑机接口？", "脑机接口"),
+                                            ("哪些文件提到了首台套？", "首台套")])
+def test_which_places_mention_something_is_a_table_saying_which(question, word, assistant):
+    """'哪些地区提到了X': a row per regional document, and the answer names those whose text speaks of X (brackets
+    aside: '首台（套）' is 首台套) and those whose text does not; each named row quotes a clause of its own that does."""
+    import re as re_
+
+    answer = assistant.ask(question)
+    table = answer.table
+    docs = assistant.retriever.index.docs
+    assert table is not None and table.summary.startswith("提到的有：")
+    said_part, _, silent_part = table.summary.partition("（各引一句原文）。")
+    by_n = {c.n: c for c in answer.citations}
+    for row in table.rows:
+        text = re_.sub(r"[（）()]", "", "".join(docs[d].doc.source_text for d in [row.doc] if d in docs))
+        if word in text:
+            assert row.label in said_part and row.cells[0].citations, row.label
+            quote = re_.sub(r"[（）()]", "", by_n[row.cells[0].citations[0]].quote)
+            assert word in quote and by_n[row.cells[0].citations[0]].doc == row.doc
+        else:
+            assert row.label in silent_part and row.cells[0].text == "未提及", row.label
+    assert len([r for r in table.rows if r.cells[0].citations]) >= 2

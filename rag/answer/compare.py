@@ -63,8 +63,13 @@ def cell_plan(row: CompareRow, aspect: str, cplan: ComparePlan, plan: QueryPlan,
                    years=sub.years or plan.years)
 
 
+_BRACKETS = re.compile(r"[（）()]")
+
+
 def _holds(text: str, words: tuple[str, ...]) -> bool:
-    return any(w in text for w in words)
+    """Does the text hold one of the words, brackets aside ('首台（套）' holds 首台套)?"""
+    bare = _BRACKETS.sub("", text)
+    return any(w in text or w in bare for w in words)
 
 
 def _shorten(text: str, a: int, b: int, words: tuple[str, ...]) -> tuple[int, int]:
@@ -150,7 +155,8 @@ def scan_row(chunks, row_docs: tuple[str, ...], words: tuple[str, ...], terms: t
             s = chunk.text[a:b]
             if not _usable(s, words):
                 continue
-            sc = sum(s.count(w) for w in words) * 2 + sum(1 for t in terms if t in s)
+            bare = _BRACKETS.sub("", s)
+            sc = sum(bare.count(w) for w in words) * 2 + sum(1 for t in terms if t in bare)
             if sc > score:
                 best, score = _Pick(Hit(chunk, 0.0), a, b), sc
     if best is None:
@@ -286,4 +292,15 @@ def compare_answer(cplan: ComparePlan, plan: QueryPlan, retriever, docs: dict, k
     if cplan.superlative:
         table.summary = rank_figures(*cell_figures(table), cplan.superlative)
         text = table.summary + "\n" + text
+    elif cplan.which:
+        table.summary = which_rows(table)
+        text = table.summary + "\n" + text
     return Answer(text=text, citations=citations, table=table)
+
+
+def which_rows(table: AnswerTable) -> str:
+    """'哪些地区提到了X': the rows whose documents speak of it (a cell quoted) and those whose do not."""
+    said = [r.label for r in table.rows if any(c.citations for c in r.cells)]
+    silent = [r.label for r in table.rows if not any(c.citations for c in r.cells)]
+    text = f"提到的有：{'、'.join(said)}（各引一句原文）。"
+    return text + (f"{'、'.join(silent)}的文件中没有提到。" if silent else "")

@@ -38,6 +38,7 @@ class ComparePlan:
     superlative: str = ""  # "high" | "low" | ""
     targets: bool = False  # the question is about targets (目标/指标): answered from the targets table
     by_year: bool = False  # targets year by year ('2025年和2030年的目标分别是多少', '各年度目标对比'): a row per year
+    which: bool = False  # '哪些地区提到了X': the answer says which rows' documents do
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,8 @@ _YEARS_EACH = re.compile(r"(?:19|20)\d{2}\s*年(?:底|末)?的?\s*(?:分别|各�
 MAX_ALL_ROWS = 8
 
 
+# '哪些地区/哪几个城市/哪些文件…': the question asks which of the rows, not what each says
+_WHICH_ROWS = re.compile(r"哪(?:些|几个|个)(?:地区|地方|城市|省份?|文件|政策)")
 MAX_NAMED_DOCS = 6  # documents looked for in one comparison question
 
 
@@ -259,4 +262,4 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
         cells = tuple(aspect_words(a, index_dir) for a in aspects)
     return ComparePlan(rows=rows, aspects=tuple(aspects), named_aspects=named, cell_words=cells, focus_words=focus,
                        superlative=superlative(q, w), targets=is_target, answer_type=plan.answer_type,
-                       by_year=by_year)
+                       by_year=by_year, which=bool(_WHICH_ROWS.search(q)) and not superlative(q, w))
