@@ -190,6 +190,14 @@ class Assistant:
             if found is not None:
                 yield self._finish(found, retriever, question, rewritten, q, notice, None, t0, t_rw, t1, history)
                 return
+        if not plan.parts:
+            # '甲方案一共有几条保障措施': the parts of the section it names, counted and cited heading by heading
+            from .answer.outline import outline_answer
+
+            found = outline_answer(plan, hits, retriever.index.docs, retriever.allowed_docs(flt) if flt else None)
+            if found is not None:
+                yield self._finish(found, retriever, question, rewritten, q, notice, None, t0, t_rw, t1, history)
+                return
         if plan.asks_changes:  # '和2019年版相比有什么变化': a table of the changed articles, each side cited
             from .answer.changes import change_table
 

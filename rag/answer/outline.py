@@ -1,0 +1,86 @@
+"""Questions about a document's outline: '甲方案一共有几条保障措施', '重点任务分为哪几项', '这部条例共有几章'.
+
+The answer counts the parts of the section the question names by its heading ('保障措施' names '四、保障措施') and
+lists their headings, each quoted from the document with its citation, so the count can be checked. The document is
+the first retrieved one (or one of the place's the question names) that has such a section with two or more parts;
+None when none has, and the question goes to ordinary answer selection.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..textnorm import book_title, fold
+from ..types import Answer, Citation, Hit
+from ..verify import quote_at
+
+BACKEND = "outline"
+# A count or a list of parts asked: '几条', '多少项', '几个方面', '哪几项', '分为几部分'
+_COUNT = re.compile(r"(?:几|多少)个?(条|项|方面|部分|大类|类|章|节)"
+                    r"|哪几个?(条|项|方面|部分|章|节)")
+_NUMBERING = re.compile(r"^\s*(?:[一二三四五六七八九十百]+\s*[、.．]|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}\s*[.．、](?!\d)"
+                        r"|第[一二三四五六七八九十百\d]+[章节部分篇])\s*")
+_HEADING_END = re.compile(r"[。；;：:\n]")
+MAX_HEADING = 40  # a heading runs on into its text beyond this: quoted up to here
+
+
+def heading_name(heading: str) -> str:
+    """A heading without its numbering, up to its first stop ('（一）建立统筹协调机制。建立…' -> '建立统筹协调机制')."""
+    name = _NUMBERING.sub("", heading.strip())
+    return _HEADING_END.split(name, 1)[0].strip()
+
+
+def _parts(sections, parent) -> list:
+    """The direct sub-sections of a section, in order."""
+    inside = [s for s in sections if s.path.startswith(parent.path + " > ")]
+    if not inside:
+        return []
+    level = min(s.level for s in inside)
+    return sorted((s for s in inside if s.level == level), key=lambda s: s.start)
+
+
+def _heading_quote(text: str, start: int) -> tuple[int, int]:
+    """The span of a section's heading line in the source text: from its start to its first stop or line end."""
+    m = _HEADING_END.search(text, start, start + MAX_HEADING)
+    return start, (m.start() if m else min(len(text), start + MAX_HEADING))
+
+
+def outline_answer(plan, hits: list[Hit], docs: dict, allowed: frozenset[str] | None = None) -> Answer | None:
+    """The parts of the section a question names and asks to count or list, cited heading by heading."""
+    q = fold(plan.text)
+    asked = _COUNT.search(q)
+    if asked is None:
+        return None
+    unit = asked.group(1) or asked.group(2)
+    order = list(dict.fromkeys(h.chunk.doc_id for h in hits))
+    if plan.docs:  # a place named: its documents, never another's
+        order = [d for d in order if d in plan.docs] + [d for d in plan.docs if d not in order]
+    for doc_id in order:
+        record = docs.get(doc_id)
+        if record is None or (allowed is not None and doc_id not in allowed):
+            continue
+        best, best_len = None, 0
+        for s in record.sections:
+            name = heading_name(s.path.split(" > ")[-1])
+            if len(name) >= 2 and fold(name) in q and len(name) > best_len and len(_parts(record.sections, s)) >= 2:
+                best, best_len = s, len(name)
+        if best is None:
+            continue
+        text = record.doc.source_text
+        citations, names = [], []
+        for part in _parts(record.sections, best):
+            a, b = _heading_quote(text, part.start)
+            quote = quote_at(text, a, b)
+            if not quote:
+                continue
+            n = len(citations) + 1
+            citations.append(Citation(n=n, doc=doc_id, title=record.doc.title, section=part.path, quote=quote,
+                                      start=a, end=b))
+            names.append(f"{quote.strip()}[{n}]")
+        if len(citations) < 2:
+            continue
+        head = best.path.split(" > ")[-1].strip()
+        unit = "个" + unit if unit in ("方面", "部分") else unit
+        body = f"{book_title(record.doc.title)}“{heading_name(head) or head}”共{len(citations)}{unit}："
+        return Answer(text=body + "；".join(names) + "。", citations=citations, hits=hits, backend=BACKEND)
+    return None
