@@ -215,3 +215,24 @@ def test_documents_compared_by_title_are_rows_of_their_own_clauses(laws_assistan
     assert cited >= 2
     # a title's last words alone name no document: '条例' is no row
     assert len(named_documents("这些条例和办法分别怎么规定？", docs)) < 2
+
+
+def test_a_statutes_chapters_and_a_chapters_articles_are_counted_from_its_headings(laws_assistant):
+    """'劳动合同法一共有几章' counts the document's chapters; '第二章有几条' the articles under that chapter; every
+    heading listed is a verified citation."""
+    from rag.verify import verify_quote
+
+    record = laws_assistant.retriever.index.docs[LABOUR.name]
+    chapters = [s for s in record.sections if " > " not in s.path and s.path.lstrip().startswith("第")
+                and "章" in s.path[:6]]
+    answer = laws_assistant.ask("劳动合同法一共有几章？")
+    assert answer.backend == "outline" and f"共{len(chapters)}章：" in answer.text, answer.text
+    assert [c.section for c in answer.citations] == [s.path for s in sorted(chapters, key=lambda s: s.start)]
+    second = next(s for s in chapters if s.path.startswith("第二章"))
+    inside = [s for s in record.sections if s.path.startswith(second.path + " > ")]
+    articles = [s for s in inside if s.level == min(x.level for x in inside)]
+    answer = laws_assistant.ask("劳动合同法第二章有几条？")
+    assert answer.backend == "outline" and f"共{len(articles)}条：" in answer.text, answer.text
+    for c in answer.citations:
+        assert c.doc == LABOUR.name and verify_quote(record.doc.source_text, c.start, c.end, c.quote)
+        assert c.section.startswith(second.path + " > ")

@@ -30,6 +30,16 @@ def heading_name(heading: str) -> str:
     return _HEADING_END.split(name, 1)[0].strip()
 
 
+_CHAPTER = re.compile(r"\s*第[一二三四五六七八九十百\d]+[章节]")
+
+
+def _named(plan, doc_id: str, docs: dict) -> bool:
+    """Does the question name this document by its title (or a sure short form of it)?"""
+    from ..query.articles import NO_PLACE, resolve_name
+
+    return doc_id in resolve_name(fold(plan.text), docs, min_strength=NO_PLACE)[1]
+
+
 def _parts(sections, parent) -> list:
     """The direct sub-sections of a section, in order."""
     inside = [s for s in sections if s.path.startswith(parent.path + " > ")]
@@ -39,9 +49,13 @@ def _parts(sections, parent) -> list:
     return sorted((s for s in inside if s.level == level), key=lambda s: s.start)
 
 
+_QUOTE_END = re.compile(r"[。；;：:，,\n]")
+
+
 def _heading_quote(text: str, start: int) -> tuple[int, int]:
-    """The span of a section's heading line in the source text: from its start to its first stop or line end."""
-    m = _HEADING_END.search(text, start, start + MAX_HEADING)
+    """The span of a section's heading in the source text: from its start to its first stop, comma or line end (an
+    article's heading is its first clause)."""
+    m = _QUOTE_END.search(text, start, start + MAX_HEADING)
     return start, (m.start() if m else min(len(text), start + MAX_HEADING))
 
 
@@ -61,14 +75,23 @@ def outline_answer(plan, hits: list[Hit], docs: dict, allowed: frozenset[str] | 
             continue
         best, best_len = None, 0
         for s in record.sections:
-            name = heading_name(s.path.split(" > ")[-1])
-            if len(name) >= 2 and fold(name) in q and len(name) > best_len and len(_parts(record.sections, s)) >= 2:
-                best, best_len = s, len(name)
-        if best is None:
+            label = s.path.split(" > ")[-1]
+            name = heading_name(label)
+            number = _CHAPTER.match(label)  # '第二章有几条': a chapter named by its number
+            named = name if len(name) >= 2 and fold(name) in q else (
+                number.group().strip() if number and fold(number.group().strip()) in q else "")
+            if named and len(named) > best_len and len(_parts(record.sections, s)) >= 2:
+                best, best_len = s, len(named)
+        parts = _parts(record.sections, best) if best is not None else []
+        if best is None and unit in ("章", "节") and _named(plan, doc_id, docs):
+            # '劳动合同法一共有几章': the document's own chapters
+            parts = sorted((s for s in record.sections if " > " not in s.path and _CHAPTER.match(s.path)),
+                           key=lambda s: s.start)
+        if len(parts) < 2:
             continue
         text = record.doc.source_text
         citations, names = [], []
-        for part in _parts(record.sections, best):
+        for part in parts:
             a, b = _heading_quote(text, part.start)
             quote = quote_at(text, a, b)
             if not quote:
@@ -79,8 +102,11 @@ def outline_answer(plan, hits: list[Hit], docs: dict, allowed: frozenset[str] | 
             names.append(f"{quote.strip()}[{n}]")
         if len(citations) < 2:
             continue
-        head = best.path.split(" > ")[-1].strip()
         unit = "个" + unit if unit in ("方面", "部分") else unit
-        body = f"{book_title(record.doc.title)}“{heading_name(head) or head}”共{len(citations)}{unit}："
+        if best is None:
+            body = f"{book_title(record.doc.title)}共{len(citations)}{unit}："
+        else:
+            head = best.path.split(" > ")[-1].strip()
+            body = f"{book_title(record.doc.title)}“{heading_name(head) or head}”共{len(citations)}{unit}："
         return Answer(text=body + "；".join(names) + "。", citations=citations, hits=hits, backend=BACKEND)
     return None
