@@ -74,6 +74,14 @@ def test_issue_date_issuers_and_years_of_a_bundled_document(assistant):
     assert "越城" in answer.citations[0].title and "2035" in answer.text and "2035" in answer.citations[0].quote
 
 
+def test_the_validity_of_a_plan_that_states_none_is_the_years_it_covers(assistant):
+    """A plan with no 有效期 of its own answers '有效期到哪一年' with the years its title covers, saying that it states
+    no validity, and cites where the years are written."""
+    answer = _checked(assistant, assistant.ask("深圳行动计划有效期到哪一年？"))
+    assert answer.backend == "doc_fact" and "没有写明有效期" in answer.text and "2025年为止" in answer.text
+    assert "2025" in answer.citations[0].quote and "深圳" in answer.citations[0].title
+
+
 def test_a_document_word_no_retrieved_title_holds_goes_to_ordinary_answering(assistant):
     # '规划' names no retrieved document here (the news report's title has no 规划): the clause is looked for
     answer = assistant.ask("郑州高新MedPark医械产业园的产业生态规划是谁发布的？")

@@ -178,10 +178,16 @@ def _doc_number(record: DocRecord):
 
 
 def _valid_until(record: DocRecord):
+    """Its stated validity; for a plan that states none, the years it covers, saying so ('《…行动计划（2022-2025年）》
+    有效期到哪一年': 没有写明有效期，实施期是2022—2025年)."""
     meta, src = record.doc.metadata, record.doc.source_text
     until, words = meta.get("valid_until") or "", meta.get("valid_until_text") or ""
     if not until and not words:
-        return None
+        period = _period(record)
+        if period is None:
+            return None
+        said, spans = period
+        return "没有写明有效期，" + said.removeprefix("的"), spans
     for s, e in sentence_spans(src):
         sentence = src[s:e]
         if "有效期" not in sentence:
