@@ -111,7 +111,10 @@ def rewrite_by_rules(question: str, previous: str) -> str:
         # Only entities were given: the same question about them ("那2028年呢？", "成都呢？").
         return _substitute(previous, question, new)
     added = [m for m in new if m.kind in ("place", "park") and not _inside(m, new)]
-    if added and not _ADD.sub("", _ADD.sub("", rest)).strip("的，,、和与及也 "):
+    only_adds = not _ADD.sub("", _ADD.sub("", rest)).strip("的，,、和与及也 ")
+    if only_adds and not added and _ADD.search(rest):
+        return question  # '再加上呢' names nothing to add: left as asked
+    if added and only_adds:
         # Places added to the previous question ("再加上乙市呢", "把乙市也加进来"): listed after its last place.
         return _append_places(previous, [question[m.start:m.end] for m in added])
     # A new attribute about the same subject ("那企业数量呢？"): carry the previous entities over.

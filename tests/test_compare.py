@@ -324,3 +324,12 @@ def test_which_places_mention_something_is_a_table_saying_which(question, word, 
         else:
             assert row.label in silent_part and row.cells[0].text == "未提及", row.label
     assert len([r for r in table.rows if r.cells[0].citations]) >= 2
+
+
+def test_which_places_asked_of_nothing_is_no_table_of_shared_aspects(assistant):
+    from rag.query import plan_question
+    from rag.query.compare import compare_plan
+
+    docs = assistant.retriever.index.docs
+    assert compare_plan(plan_question("哪些地区提到了？", docs), docs) is None
+    assert compare_plan(plan_question("哪些地区提到了脑机接口？", docs), docs).which

@@ -55,6 +55,10 @@ def test_a_place_added_to_a_comparison_joins_its_places(followup):
     assert out == "比较河南和深圳、越城的人才政策"
 
 
+def test_an_addition_that_names_nothing_is_left_as_asked():
+    assert rewrite_by_rules("再加上呢", "比较河南和深圳的人才政策") == "再加上呢"
+
+
 def test_a_park_named_after_a_place_swaps_the_place():
     assert rewrite_by_rules("长垣呢", "新乡园区2027年规模目标是多少") == "长垣园区2027年规模目标是多少"
 

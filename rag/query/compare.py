@@ -256,6 +256,8 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
         # A specific question in no aspect of the vocabulary: one column, what it asks about ('…分别是怎么提的'), or,
         # with no ask word, what its '在…上/方面' phrase names ('在办论坛、大赛这类活动上的说法').
         aspects, named, cells = ["、".join(own[:3])], True, (own,)
+    elif _WHICH_ROWS.search(q) and not superlative(q, w):
+        return None  # '哪些地区提到了？' names nothing to look for: no table of what every document shares
     else:
         aspects = shared_aspects(["\n".join(docs[d].doc.source_text for d in r.docs if d in docs) for r in rows], w) \
             if docs else []
