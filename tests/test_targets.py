@@ -440,7 +440,11 @@ def test_a_rows_scale_asked_in_a_measure_it_lacks_is_its_figures_of_that_kind():
     targets = [_target("产业增加值", 650, "亿元", 2025, 0), _target("营业收入", 2000, "亿元", 2025, 20),
                _target("研发投入强度", 10, "%", 2025, 40), _target("新增企业", 3, "家", 2025, 60)]
     assert [t.value for t in asked_targets(row, targets, None, frozenset({"money"}))] == [650, 2000]
-    assert len(asked_targets(row, targets)) == 4  # no kind of figure asked: every target of the row
+    # no kind of figure to go by either: none (the cell says 未提及; a table with no target at all is answered by the
+    # comparison of clauses instead), not every target of the plan
+    assert asked_targets(row, targets) == []
+    unnamed = CompareRow("甲市", ("a.txt",), "甲市的目标是多少", (), ("目标",))
+    assert len(asked_targets(unnamed, targets)) == 4  # no measure named: every target of the row
 
 
 def test_a_row_without_the_measure_asked_shows_its_targets_of_the_same_kind(assistant):
@@ -457,3 +461,24 @@ def test_a_row_without_the_measure_asked_shows_its_targets_of_the_same_kind(assi
     assert any(t.value == 2000 and "营业收入" in t.measure for t in shown)
     mine = [t for t in index.targets if t.doc == row.doc]
     assert len(shown) < len(mine)
+
+
+def test_a_row_with_no_target_of_the_measure_asked_says_not_mentioned(assistant):
+    """'三地的研发投入目标分别是多少': a plan that sets no R&D target (of that measure or its kind) gets 未提及, not
+    every other target of the plan; the rows that set one quote only those."""
+    from rag.answer.targets_answer import measure_group
+
+    answer = assistant.ask("河南、深圳、越城三地的研发投入目标分别是多少？")
+    index = assistant.retriever.index
+    spans = {(t.doc, t.start, t.end): t for t in index.targets}
+    by_n = {c.n: c for c in answer.citations}
+    group = measure_group("研发投入")
+    for row in answer.table.rows:
+        mine = [t for t in index.targets if t.doc == row.doc and measure_group(t.measure) == group]
+        if not mine:
+            assert row.cells[0].text == "未提及" and not row.cells[0].citations, row.label
+        else:
+            cited = [spans[(by_n[n].doc, by_n[n].start, by_n[n].end)] for n in row.cells[0].citations]
+            assert cited and all(measure_group(t.measure) == group for t in cited), row.label
+    assert any(r.cells[0].text == "未提及" for r in answer.table.rows)
+    assert sum(bool(r.cells[0].citations) for r in answer.table.rows) >= 2

@@ -65,7 +65,9 @@ def asked_targets(row: CompareRow, targets: list[Target], index_dir: str | None 
     if not narrowed and asked and classes:
         narrowed = [t for t in found if classes_in(f"{t.value:g}{t.unit}") & classes]
     if not narrowed:
-        return found
+        # no measure named: every target; a measure named that the row sets no target of (nor of its kind): none,
+        # and the cell says 未提及 ('研发投入目标' of a plan that sets none is not its every other target)
+        return [] if asked else found
     if len(narrowed) <= MAX_LISTED:
         # A few targets of the measure (one for 2027 and one for 2035, or an absolute level and a relative one):
         # each is an answer, and picking one by size would compare figures that do not compare.
