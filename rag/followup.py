@@ -135,7 +135,8 @@ def rewrite_by_rules(question: str, previous: str) -> str:
 def _append_places(previous: str, places: list[str]) -> str:
     """The previous question with more places listed after its last place or park ('比较甲省和乙市的…' + 丙区 ->
     '比较甲省和乙市、丙区的…'); without any, the places lead the question."""
-    named = [m for m in mentions(previous) if m.kind in ("place", "park") and not _inside(m, mentions(previous))]
+    found = mentions(previous)
+    named = [m for m in found if m.kind in ("place", "park") and not _inside(m, found)]
     extra = "、".join(p for p in places if p not in previous)
     if not extra:
         return previous

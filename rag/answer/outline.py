@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ..chunker import HEADING_PATTERNS
 from ..textnorm import book_title, fold
 from ..types import Answer, Citation, Hit
 from ..verify import quote_at
@@ -18,19 +19,27 @@ BACKEND = "outline"
 # A count or a list of parts asked: '几条', '多少项', '几个方面', '哪几项', '分为几部分'
 _COUNT = re.compile(r"(?:几|多少)个?(条|项|方面|部分|大类|类|章|节)"
                     r"|哪几个?(条|项|方面|部分|章|节)")
-_NUMBERING = re.compile(r"^\s*(?:[一二三四五六七八九十百]+\s*[、.．]|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}\s*[.．、](?!\d)"
-                        r"|第[一二三四五六七八九十百\d]+[章节部分篇])\s*")
 _HEADING_END = re.compile(r"[。；;：:\n]")
 MAX_HEADING = 40  # a heading runs on into its text beyond this: quoted up to here
+_CHAPTER_LEVELS = (1, 2)  # 第X章, 第X节 in the chunker's HEADING_PATTERNS
+
+
+def _marker(heading: str) -> tuple[int, str] | None:
+    """(level, marker) of a heading's numbering, by the chunker's heading patterns ('第二章' is level 1)."""
+    heading = heading.strip()
+    for level, pat in HEADING_PATTERNS:
+        m = pat.match(heading)
+        if m:
+            return level, m.group(0)
+    return None
 
 
 def heading_name(heading: str) -> str:
     """A heading without its numbering, up to its first stop ('（一）建立统筹协调机制。建立…' -> '建立统筹协调机制')."""
-    name = _NUMBERING.sub("", heading.strip())
-    return _HEADING_END.split(name, 1)[0].strip()
-
-
-_CHAPTER = re.compile(r"\s*第[一二三四五六七八九十百\d]+[章节]")
+    heading = heading.strip()
+    marker = _marker(heading)
+    name = heading[len(marker[1]):] if marker else heading
+    return _HEADING_END.split(name.strip(), 1)[0].strip()
 
 
 def _named(plan, doc_id: str, docs: dict) -> bool:
@@ -77,16 +86,16 @@ def outline_answer(plan, hits: list[Hit], docs: dict, allowed: frozenset[str] | 
         for s in record.sections:
             label = s.path.split(" > ")[-1]
             name = heading_name(label)
-            number = _CHAPTER.match(label)  # '第二章有几条': a chapter named by its number
-            named = name if len(name) >= 2 and fold(name) in q else (
-                number.group().strip() if number and fold(number.group().strip()) in q else "")
+            marker = _marker(label)  # '第二章有几条': a chapter named by its number
+            number = marker[1] if marker and marker[0] in _CHAPTER_LEVELS else ""
+            named = name if len(name) >= 2 and fold(name) in q else (number if number and fold(number) in q else "")
             if named and len(named) > best_len and len(_parts(record.sections, s)) >= 2:
                 best, best_len = s, len(named)
         parts = _parts(record.sections, best) if best is not None else []
         if best is None and unit in ("章", "节") and _named(plan, doc_id, docs):
             # '劳动合同法一共有几章': the document's own chapters
-            parts = sorted((s for s in record.sections if " > " not in s.path and _CHAPTER.match(s.path)),
-                           key=lambda s: s.start)
+            parts = sorted((s for s in record.sections if " > " not in s.path
+                            and (_marker(s.path) or (0,))[0] in _CHAPTER_LEVELS), key=lambda s: s.start)
         if len(parts) < 2:
             continue
         text = record.doc.source_text

@@ -141,9 +141,13 @@ def about_other_place(plan: QueryPlan, record, passage: str = "") -> bool:
     the same province, a province's do for its cities, and a passage that speaks of the place asked about does."""
     if not plan.places or plan.docs or record is None or not record.doc.region:
         return False
-    if any(p in passage or p in record.doc.title for p in plan.places):
-        return False
-    return not any(same_area(p, record.doc.region) for p in plan.places)
+    return not _speaks_of(plan.places, record, passage)
+
+
+def _speaks_of(places, record, passage: str) -> bool:
+    """Does the passage or its document's title name one of the places, or is the document's region one that
+    contains or lies in one of them?"""
+    return any(p in passage or p in record.doc.title or same_area(p, record.doc.region) for p in places)
 
 
 def other_place_notice(plan: QueryPlan, answer, docs: dict) -> str:
@@ -159,10 +163,8 @@ def other_place_notice(plan: QueryPlan, answer, docs: dict) -> str:
     for c in answer.citations:
         record = docs.get(c.doc)
         region = record.doc.region if record is not None else ""
-        if not region or any(p in c.quote or p in record.doc.title or p in region or same_area(p, region)
-                             for p in plan.places):
-            return ""
+        if not region or _speaks_of(plan.places, record, c.quote) or any(p in region for p in plan.places):
+            return ""  # a short name inside the region's full one ('泰州' in '泰州市海陵区') is that place too
         regions.append(region)
     return (f"注意：所引条款出自{'、'.join(dict.fromkeys(regions))}的文件，不是{'、'.join(plan.places)}的规定，"
             "仅供参考。")
-

@@ -242,8 +242,8 @@ def targets_answer(cplan: ComparePlan, plan: QueryPlan, targets: list[Target], d
         # amount asked; the table of figures would list every number of the plans ('各地的目标' alone still gets it)
         return None
     table_rows = year_rows(cplan.rows, targets) if cplan.by_year else cplan.rows
-    picked = [asked_targets(row, targets, index_dir, plan.unit_classes or stated_kinds(table_rows, targets, index_dir))
-              for row in table_rows]
+    kinds = plan.unit_classes or stated_kinds(table_rows, targets, index_dir)
+    picked = [asked_targets(row, targets, index_dir, kinds) for row in table_rows]
     rows, citations, figs, first_cited = _target_cells(table_rows, picked, docs, index_dir)
     summary, chosen = "", None
     if cplan.superlative:

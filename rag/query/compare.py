@@ -234,6 +234,8 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
         return None
     aspects = named_aspects(q, w)
     named = bool(aspects)
+    most = superlative(q, w)
+    which = bool(_WHICH_ROWS.search(q)) and not most
     titles = [re.sub(r"[（(][^）)]*[）)]$", "", fold(docs[d].doc.title).strip()) for r in rows for d in r.docs
               if docs and d in docs]
 
@@ -256,12 +258,12 @@ def compare_plan(plan: QueryPlan, docs: dict | None, index_dir: str | None = Non
         # A specific question in no aspect of the vocabulary: one column, what it asks about ('…分别是怎么提的'), or,
         # with no ask word, what its '在…上/方面' phrase names ('在办论坛、大赛这类活动上的说法').
         aspects, named, cells = ["、".join(own[:3])], True, (own,)
-    elif _WHICH_ROWS.search(q) and not superlative(q, w):
+    elif which:
         return None  # '哪些地区提到了？' names nothing to look for: no table of what every document shares
     else:
         aspects = shared_aspects(["\n".join(docs[d].doc.source_text for d in r.docs if d in docs) for r in rows], w) \
             if docs else []
         cells = tuple(aspect_words(a, index_dir) for a in aspects)
     return ComparePlan(rows=rows, aspects=tuple(aspects), named_aspects=named, cell_words=cells, focus_words=focus,
-                       superlative=superlative(q, w), targets=is_target, answer_type=plan.answer_type,
-                       by_year=by_year, which=bool(_WHICH_ROWS.search(q)) and not superlative(q, w))
+                       superlative=most, targets=is_target, answer_type=plan.answer_type,
+                       by_year=by_year, which=which)
